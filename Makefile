@@ -1,0 +1,53 @@
+# Bir Tereze — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := shared deploy gateway intake-service registry-service notification-service fee-service
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-unit test-integration test-e2e lint format bench schemas kafka clean
+
+$(STAMP): constraints.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PACKAGES),-e ./$(p)) \
+	  pytest pytest-asyncio hypothesis aiosmtpd ruff mypy types-PyYAML
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Fetches Apache Kafka from Maven Central (cached in .cache/kafka).
+kafka: install
+	$(BIN)/python -m btdeploy kafka-fetch
+
+## Brings up PostgreSQL, Kafka and all five services on 127.0.0.1; Ctrl-C stops everything.
+run: install
+	$(BIN)/python -m btdeploy run
+
+## Unit, integration and end-to-end tests (real PostgreSQL and Kafka, started on free ports).
+test: install kafka
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-unit: install
+	$(BIN)/pytest -q -m "not integration and not e2e"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## Regenerates the committed JSON Schemas of the event catalogue.
+schemas: install
+	$(BIN)/python -m btkernel.schemas write
+
+## Throughput and latency through the gateway; prints figures, never fails on timing.
+bench: install kafka
+	$(BIN)/python -m btdeploy bench $(BENCH_ARGS)
+
+clean:
+	rm -rf .run
