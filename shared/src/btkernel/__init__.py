@@ -1,0 +1,1 @@
+"""Bir Tereze shared kernel: the small generic pieces every service stands on."""

@@ -1,0 +1,167 @@
+"""Idempotent Kafka consumer: each event is applied once, in the transaction that records it as processed.
+
+Offsets are committed only after the transaction, so a crash means redelivery, never loss; redelivered events
+are recognised by their CloudEvents id and skipped. A failing event is retried a bounded number of times, then
+sent to the topic's dead-letter topic with the error in headers, so one bad event cannot stall a partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import traceback
+from collections.abc import Awaitable, Callable, Iterable
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from btkernel import context, metrics, topics
+from btkernel import logging as btlog
+from btkernel.context import Actor, RequestContext
+from btkernel.envelope import Envelope
+from btkernel.outbox import make_producer
+
+log = btlog.get(__name__)
+
+Handler = Callable[[asyncpg.Connection, Envelope, RequestContext], Awaitable[None]]
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        bootstrap: str,
+        group_id: str,
+        topics: Iterable[str],
+        handler: Handler,
+        service: str,
+        max_attempts: int = 5,
+        retry_backoff_s: float = 0.2,
+        event_types: Iterable[str] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.bootstrap = bootstrap
+        self.group_id = group_id
+        self.topics = list(topics)
+        self.handler = handler
+        self.service = service
+        self.max_attempts = max_attempts
+        self.retry_backoff_s = retry_backoff_s
+        # Types this consumer acts on; others are recorded as processed and skipped.
+        self.event_types = set(event_types) if event_types is not None else None
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._stopping = False
+        self.ready = asyncio.Event()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"consumer-{self.group_id}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._consume()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("consumer_error", group=self.group_id, error=repr(exc))
+                await asyncio.sleep(1.0)
+
+    async def _consume(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group_id,
+            enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+        )
+        producer = make_producer(self.bootstrap)
+        await consumer.start()
+        await producer.start()
+        self._consumer = consumer
+        self.ready.set()
+        try:
+            while not self._stopping:
+                batches = await consumer.getmany(timeout_ms=500, max_records=200)
+                for tp, records in batches.items():
+                    for record in records:
+                        await self._process(record, producer)
+                        # Commit after each event: a crash redelivers at most the one in flight.
+                        await consumer.commit({tp: record.offset + 1})
+                    await self._report_lag(consumer, tp)
+        finally:
+            self._consumer = None
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        highwater = consumer.highwater(tp)
+        if highwater is None:
+            return
+        with contextlib.suppress(Exception):
+            position = await consumer.position(tp)
+            metrics.CONSUMER_LAG.labels(self.service, self.group_id, tp.topic, str(tp.partition)).set(
+                max(0, highwater - position)
+            )
+
+    async def _process(self, record: ConsumerRecord, producer: object) -> None:
+        error: BaseException | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                envelope = Envelope.from_kafka(record.key, record.value, list(record.headers or ()))
+                applied = await self._apply_once(envelope, record)
+                metrics.CONSUMER_PROCESSED.labels(self.service, self.group_id,
+                                                  "applied" if applied else "duplicate").inc()
+                return
+            except Exception as exc:
+                error = exc
+                log.warning("consumer_attempt_failed", group=self.group_id, topic=record.topic,
+                            offset=record.offset, attempt=attempt, error=repr(exc))
+                if attempt < self.max_attempts:
+                    await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
+        assert error is not None
+        await self._dead_letter(record, error, producer)
+
+    async def _apply_once(self, envelope: Envelope, record: ConsumerRecord) -> bool:
+        ctx = RequestContext(correlation_id=envelope.correlation_id or envelope.id, causation_id=envelope.id,
+                             actor=Actor.system(self.service))
+        token = context.bind(ctx)
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                inserted = await conn.fetchval(
+                    "INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)"
+                    " VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING RETURNING 1",
+                    self.group_id, envelope.id, record.topic, record.partition, record.offset,
+                )
+                if not inserted:
+                    return False
+                if self.event_types is None or envelope.type in self.event_types:
+                    await self.handler(conn, envelope, ctx)
+                return True
+        finally:
+            context.unbind(token)
+
+    async def _dead_letter(self, record: ConsumerRecord, error: BaseException, producer: object) -> None:
+        headers = list(record.headers or ()) + [
+            ("x-dlq-error", str(error)[:2000].encode()),
+            ("x-dlq-error-type", type(error).__name__.encode()),
+            ("x-dlq-traceback", "".join(traceback.format_exception(error))[-4000:].encode()),
+            ("x-dlq-consumer-group", self.group_id.encode()),
+            ("x-dlq-original-topic", record.topic.encode()),
+            ("x-dlq-original-partition", str(record.partition).encode()),
+            ("x-dlq-original-offset", str(record.offset).encode()),
+            ("x-dlq-attempts", str(self.max_attempts).encode()),
+        ]
+        await producer.send_and_wait(  # type: ignore[attr-defined]
+            topics.dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
+        )
+        metrics.CONSUMER_PROCESSED.labels(self.service, self.group_id, "dead_lettered").inc()
+        log.error("event_dead_lettered", group=self.group_id, topic=record.topic, offset=record.offset,
+                  error=repr(error))

@@ -1,0 +1,86 @@
+"""Events of an application at a service centre or desk (topic civreg.application, subject = application id)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from btkernel import topics
+from btkernel.events.base import Event
+from btkernel.events.values import Contact, Person, PresentedDocument, Receipt, RefusalReceipt, Representative
+
+
+class _ApplicationEvent(Event):
+    TOPIC: ClassVar[str] = topics.APPLICATION
+    application_id: str
+
+
+class ApplicationSubmitted(_ApplicationEvent):
+    """The package was complete and a receipt was issued (S002 p.9: receipt within 15 minutes)."""
+
+    TYPE: ClassVar[str] = "kz.civreg.application.submitted.v1"
+    service_id: str
+    channel: str
+    centre_id: str
+    registry_office_id: str
+    submitted_at: dt.datetime
+    applicant: Person
+    representative: Representative | None = None
+    contact: Contact
+    details: dict[str, Any]
+    documents: list[PresentedDocument]
+    receipt: Receipt
+
+
+class ApplicationAcceptanceRefused(_ApplicationEvent):
+    """The package was incomplete: a refusal receipt was issued instead (S002 p.9, S004 p.10)."""
+
+    TYPE: ClassVar[str] = "kz.civreg.application.acceptance-refused.v1"
+    service_id: str
+    channel: str
+    centre_id: str
+    refused_at: dt.datetime
+    applicant: Person
+    representative: Representative | None = None
+    contact: Contact
+    refusal_receipt: RefusalReceipt
+
+
+class ApplicationForwarded(_ApplicationEvent):
+    """The accepted package went to the competent registry office (S002 p.9: within 1 working day). Carries
+    what the office needs to open a case, so the registry does not depend on earlier events."""
+
+    TYPE: ClassVar[str] = "kz.civreg.application.forwarded.v1"
+    service_id: str
+    channel: str
+    centre_id: str
+    registry_office_id: str
+    submitted_at: dt.datetime
+    forwarded_at: dt.datetime
+    receipt_number: str
+    applicant: Person
+    representative: Representative | None = None
+    details: dict[str, Any]
+    documents: list[PresentedDocument]
+
+
+class ApplicationResultReceived(_ApplicationEvent):
+    """The registry office's result arrived at the centre and waits for the applicant."""
+
+    TYPE: ClassVar[str] = "kz.civreg.application.result-received.v1"
+    case_id: str
+    outcome: str
+    record_number: str | None = None
+    received_at: dt.datetime
+    pickup_place: str
+
+
+class ApplicationResultIssued(_ApplicationEvent):
+    """The result was handed over against the receipt and an identity document (S002 p.9)."""
+
+    TYPE: ClassVar[str] = "kz.civreg.application.result-issued.v1"
+    issued_at: dt.datetime
+    issued_to: str
+    recipient_iin: str | None = None
+    operator_id: str
+    operator_name: str

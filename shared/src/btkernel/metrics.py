@@ -1,0 +1,38 @@
+"""Prometheus metrics every service exposes at /metrics: request latency, consumer lag, outbox backlog."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+REQUEST_LATENCY = Histogram(
+    "bt_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+CONSUMER_LAG = Gauge("bt_consumer_lag_messages", "Messages behind the partition end",
+                     ["service", "group", "topic", "partition"])
+CONSUMER_PROCESSED = Counter("bt_consumer_events_total", "Events handled by outcome",
+                             ["service", "group", "outcome"])
+OUTBOX_BACKLOG = Gauge("bt_outbox_backlog_events", "Outbox events not yet published", ["service"])
+OUTBOX_PUBLISHED = Counter("bt_outbox_published_total", "Outbox events published", ["service"])
+
+
+def install(app: FastAPI, service: str) -> None:
+    @app.middleware("http")
+    async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        # The route template, not the raw path: ids in paths would explode the label set.
+        path = getattr(route, "path", "unmatched")
+        REQUEST_LATENCY.labels(service, request.method, path, str(response.status_code)).observe(
+            time.perf_counter() - start
+        )
+        return response
+
+    @app.get("/metrics", include_in_schema=False)
+    async def _metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,28 @@
+"""Runs one service's outbox relay as its own process: `python -m btkernel.relay` with BT_* settings."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from btkernel import logging as btlog
+from btkernel.outbox import OutboxRelay
+from btkernel.settings import ServiceSettings
+
+
+async def _main() -> None:
+    settings = ServiceSettings()
+    btlog.configure(f"{settings.service_name}-relay", settings.log_level)
+    relay = OutboxRelay(settings.database_url, settings.kafka_bootstrap, settings.service_name,
+                        batch_size=settings.relay_batch_size, poll_interval_s=settings.relay_poll_interval_s)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    relay.start()
+    await stop.wait()
+    await relay.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(_main())

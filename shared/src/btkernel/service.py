@@ -1,0 +1,173 @@
+"""The composition root every service shares: settings, logging, pool, migrations, relay, consumers, metrics,
+problem details, request context and health — so a service's own `main.py` only names its routers and handlers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from btkernel import context, db, metrics, problems
+from btkernel import logging as btlog
+from btkernel.consumer import Handler, IdempotentConsumer
+from btkernel.context import Actor, RequestContext
+from btkernel.outbox import OutboxRelay
+from btkernel.settings import ServiceSettings
+
+log = btlog.get(__name__)
+
+
+@dataclass
+class ConsumerSpec:
+    group: str
+    topics: Sequence[str]
+    handler: Handler
+    event_types: Iterable[str] | None = None
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    relay: OutboxRelay | None = None
+    consumers: list[IdempotentConsumer] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def create_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    migrations: str | None,
+    routers: Sequence[APIRouter],
+    consumers: Sequence[ConsumerSpec] = (),
+    on_start: Callable[[Runtime], Awaitable[None]] | None = None,
+    on_stop: Callable[[Runtime], Awaitable[None]] | None = None,
+) -> FastAPI:
+    btlog.configure(settings.service_name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_max)
+        await db.migrate(pool, *([migrations] if migrations else []))
+        rt = Runtime(settings=settings, pool=pool)
+        app.state.runtime = rt
+        if settings.relay_enabled:
+            rt.relay = OutboxRelay(settings.database_url, settings.kafka_bootstrap, settings.service_name,
+                                   batch_size=settings.relay_batch_size,
+                                   poll_interval_s=settings.relay_poll_interval_s)
+            rt.relay.start()
+        if settings.consumers_enabled:
+            for spec in consumers:
+                consumer = IdempotentConsumer(
+                    pool=pool, bootstrap=settings.kafka_bootstrap, group_id=spec.group, topics=spec.topics,
+                    handler=spec.handler, service=settings.service_name,
+                    max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s,
+                    event_types=spec.event_types,
+                )
+                consumer.start()
+                rt.consumers.append(consumer)
+        if on_start:
+            await on_start(rt)
+        log.info("service_started", port=settings.http_port)
+        try:
+            yield
+        finally:
+            if on_stop:
+                await on_stop(rt)
+            for c in rt.consumers:
+                await c.stop()
+            if rt.relay:
+                await rt.relay.stop()
+            await pool.close()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    problems.install(app)
+    metrics.install(app, settings.service_name)
+    _install_context(app)
+
+    @app.get("/health", tags=["health"], summary="Readiness of this service")
+    async def health(request: Request) -> JSONResponse:
+        rt: Runtime = request.app.state.runtime
+        checks: dict[str, str] = {}
+        try:
+            async with rt.pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"down: {exc!r}"
+        for c in rt.consumers:
+            checks[f"consumer:{c.group_id}"] = "ok" if c.ready.is_set() else "starting"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "service": settings.service_name,
+                             "checks": checks}, status_code=200 if ok else 503)
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def _install_context(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        correlation_id = request.headers.get("x-correlation-id") or request_id
+        actor = None
+        if request.headers.get("x-actor-id"):
+            actor = Actor(
+                id=request.headers["x-actor-id"],
+                name=request.headers.get("x-actor-name") or request.headers["x-actor-id"],
+                role=request.headers.get("x-actor-role", ""),
+                site=request.headers.get("x-actor-site") or None,
+            )
+        ctx = RequestContext(correlation_id=correlation_id, request_id=request_id, actor=actor)
+        token = context.bind(ctx)
+        request.state.ctx = ctx
+        try:
+            response = await call_next(request)
+        finally:
+            context.unbind(token)
+        response.headers["X-Request-Id"] = request_id
+        response.headers["X-Correlation-Id"] = correlation_id
+        return response
+
+
+# -- dependencies for routers --
+
+def get_runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    return get_runtime(request).pool
+
+
+def get_context(request: Request) -> RequestContext:
+    ctx: RequestContext = request.state.ctx
+    return ctx
+
+
+def get_actor(request: Request) -> Actor:
+    ctx = get_context(request)
+    if ctx.actor is None:
+        raise problems.Unauthorized("no authenticated actor: call this service through the gateway")
+    return ctx.actor
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+ContextDep = Annotated[RequestContext, Depends(get_context)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    """Services check the role again: the gateway's route table is the first line, not the only one."""
+    if actor.role not in roles:
+        raise problems.Forbidden(f"role {actor.role or '(none)'} may not do this; needs one of: {', '.join(roles)}")
