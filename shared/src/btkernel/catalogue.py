@@ -77,8 +77,11 @@ class StateService(_Frozen):
         raise KeyError(f"{self.id} has no review term for {when}")
 
     def required_documents(self, *, with_representative: bool) -> list[DocumentItem]:
-        return [d for d in self.documents
-                if d.required == "always" or (d.required == "if_representative" and with_representative)]
+        return [
+            d
+            for d in self.documents
+            if d.required == "always" or (d.required == "if_representative" and with_representative)
+        ]
 
 
 class Catalogue(_Frozen):

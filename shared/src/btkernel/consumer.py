@@ -77,8 +77,12 @@ class IdempotentConsumer:
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(
-            *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+            *self.topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
         )
         producer = make_producer(self.bootstrap)
         await consumer.start()
@@ -117,28 +121,42 @@ class IdempotentConsumer:
             try:
                 envelope = Envelope.from_kafka(record.key, record.value, list(record.headers or ()))
                 applied = await self._apply_once(envelope, record)
-                metrics.CONSUMER_PROCESSED.labels(self.service, self.group_id,
-                                                  "applied" if applied else "duplicate").inc()
+                metrics.CONSUMER_PROCESSED.labels(
+                    self.service, self.group_id, "applied" if applied else "duplicate"
+                ).inc()
                 return
             except Exception as exc:
                 error = exc
-                log.warning("consumer_attempt_failed", group=self.group_id, topic=record.topic,
-                            offset=record.offset, attempt=attempt, error=repr(exc))
+                log.warning(
+                    "consumer_attempt_failed",
+                    group=self.group_id,
+                    topic=record.topic,
+                    offset=record.offset,
+                    attempt=attempt,
+                    error=repr(exc),
+                )
                 if attempt < self.max_attempts:
                     await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
         assert error is not None
         await self._dead_letter(record, error, producer)
 
     async def _apply_once(self, envelope: Envelope, record: ConsumerRecord) -> bool:
-        ctx = RequestContext(correlation_id=envelope.correlation_id or envelope.id, causation_id=envelope.id,
-                             actor=Actor.system(self.service))
+        ctx = RequestContext(
+            correlation_id=envelope.correlation_id or envelope.id,
+            causation_id=envelope.id,
+            actor=Actor.system(self.service),
+        )
         token = context.bind(ctx)
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 inserted = await conn.fetchval(
                     "INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)"
                     " VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING RETURNING 1",
-                    self.group_id, envelope.id, record.topic, record.partition, record.offset,
+                    self.group_id,
+                    envelope.id,
+                    record.topic,
+                    record.partition,
+                    record.offset,
                 )
                 if not inserted:
                     return False
@@ -149,7 +167,8 @@ class IdempotentConsumer:
             context.unbind(token)
 
     async def _dead_letter(self, record: ConsumerRecord, error: BaseException, producer: object) -> None:
-        headers = list(record.headers or ()) + [
+        headers = [
+            *(record.headers or ()),
             ("x-dlq-error", str(error)[:2000].encode()),
             ("x-dlq-error-type", type(error).__name__.encode()),
             ("x-dlq-traceback", "".join(traceback.format_exception(error))[-4000:].encode()),
@@ -163,5 +182,10 @@ class IdempotentConsumer:
             topics.dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
         )
         metrics.CONSUMER_PROCESSED.labels(self.service, self.group_id, "dead_lettered").inc()
-        log.error("event_dead_lettered", group=self.group_id, topic=record.topic, offset=record.offset,
-                  error=repr(error))
+        log.error(
+            "event_dead_lettered",
+            group=self.group_id,
+            topic=record.topic,
+            offset=record.offset,
+            error=repr(error),
+        )

@@ -35,7 +35,9 @@ class RequestContext:
         return replace(self, causation_id=event_id)
 
 
-_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("bt_request_context", default=None)
+_current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
+    "bt_request_context", default=None
+)
 
 
 def new_context(actor: Actor | None = None) -> RequestContext:

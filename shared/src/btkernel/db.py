@@ -18,8 +18,12 @@ _MIGRATION_LOCK = 0x42_54_4D_49
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):
-        await conn.set_type_codec(typ, encoder=lambda v: json.dumps(v, ensure_ascii=False, default=str),
-                                  decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(
+            typ,
+            encoder=lambda v: json.dumps(v, ensure_ascii=False, default=str),
+            decoder=json.loads,
+            schema="pg_catalog",
+        )
 
 
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
@@ -36,7 +40,9 @@ async def connect(dsn: str) -> asyncpg.Connection:
 
 def _scripts(package: str) -> list[tuple[str, str]]:
     folder = resources.files(package)
-    return sorted((p.name, p.read_text(encoding="utf-8")) for p in folder.iterdir() if p.name.endswith(".sql"))
+    return sorted(
+        (p.name, p.read_text(encoding="utf-8")) for p in folder.iterdir() if p.name.endswith(".sql")
+    )
 
 
 async def migrate(pool_or_conn: Any, *packages: str) -> list[str]:
@@ -79,7 +85,7 @@ class _acquire:
             self._ctx = self._src.acquire()
             conn: asyncpg.Connection = await self._ctx.__aenter__()
             return conn
-        return self._src  # type: ignore[no-any-return]
+        return self._src
 
     async def __aexit__(self, *exc: object) -> None:
         if self._ctx is not None:

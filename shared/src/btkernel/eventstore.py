@@ -58,14 +58,29 @@ async def append(
     envelopes: list[Envelope] = []
     actor = ctx.actor.id if ctx.actor else None
     for offset, event in enumerate(events, start=1):
-        env = Envelope.new(type=event.TYPE, source=source, subject=stream_id, data=event.to_data(),
-                           correlation_id=ctx.correlation_id, causation_id=ctx.causation_id, actor=actor)
+        env = Envelope.new(
+            type=event.TYPE,
+            source=source,
+            subject=stream_id,
+            data=event.to_data(),
+            correlation_id=ctx.correlation_id,
+            causation_id=ctx.causation_id,
+            actor=actor,
+        )
         try:
             await conn.execute(
                 "INSERT INTO events (stream_id, version, stream_type, event_id, event_type, data, correlation_id,"
                 " causation_id, actor, recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-                stream_id, expected_version + offset, stream_type, env.id, env.type, env.data,
-                env.correlation_id, env.causation_id, actor, env.time,
+                stream_id,
+                expected_version + offset,
+                stream_type,
+                env.id,
+                env.type,
+                env.data,
+                env.correlation_id,
+                env.causation_id,
+                actor,
+                env.time,
             )
         except asyncpg.UniqueViolationError as exc:
             raise ConcurrencyConflict(
@@ -80,11 +95,21 @@ async def append(
 async def load(conn: asyncpg.Connection, stream_id: str) -> list[StoredEvent]:
     rows = await conn.fetch(
         "SELECT stream_id, version, event_id, event_type, data, recorded_at, correlation_id, causation_id, actor"
-        " FROM events WHERE stream_id = $1 ORDER BY version", stream_id,
+        " FROM events WHERE stream_id = $1 ORDER BY version",
+        stream_id,
     )
     return [
-        StoredEvent(r["stream_id"], r["version"], str(r["event_id"]), r["event_type"], r["data"],
-                    r["recorded_at"], r["correlation_id"], r["causation_id"], r["actor"])
+        StoredEvent(
+            r["stream_id"],
+            r["version"],
+            str(r["event_id"]),
+            r["event_type"],
+            r["data"],
+            r["recorded_at"],
+            r["correlation_id"],
+            r["causation_id"],
+            r["actor"],
+        )
         for r in rows
     ]
 
@@ -131,8 +156,14 @@ class Aggregate:
     async def save(self, conn: asyncpg.Connection, ctx: RequestContext, source: str) -> list[Envelope]:
         if not self.pending:
             return []
-        envelopes = await append(conn, stream_id=self.id, stream_type=self.STREAM_TYPE,
-                                 expected_version=self.version - len(self.pending), events=self.pending,
-                                 ctx=ctx, source=source)
+        envelopes = await append(
+            conn,
+            stream_id=self.id,
+            stream_type=self.STREAM_TYPE,
+            expected_version=self.version - len(self.pending),
+            events=self.pending,
+            ctx=ctx,
+            source=source,
+        )
         self.pending = []
         return envelopes

@@ -29,8 +29,9 @@ def validate_key(key: str | None) -> str | None:
     if key is None:
         return None
     if not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
-                           field="header.Idempotency-Key")
+        raise InvalidInput(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters", field="header.Idempotency-Key"
+        )
     return key
 
 
@@ -40,19 +41,29 @@ async def lookup(conn: asyncpg.Connection, scope: str, key: str, req_hash: str) 
     # waits for the first's commit and then sees its stored response.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{scope}:{key}")
     row = await conn.fetchrow(
-        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE scope=$1 AND key=$2", scope, key
+        "SELECT request_hash, status_code, response FROM idempotency_keys WHERE scope=$1 AND key=$2",
+        scope,
+        key,
     )
     if row is None:
         return None
     if row["request_hash"] != req_hash:
-        raise Conflict("this Idempotency-Key was already used for a different request; use a new key",
-                       field="header.Idempotency-Key", code="idempotency_key_reused")
+        raise Conflict(
+            "this Idempotency-Key was already used for a different request; use a new key",
+            field="header.Idempotency-Key",
+            code="idempotency_key_reused",
+        )
     return StoredResponse(row["status_code"], row["response"])
 
 
-async def store(conn: asyncpg.Connection, scope: str, key: str, req_hash: str, status_code: int,
-                body: dict[str, Any]) -> None:
+async def store(
+    conn: asyncpg.Connection, scope: str, key: str, req_hash: str, status_code: int, body: dict[str, Any]
+) -> None:
     await conn.execute(
         "INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response) VALUES ($1,$2,$3,$4,$5)",
-        scope, key, req_hash, status_code, body,
+        scope,
+        key,
+        req_hash,
+        status_code,
+        body,
     )

@@ -9,13 +9,19 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 REQUEST_LATENCY = Histogram(
-    "bt_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route", "status"],
+    "bt_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-CONSUMER_LAG = Gauge("bt_consumer_lag_messages", "Messages behind the partition end",
-                     ["service", "group", "topic", "partition"])
-CONSUMER_PROCESSED = Counter("bt_consumer_events_total", "Events handled by outcome",
-                             ["service", "group", "outcome"])
+CONSUMER_LAG = Gauge(
+    "bt_consumer_lag_messages",
+    "Messages behind the partition end",
+    ["service", "group", "topic", "partition"],
+)
+CONSUMER_PROCESSED = Counter(
+    "bt_consumer_events_total", "Events handled by outcome", ["service", "group", "outcome"]
+)
 OUTBOX_BACKLOG = Gauge("bt_outbox_backlog_events", "Outbox events not yet published", ["service"])
 OUTBOX_PUBLISHED = Counter("bt_outbox_published_total", "Outbox events published", ["service"])
 

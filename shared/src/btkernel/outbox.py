@@ -17,9 +17,8 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from btkernel import db
+from btkernel import db, metrics
 from btkernel import logging as btlog
-from btkernel import metrics
 from btkernel.envelope import Envelope
 
 log = btlog.get(__name__)
@@ -30,23 +29,33 @@ _NOTIFY_CHANNEL = "bt_outbox"
 
 
 async def enqueue(conn: asyncpg.Connection, topic: str, envelope: Envelope) -> None:
-    await conn.execute("INSERT INTO outbox (topic, event_id, envelope) VALUES ($1, $2, $3)",
-                       topic, envelope.id, envelope.to_json())
+    await conn.execute(
+        "INSERT INTO outbox (topic, event_id, envelope) VALUES ($1, $2, $3)",
+        topic,
+        envelope.id,
+        envelope.to_json(),
+    )
     # Delivered at commit only, so the relay wakes when the row is visible; polling covers a lost notify.
     await conn.execute(f"NOTIFY {_NOTIFY_CHANNEL}")
 
 
 def make_producer(bootstrap: str) -> AIOKafkaProducer:
     # enable_idempotence implies acks=all and keeps order within a partition on retries.
-    return AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
-                            linger_ms=2, request_timeout_ms=30000)
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=2,
+        request_timeout_ms=30000,
+    )
 
 
 class OutboxRelay:
     """Publishes pending outbox rows to Kafka in id order and marks them published."""
 
-    def __init__(self, dsn: str, bootstrap: str, service: str, *, batch_size: int = 500,
-                 poll_interval_s: float = 0.5) -> None:
+    def __init__(
+        self, dsn: str, bootstrap: str, service: str, *, batch_size: int = 500, poll_interval_s: float = 0.5
+    ) -> None:
         self.dsn = dsn
         self.bootstrap = bootstrap
         self.service = service
@@ -81,8 +90,7 @@ class OutboxRelay:
         conn = await db.connect(self.dsn)
         producer = make_producer(self.bootstrap)
         try:
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
-                await asyncio.sleep(self.poll_interval_s * 2)
+            await self._become_leader(conn)
             await conn.add_listener(_NOTIFY_CHANNEL, lambda *_: self._wake.set())
             await producer.start()
             log.info("outbox_relay_started")
@@ -98,6 +106,11 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await conn.close()
 
+    async def _become_leader(self, conn: asyncpg.Connection) -> None:
+        # A standby relay polls for the lock; the leader's session holding it is what keeps order.
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):  # noqa: ASYNC110
+            await asyncio.sleep(self.poll_interval_s * 2)
+
     async def publish_pending(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
         rows = await conn.fetch(
             "SELECT id, topic, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
@@ -111,7 +124,9 @@ class OutboxRelay:
         for row in rows:
             env = Envelope.from_json(_as_dict(row["envelope"]))
             key, value, headers = env.to_kafka()
-            futures.append((row["id"], await producer.send(row["topic"], value=value, key=key, headers=headers)))
+            futures.append(
+                (row["id"], await producer.send(row["topic"], value=value, key=key, headers=headers))
+            )
         done: list[int] = []
         failure: BaseException | None = None
         for row_id, fut in futures:

@@ -19,8 +19,15 @@ class Problem(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, field: str | None = None, errors: list[dict[str, str]] | None = None,
-                 code: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        code: str | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or ([{"path": field, "reason": detail}] if field else [])
@@ -60,8 +67,14 @@ class InvalidInput(Problem):
     title = "Invalid input"
 
 
-def problem_response(status: int, title: str, detail: str, instance: str | None = None,
-                     errors: list[dict[str, str]] | None = None, **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
@@ -87,15 +100,16 @@ def _path(loc: tuple[Any, ...] | list[Any]) -> str:
 def _reason(err: dict[str, Any]) -> str:
     msg = str(err.get("msg", "invalid"))
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     return msg
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, str(request.url.path), exc.errors,
-                                code=exc.code, **exc.extra)
+        return problem_response(
+            exc.status, exc.title, exc.detail, str(request.url.path), exc.errors, code=exc.code, **exc.extra
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -106,5 +120,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
-        return problem_response(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail),
-                                str(request.url.path))
+        return problem_response(
+            exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), str(request.url.path)
+        )

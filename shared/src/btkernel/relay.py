@@ -13,8 +13,13 @@ from btkernel.settings import ServiceSettings
 async def _main() -> None:
     settings = ServiceSettings()
     btlog.configure(f"{settings.service_name}-relay", settings.log_level)
-    relay = OutboxRelay(settings.database_url, settings.kafka_bootstrap, settings.service_name,
-                        batch_size=settings.relay_batch_size, poll_interval_s=settings.relay_poll_interval_s)
+    relay = OutboxRelay(
+        settings.database_url,
+        settings.kafka_bootstrap,
+        settings.service_name,
+        batch_size=settings.relay_batch_size,
+        poll_interval_s=settings.relay_poll_interval_s,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

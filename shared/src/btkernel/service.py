@@ -60,16 +60,25 @@ def create_app(
         rt = Runtime(settings=settings, pool=pool)
         app.state.runtime = rt
         if settings.relay_enabled:
-            rt.relay = OutboxRelay(settings.database_url, settings.kafka_bootstrap, settings.service_name,
-                                   batch_size=settings.relay_batch_size,
-                                   poll_interval_s=settings.relay_poll_interval_s)
+            rt.relay = OutboxRelay(
+                settings.database_url,
+                settings.kafka_bootstrap,
+                settings.service_name,
+                batch_size=settings.relay_batch_size,
+                poll_interval_s=settings.relay_poll_interval_s,
+            )
             rt.relay.start()
         if settings.consumers_enabled:
             for spec in consumers:
                 consumer = IdempotentConsumer(
-                    pool=pool, bootstrap=settings.kafka_bootstrap, group_id=spec.group, topics=spec.topics,
-                    handler=spec.handler, service=settings.service_name,
-                    max_attempts=settings.consumer_max_attempts, retry_backoff_s=settings.consumer_retry_backoff_s,
+                    pool=pool,
+                    bootstrap=settings.kafka_bootstrap,
+                    group_id=spec.group,
+                    topics=spec.topics,
+                    handler=spec.handler,
+                    service=settings.service_name,
+                    max_attempts=settings.consumer_max_attempts,
+                    retry_backoff_s=settings.consumer_retry_backoff_s,
                     event_types=spec.event_types,
                 )
                 consumer.start()
@@ -106,8 +115,10 @@ def create_app(
         for c in rt.consumers:
             checks[f"consumer:{c.group_id}"] = "ok" if c.ready.is_set() else "starting"
         ok = all(v == "ok" for v in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "service": settings.service_name,
-                             "checks": checks}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "service": settings.service_name, "checks": checks},
+            status_code=200 if ok else 503,
+        )
 
     for router in routers:
         app.include_router(router)
@@ -141,6 +152,7 @@ def _install_context(app: FastAPI) -> None:
 
 # -- dependencies for routers --
 
+
 def get_runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
@@ -170,4 +182,6 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 def require_role(actor: Actor, *roles: str) -> None:
     """Services check the role again: the gateway's route table is the first line, not the only one."""
     if actor.role not in roles:
-        raise problems.Forbidden(f"role {actor.role or '(none)'} may not do this; needs one of: {', '.join(roles)}")
+        raise problems.Forbidden(
+            f"role {actor.role or '(none)'} may not do this; needs one of: {', '.join(roles)}"
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
@@ -11,7 +11,7 @@ DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BT_", extra="ignore")
 
-    env: str = Field("development", description="development | test | production")
+    env: str = "development"  # development | test | production
     service_name: str = "service"
     database_url: str = "postgresql://postgres@127.0.0.1:55432/bt_service"
     kafka_bootstrap: str = "127.0.0.1:19092"

@@ -27,6 +27,9 @@ class TopicSpec:
 ENTITY_TOPICS = (APPLICATION, CASE, RECORD, FEE, NOTIFICATION)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = tuple(
-    [TopicSpec(t, partitions=6, retention_ms=-1 if t == RECORD else 7 * 24 * 3600 * 1000) for t in ENTITY_TOPICS]
+    [
+        TopicSpec(t, partitions=6, retention_ms=-1 if t == RECORD else 7 * 24 * 3600 * 1000)
+        for t in ENTITY_TOPICS
+    ]
     + [TopicSpec(dead_letter_topic(t), partitions=1, retention_ms=-1) for t in ENTITY_TOPICS]
 )

@@ -1,0 +1,1 @@
+"""Intake service: applications at service centres and desks, receipts, refusal receipts, hand-over."""

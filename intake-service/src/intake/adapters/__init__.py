@@ -1,0 +1,1 @@
+"""Intake adapters: PostgreSQL projection and counters."""

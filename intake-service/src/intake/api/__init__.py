@@ -1,0 +1,1 @@
+"""Intake HTTP API (public paths, reached through the gateway)."""

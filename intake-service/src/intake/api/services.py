@@ -1,0 +1,43 @@
+"""The state-service catalogue as the public API shows it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from btkernel import catalogue
+from btkernel.problems import NotFound
+from fastapi import APIRouter, Query
+
+router = APIRouter(prefix="/api/v1/services", tags=["services"])
+
+
+@router.get("", summary="The civil-registration services the platform offers")
+async def list_services(
+    on: Annotated[dt.date | None, Query(description="edition in force on this date")] = None,
+) -> list[dict[str, Any]]:
+    cat = catalogue.load()
+    out = []
+    for sid in cat.ids():
+        s = cat.get(sid, on=on)
+        if s is not None:
+            out.append(
+                {
+                    "id": s.id,
+                    "names": s.names.model_dump(),
+                    "channels": s.channels,
+                    "valid_from": s.valid_from,
+                    "valid_to": s.valid_to,
+                }
+            )
+    return out
+
+
+@router.get("/{service_id}", summary="One service in full: channels, checklist, terms, steps, fee")
+async def get_service(
+    service_id: str, on: Annotated[dt.date | None, Query(description="edition in force on this date")] = None
+) -> dict[str, Any]:
+    s = catalogue.load().get(service_id, on=on)
+    if s is None:
+        raise NotFound(f"no service {service_id!r} in force on {on or dt.date.today()}")
+    return s.model_dump(mode="json")

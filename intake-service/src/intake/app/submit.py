@@ -1,0 +1,208 @@
+"""Submitting an application at a service centre: checklist, receipt or refusal receipt, forwarding."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import asyncpg
+from btkernel import catalogue, sites
+from btkernel.calendar import ALMATY, WeekdayCalendar
+from btkernel.context import Actor, RequestContext
+from btkernel.events.application import (
+    ApplicationAcceptanceRefused,
+    ApplicationForwarded,
+    ApplicationSubmitted,
+)
+from btkernel.events.values import PresentedDocument, Receipt, RefusalReceipt
+from btkernel.problems import Forbidden, InvalidInput, RuleViolation
+from btkernel.terms import review_term
+from pydantic import ValidationError
+
+from intake.adapters import store
+from intake.api.schemas import SubmitApplication
+from intake.domain import application as states
+from intake.domain.application import Application
+from intake.domain.details import DETAILS_BY_SERVICE
+
+SOURCE = "/intake"
+CHANNEL_OF_ROLE = {"centre_operator": "state_corporation"}
+CHANNEL_WORDS = {
+    "state_corporation": "at service centres",
+    "desk": "at the registry desk",
+    "portal": "on the portal",
+}
+
+
+def _validate_details(service_id: str, details: dict[str, Any]) -> dict[str, Any]:
+    model = DETAILS_BY_SERVICE.get(service_id)
+    if model is None:
+        return details
+    try:
+        return model.model_validate(details).model_dump(mode="json")
+    except ValidationError as exc:
+        errors = []
+        for e in exc.errors():
+            path = "body.details" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"])
+            reason = str(e["msg"]).removeprefix("Value error, ")
+            errors.append({"path": path, "reason": reason})
+        raise InvalidInput("; ".join(f"{e['path']}: {e['reason']}" for e in errors), errors=errors) from None
+
+
+def planned_issue_date(service: catalogue.StateService, details: dict[str, Any], on: dt.date) -> dt.date:
+    """Date printed on the receipt: forwarding (1 WD) plus the registry's review term (S002 p.9)."""
+    cal = WeekdayCalendar()
+    term = review_term(service, details, on, cal)
+    forwarded_by = cal.add_working_days(on, service.forward_term.value)
+    return cal.add_working_days(forwarded_by, term.value)
+
+
+async def submit(
+    conn: asyncpg.Connection, req: SubmitApplication, actor: Actor, ctx: RequestContext, now: dt.datetime
+) -> tuple[int, dict[str, Any]]:
+    """Runs inside the caller's transaction. Returns the HTTP status and body (a receipt or a refusal receipt)."""
+    today = now.astimezone(ALMATY).date()
+    service = catalogue.load().get(req.service_id, on=today)
+    if service is None:
+        known = ", ".join(catalogue.load().ids())
+        raise InvalidInput(f"unknown service {req.service_id!r}; offered: {known}", field="body.service_id")
+    channel = CHANNEL_OF_ROLE.get(actor.role)
+    if channel is None:
+        raise Forbidden(f"role {actor.role} cannot accept applications")
+    if channel not in service.channels:
+        raise RuleViolation(
+            f"{service.names.en} is not offered {CHANNEL_WORDS[channel]}",
+            field="body.service_id",
+            code="channel_not_offered",
+        )
+    centre = sites.load().centre(actor.site or "")
+    if centre is None:
+        raise Forbidden("the operator is not bound to a known service centre")
+    office_id = req.registry_office_id or centre.registry_office
+    if sites.load().office(office_id) is None:
+        raise InvalidInput(f"unknown registry office {office_id!r}", field="body.registry_office_id")
+    details = _validate_details(service.id, req.details)
+
+    by_code = {d.code: d for d in service.documents}
+    for i, code in enumerate(req.documents):
+        if code not in by_code:
+            raise InvalidInput(
+                f"{code!r} is not a document of this service's checklist; expected one of: "
+                f"{', '.join(by_code)}",
+                field=f"body.documents[{i}]",
+            )
+    presented = [PresentedDocument(code=c, name=by_code[c].name.ru) for c in dict.fromkeys(req.documents)]
+    missing = [
+        PresentedDocument(code=d.code, name=d.name.ru)
+        for d in service.required_documents(with_representative=req.representative is not None)
+        if d.code not in req.documents
+    ]
+
+    application_id = str(uuid.uuid4())
+    number = await store.next_receipt_number(conn, centre.id, today.year)
+    phones = [
+        p
+        for p in (
+            req.contact.phone,
+            req.representative.contact.phone if req.representative and req.representative.contact else None,
+        )
+        if p
+    ]
+    common: dict[str, Any] = {
+        "service_id": service.id,
+        "service_name": service.names.ru,
+        "documents": presented,
+        "operator_name": actor.name,
+        "applicant_name": req.applicant.name.full(),
+        "representative_name": req.representative.person.name.full() if req.representative else None,
+        "phones": phones,
+    }
+    app = Application(application_id)
+    if missing:
+        refusal = RefusalReceipt(
+            number=number,
+            refused_at=now,
+            missing_documents=missing,
+            reason="the package of documents is incomplete (point 9 of the Standard)",
+            **common,
+        )
+        app.record(
+            ApplicationAcceptanceRefused(
+                application_id=application_id,
+                service_id=service.id,
+                channel=channel,
+                centre_id=centre.id,
+                refused_at=now,
+                applicant=req.applicant,
+                representative=req.representative,
+                contact=req.contact,
+                refusal_receipt=refusal,
+            )
+        )
+        body_receipt, body_refusal = None, refusal.model_dump(mode="json")
+    else:
+        receipt = Receipt(
+            number=number,
+            accepted_at=now,
+            documents_count=len(presented),
+            result_issue_date=planned_issue_date(service, details, today),
+            result_issue_place=f"{centre.name.ru}, {centre.address}",
+            **common,
+        )
+        app.record(
+            ApplicationSubmitted(
+                application_id=application_id,
+                service_id=service.id,
+                channel=channel,
+                centre_id=centre.id,
+                registry_office_id=office_id,
+                submitted_at=now,
+                applicant=req.applicant,
+                representative=req.representative,
+                contact=req.contact,
+                details=details,
+                documents=presented,
+                receipt=receipt,
+            )
+        )
+        # Forwarded electronically at once: the 1-working-day forwarding term (S002 p.9) is met by construction.
+        app.record(
+            ApplicationForwarded(
+                application_id=application_id,
+                service_id=service.id,
+                channel=channel,
+                centre_id=centre.id,
+                registry_office_id=office_id,
+                submitted_at=now,
+                forwarded_at=now,
+                receipt_number=number,
+                applicant=req.applicant,
+                representative=req.representative,
+                details=details,
+                documents=presented,
+            )
+        )
+        body_receipt, body_refusal = receipt.model_dump(mode="json"), None
+    await app.save(conn, ctx, SOURCE)
+    await store.insert(
+        conn,
+        application_id=application_id,
+        centre_id=centre.id,
+        service_id=service.id,
+        channel=channel,
+        status=app.status or states.ACCEPTED,
+        receipt_number=number,
+        applicant_iin=req.applicant.iin,
+        applicant_name=req.applicant.name.full(),
+        registry_office_id=None if missing else office_id,
+        submitted_at=now,
+        receipt=body_receipt,
+        refusal_receipt=body_refusal,
+    )
+    return 201, {
+        "application_id": application_id,
+        "status": app.status,
+        "receipt": body_receipt,
+        "refusal_receipt": body_refusal,
+    }

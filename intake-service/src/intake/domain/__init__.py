@@ -1,0 +1,1 @@
+"""Intake domain: the application aggregate and its rules; no I/O here."""

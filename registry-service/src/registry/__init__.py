@@ -1,0 +1,1 @@
+"""Registry service: registry-office cases, civil-status records, review deadlines, worklists."""

@@ -1,0 +1,1 @@
+"""Registry adapters: PostgreSQL read models and record-number counters."""

@@ -1,0 +1,1 @@
+"""Registry HTTP API (public paths, reached through the gateway)."""

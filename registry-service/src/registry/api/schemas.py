@@ -1,0 +1,79 @@
+"""Request and response bodies of the registry API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from btkernel import iin as iin_rules
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Resolution(_Body):
+    """The head's resolution: who executes and what (S002 p.5(2)); the execution deadline is the review term."""
+
+    executive_id: str = Field(min_length=1, max_length=100)
+    instruction: str = Field("Рассмотреть и зарегистрировать", max_length=1000)
+
+
+class Registration(_Body):
+    child_iin: str | None = Field(None, description="the IIN assigned to the child, when already known")
+
+    @field_validator("child_iin")
+    @classmethod
+    def _iin(cls, v: str | None) -> str | None:
+        if v is not None and (why := iin_rules.problem(v)):
+            raise ValueError(why)
+        return v
+
+
+class CaseView(BaseModel):
+    case_id: str
+    application_id: str
+    registry_office_id: str
+    centre_id: str
+    service_id: str
+    channel: str
+    status: str
+    receipt_number: str
+    applicant_iin: str | None
+    applicant_name: str
+    review_term: dict[str, Any]
+    opened_at: dt.datetime
+    review_due_at: dt.datetime
+    executive_id: str | None
+    record_id: str | None
+    record_number: str | None
+    completed_at: dt.datetime | None
+    updated_at: dt.datetime
+    overdue: bool
+    seconds_left: int
+
+
+class CaseHistoryEntry(BaseModel):
+    version: int
+    type: str
+    at: dt.datetime
+    actor: str | None
+    data: dict[str, Any]
+
+
+class CaseDetail(CaseView):
+    history: list[CaseHistoryEntry]
+
+
+class RecordView(BaseModel):
+    record_id: str
+    kind: str
+    registry_office_id: str
+    year: int
+    record_number: str
+    case_id: str
+    subject_iin: str | None
+    subject_name: str
+    registered_at: dt.datetime
+    content: dict[str, Any]

@@ -1,0 +1,1 @@
+"""Registry use cases, each in one transaction with its events, outbox rows and projections."""

@@ -1,0 +1,145 @@
+"""Opening a case from a forwarded application, and the registry office's steps on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import asyncpg
+from btkernel import catalogue
+from btkernel.calendar import ALMATY
+from btkernel.context import Actor, RequestContext
+from btkernel.envelope import Envelope
+from btkernel.events import parse
+from btkernel.events.application import ApplicationForwarded
+from btkernel.events.case import CaseOpened
+from btkernel.events.record import BirthRegistered
+from btkernel.events.values import Person, PersonName, Term
+from btkernel.problems import InvalidInput, NotFound
+from btkernel.terms import due_at, review_term
+
+from registry.adapters import store
+from registry.domain.case import Case
+from registry.domain.record import RECORD_KINDS, Record
+
+SOURCE = "/registry"
+# Case ids derive from the application id, so a case can never be opened twice for one application.
+_CASE_NS = uuid.UUID("6f1b2a8e-3c1d-4e55-9a7b-0c2d1e3f4a5b")
+
+
+def case_id_for(application_id: str) -> str:
+    return str(uuid.uuid5(_CASE_NS, application_id))
+
+
+async def on_application_event(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
+    event = parse(envelope.type, envelope.data)
+    assert isinstance(event, ApplicationForwarded)
+    await open_case(conn, event, ctx, dt.datetime.now(dt.UTC))
+
+
+async def open_case(
+    conn: asyncpg.Connection, e: ApplicationForwarded, ctx: RequestContext, now: dt.datetime
+) -> Case:
+    case_id = case_id_for(e.application_id)
+    existing = await Case.load(conn, case_id)
+    if existing is not None:
+        return existing
+    filed_on = e.submitted_at.astimezone(ALMATY).date()
+    service = catalogue.load().get(e.service_id, on=filed_on)
+    if service is None:
+        raise ValueError(f"service {e.service_id} not in the catalogue on {filed_on}")
+    rule = review_term(service, e.details, filed_on)
+    case = Case(case_id)
+    case.record(
+        CaseOpened(
+            case_id=case_id,
+            application_id=e.application_id,
+            service_id=e.service_id,
+            channel=e.channel,
+            centre_id=e.centre_id,
+            registry_office_id=e.registry_office_id,
+            opened_at=now,
+            submitted_at=e.submitted_at,
+            receipt_number=e.receipt_number,
+            review_term=Term(value=rule.value, unit=rule.unit, source=rule.source),
+            # The term runs from the application's acceptance, not from when this office saw it.
+            review_due_at=due_at(rule, e.submitted_at),
+            applicant=e.applicant,
+            representative=e.representative,
+            details=e.details,
+            documents=e.documents,
+        )
+    )
+    await case.save(conn, ctx, SOURCE)
+    assert case.opened is not None
+    await store.insert_case(conn, case.opened)
+    return case
+
+
+async def load_for(conn: asyncpg.Connection, case_id: str, actor: Actor) -> Case:
+    """The case, if it belongs to the actor's office (a supervisor sees all). 404 otherwise: another office's
+    case ids reveal nothing."""
+    case = await Case.load(conn, case_id)
+    if case is None or (actor.role != "supervisor" and case.office_id != actor.site):
+        raise NotFound(f"no case {case_id} in your registry office")
+    return case
+
+
+async def register_act(
+    conn: asyncpg.Connection,
+    case: Case,
+    actor: Actor,
+    ctx: RequestContext,
+    now: dt.datetime,
+    child_iin: str | None,
+) -> None:
+    """Steps 3–4: form the act record with the next number of the office, kind and year (S002/App.1 p.5(4))."""
+    assert case.opened is not None
+    kind = RECORD_KINDS.get(case.opened.service_id)
+    if kind is None:
+        raise InvalidInput(f"service {case.opened.service_id} does not register an act yet")
+    year = now.astimezone(ALMATY).year
+    # Check the step before taking a number, so a refused command leaves no trace.
+    case.expect_status("under_review", "register the act")
+    seq = await store.next_record_seq(conn, case.office_id, kind, year)
+    number = store.record_number(case.office_id, kind, year, seq)
+    record_id = str(uuid.uuid4())
+    case.register_act(actor, record_id, number, now)
+    details = case.opened.details
+    child = details["child"]
+    mother = Person.model_validate(details["mother"]) if details.get("mother") else None
+    father = Person.model_validate(details["father"]) if details.get("father") else None
+    record = Record(record_id)
+    born = BirthRegistered(
+        record_id=record_id,
+        record_number=number,
+        registry_office_id=case.office_id,
+        registered_at=now,
+        case_id=case.id,
+        child_name=PersonName.model_validate(child["name"]),
+        child_sex=child["sex"],
+        child_birth_date=dt.date.fromisoformat(child["birth_date"]),
+        child_birth_place=child["birth_place"],
+        child_iin=child_iin,
+        mother=mother,
+        father=father,
+    )
+    record.record(born)
+    await case.save(conn, ctx, SOURCE)
+    await record.save(conn, ctx, SOURCE)
+    parent_iins = [p.iin for p in (mother, father) if p and p.iin]
+    await store.insert_record(
+        conn,
+        record_id=record_id,
+        kind=kind,
+        office_id=case.office_id,
+        year=year,
+        seq=seq,
+        number=number,
+        case_id=case.id,
+        subject_iin=child_iin,
+        subject_name=born.child_name.full(),
+        registered_at=now,
+        content={**born.to_data(), "parent_iins": parent_iins},
+    )
+    await store.update_case(conn, case, now)
