@@ -24,26 +24,65 @@ REP_IIN = make(dt.date(1980, 7, 1), "male", 20)
 
 def _ready(representative: Representative | None = None) -> Application:
     person = Person(iin=APPLICANT_IIN, name=PersonName(surname="Касымова", first_name="Әлия"))
-    receipt = Receipt(number="R-1", accepted_at=NOW, service_id="birth_registration", service_name="x", documents=[],
-                      documents_count=0, result_issue_date=dt.date(2026, 11, 25), result_issue_place="ЦОН",
-                      operator_name="op", applicant_name="Касымова Әлия", phones=[])
-    app = Application.fold("a1", [
-        ApplicationSubmitted(application_id="a1", service_id="birth_registration", channel="state_corporation",
-                             centre_id="c1", registry_office_id="o1", submitted_at=NOW, applicant=person,
-                             representative=representative, contact=Contact(phone="+77010000000"), details={},
-                             documents=[], receipt=receipt),
-        ApplicationForwarded(application_id="a1", service_id="birth_registration", channel="state_corporation",
-                             centre_id="c1", registry_office_id="o1", submitted_at=NOW, forwarded_at=NOW,
-                             receipt_number="R-1", applicant=person, details={}, documents=[]),
-    ])
+    receipt = Receipt(
+        number="R-1",
+        accepted_at=NOW,
+        service_id="birth_registration",
+        service_name="x",
+        documents=[],
+        documents_count=0,
+        result_issue_date=dt.date(2026, 11, 25),
+        result_issue_place="ЦОН",
+        operator_name="op",
+        applicant_name="Касымова Әлия",
+        phones=[],
+    )
+    app = Application.fold(
+        "a1",
+        [
+            ApplicationSubmitted(
+                application_id="a1",
+                service_id="birth_registration",
+                channel="state_corporation",
+                centre_id="c1",
+                registry_office_id="o1",
+                submitted_at=NOW,
+                applicant=person,
+                representative=representative,
+                contact=Contact(phone="+77010000000"),
+                details={},
+                documents=[],
+                receipt=receipt,
+            ),
+            ApplicationForwarded(
+                application_id="a1",
+                service_id="birth_registration",
+                channel="state_corporation",
+                centre_id="c1",
+                registry_office_id="o1",
+                submitted_at=NOW,
+                forwarded_at=NOW,
+                receipt_number="R-1",
+                applicant=person,
+                details={},
+                documents=[],
+            ),
+        ],
+    )
     app.receive_result(case_id="k1", outcome="registered", record_number="N1", at=NOW, pickup_place="ЦОН")
     assert app.status == READY_FOR_PICKUP
     return app
 
 
 def _hand(app: Application, **kw: object) -> None:
-    args = {"receipt_number": "R-1", "presented_iin": APPLICANT_IIN, "recipient": "applicant",
-            "operator_id": "op1", "operator_name": "Оператор", "at": NOW}
+    args = {
+        "receipt_number": "R-1",
+        "presented_iin": APPLICANT_IIN,
+        "recipient": "applicant",
+        "operator_id": "op1",
+        "operator_name": "Оператор",
+        "at": NOW,
+    }
     args.update(kw)
     app.hand_over(**args)  # type: ignore[arg-type]
 
@@ -75,17 +114,25 @@ def test_second_hand_over_is_a_conflict() -> None:
 
 
 def test_representative_collects_only_on_a_valid_power_of_attorney() -> None:
-    rep = Representative(person=Person(iin=REP_IIN, name=PersonName(surname="Иванов", first_name="Пётр")),
-                         power_of_attorney=PowerOfAttorney(number="N-77", issued_on=dt.date(2026, 1, 1),
-                                                           notary="Нотариус", valid_until=dt.date(2026, 12, 31)))
+    rep = Representative(
+        person=Person(iin=REP_IIN, name=PersonName(surname="Иванов", first_name="Пётр")),
+        power_of_attorney=PowerOfAttorney(
+            number="N-77", issued_on=dt.date(2026, 1, 1), notary="Нотариус", valid_until=dt.date(2026, 12, 31)
+        ),
+    )
     app = _ready(rep)
     with pytest.raises(RuleViolation):
         _hand(app, recipient="representative", presented_iin=APPLICANT_IIN)
     _hand(app, recipient="representative", presented_iin=REP_IIN)
     assert app.status == ISSUED
 
-    expired = rep.model_copy(update={"power_of_attorney": rep.power_of_attorney.model_copy(
-        update={"valid_until": dt.date(2026, 11, 1)})})
+    expired = rep.model_copy(
+        update={
+            "power_of_attorney": rep.power_of_attorney.model_copy(
+                update={"valid_until": dt.date(2026, 11, 1)}
+            )
+        }
+    )
     with pytest.raises(RuleViolation) as err:
         _hand(_ready(expired), recipient="representative", presented_iin=REP_IIN)
     assert err.value.code == "power_of_attorney_expired"

@@ -134,7 +134,7 @@ def _install_context(app: FastAPI) -> None:
         if request.headers.get("x-actor-id"):
             actor = Actor(
                 id=request.headers["x-actor-id"],
-                name=request.headers.get("x-actor-name") or request.headers["x-actor-id"],
+                name=context.decode_name(request.headers.get("x-actor-name") or request.headers["x-actor-id"]),
                 role=request.headers.get("x-actor-role", ""),
                 site=request.headers.get("x-actor-site") or None,
             )

@@ -3,11 +3,10 @@ retries then the dead-letter topic with the error in headers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import asyncio
 import time
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import pytest

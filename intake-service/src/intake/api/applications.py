@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+
 from btkernel import eventstore, idempotency
 from btkernel.context import Actor
 from btkernel.problems import NotFound
 from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
-from fastapi import APIRouter, Header, Query
-from fastapi.responses import JSONResponse
-
 from intake.adapters import store
 from intake.api.schemas import (
     ApplicationAccepted,

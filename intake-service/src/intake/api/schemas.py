@@ -6,9 +6,10 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from btkernel import iin as iin_rules
 from btkernel.events.values import Contact, Person, Representative
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _PHONE = re.compile(r"^\+?[0-9]{10,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

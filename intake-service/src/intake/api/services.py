@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Query
+
 from btkernel import catalogue
 from btkernel.problems import NotFound
-from fastapi import APIRouter, Query
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
 

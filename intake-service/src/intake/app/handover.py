@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import asyncpg
+
 from btkernel import sites
 from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope
 from btkernel.events import parse
 from btkernel.events.case import ResultSentToCentre
 from btkernel.problems import NotFound
-
 from intake.adapters import store
 from intake.api.schemas import HandOver
 from intake.domain.application import Application

@@ -7,6 +7,8 @@ import uuid
 from typing import Any
 
 import asyncpg
+from pydantic import ValidationError
+
 from btkernel import catalogue, sites
 from btkernel.calendar import ALMATY, WeekdayCalendar
 from btkernel.context import Actor, RequestContext
@@ -18,8 +20,6 @@ from btkernel.events.application import (
 from btkernel.events.values import PresentedDocument, Receipt, RefusalReceipt
 from btkernel.problems import Forbidden, InvalidInput, RuleViolation
 from btkernel.terms import review_term
-from pydantic import ValidationError
-
 from intake.adapters import store
 from intake.api.schemas import SubmitApplication
 from intake.domain import application as states

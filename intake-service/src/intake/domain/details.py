@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
 from btkernel import iin as iin_rules
 from btkernel.events.values import PersonName
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 
 class _Strict(BaseModel):

@@ -6,8 +6,8 @@ import datetime as dt
 from typing import Any
 
 import asyncpg
-from btkernel.events.case import CaseOpened
 
+from btkernel.events.case import CaseOpened
 from registry.domain.case import RESULT_SENT, Case
 
 

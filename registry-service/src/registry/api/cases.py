@@ -6,12 +6,12 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import asyncpg
+from fastapi import APIRouter, Query
+
 from btkernel import eventstore
 from btkernel.context import Actor
 from btkernel.problems import InvalidInput, NotFound
 from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
-from fastapi import APIRouter, Query
-
 from registry.adapters import store
 from registry.api.schemas import CaseDetail, CaseHistoryEntry, CaseView, Registration, Resolution
 from registry.app import cases as use_cases

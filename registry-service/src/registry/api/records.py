@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from btkernel.problems import InvalidInput, NotFound
-from btkernel.service import ActorDep, PoolDep, require_role
 from fastapi import APIRouter, Query
 
+from btkernel.problems import InvalidInput, NotFound
+from btkernel.service import ActorDep, PoolDep, require_role
 from registry.api.schemas import RecordView
 
 router = APIRouter(prefix="/api/v1/records", tags=["records"])

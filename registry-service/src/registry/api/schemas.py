@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from btkernel import iin as iin_rules
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from btkernel import iin as iin_rules
 
 
 class _Body(BaseModel):

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import asyncpg
+
 from btkernel import catalogue
 from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
@@ -17,7 +18,6 @@ from btkernel.events.record import BirthRegistered
 from btkernel.events.values import Person, PersonName, Term
 from btkernel.problems import InvalidInput, NotFound
 from btkernel.terms import due_at, review_term
-
 from registry.adapters import store
 from registry.domain.case import Case
 from registry.domain.record import RECORD_KINDS, Record
