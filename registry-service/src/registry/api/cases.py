@@ -104,7 +104,14 @@ async def _detail(conn: asyncpg.Connection, case_id: str, actor: Actor) -> dict[
     events = await eventstore.load(conn, case_id)
     data = _view(row, _now())
     data["history"] = [
-        CaseHistoryEntry(version=e.version, type=e.type, at=e.recorded_at, actor=e.actor, data=e.data)
+        CaseHistoryEntry(
+            version=e.version,
+            type=e.type,
+            at=e.recorded_at,
+            actor=e.actor,
+            correlation_id=e.correlation_id,
+            data=e.data,
+        )
         for e in events
     ]
     return data

@@ -60,6 +60,7 @@ class CaseHistoryEntry(BaseModel):
     type: str
     at: dt.datetime
     actor: str | None
+    correlation_id: str | None
     data: dict[str, Any]
 
 
