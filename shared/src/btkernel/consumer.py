@@ -95,8 +95,9 @@ class IdempotentConsumer:
                 for tp, records in batches.items():
                     for record in records:
                         await self._process(record, producer)
-                        # Commit after each event: a crash redelivers at most the one in flight.
-                        await consumer.commit({tp: record.offset + 1})
+                    # Commit once per partition batch, after every event of it was applied (or dead-lettered): a
+                    # crash redelivers at most this batch, and the processed-events record turns those into no-ops.
+                    await consumer.commit({tp: records[-1].offset + 1})
                     await self._report_lag(consumer, tp)
         finally:
             self._consumer = None
