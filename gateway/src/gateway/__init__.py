@@ -1,0 +1,1 @@
+"""Bir Tereze gateway: the single public entry point (auth, roles, routing, aggregated OpenAPI)."""

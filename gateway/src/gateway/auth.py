@@ -1,0 +1,110 @@
+"""Sign-in (OAuth2 password flow), the current caller from the bearer token, and the role check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
+
+from btkernel import problems
+from gateway import tokens, users
+from gateway.state import GatewayDep
+from gateway.tokens import Principal
+
+TOKEN_PATH = "/api/v1/auth/token"
+# scheme_name "bearer" is the security scheme every proxied operation names in the merged OpenAPI document.
+bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_PATH, scheme_name="bearer", auto_error=False)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = Field("bearer", description="always `bearer`")
+    expires_in: int = Field(description="seconds the token stays valid")
+    role: str
+    site: str | None = Field(description="centre or registry office id; null for a supervisor")
+    full_name: str
+
+
+class Me(BaseModel):
+    username: str
+    full_name: str
+    role: str
+    site: str | None
+    expires_at: dt.datetime
+
+
+async def current_principal(gateway: GatewayDep, token: Annotated[str | None, Depends(bearer)]) -> Principal:
+    if not token:
+        raise problems.Unauthorized(f"this needs a bearer token: sign in at {TOKEN_PATH}")
+    try:
+        return tokens.verify(token, secret=gateway.settings.jwt_secret)
+    except tokens.InvalidToken as exc:
+        raise problems.Unauthorized(str(exc)) from exc
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def authorize(principal: Principal, allowed: frozenset[str]) -> None:
+    if principal.role not in allowed:
+        names = sorted(allowed)
+        raise problems.Forbidden(
+            f"role {principal.role} may not do this; allowed roles: {', '.join(names)}", allowed_roles=names
+        )
+
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post(
+    "/token",
+    response_model=TokenResponse,
+    summary="Sign in: exchange user name and password for a bearer token (OAuth2 password flow)",
+    responses={
+        401: {"description": "wrong user name or password"},
+        429: {"description": "too many failed attempts for this user name; see Retry-After"},
+    },
+)
+async def issue_token(
+    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], gateway: GatewayDep
+) -> Response:
+    key = users.normalise(form.username)
+    wait = gateway.login_guard.retry_after(key)
+    if wait is not None:
+        response = problems.problem_response(
+            429,
+            "Too many requests",
+            f"too many failed sign-ins for {key}; try again in {wait} s",
+            request.url.path,
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    user = await users.authenticate(gateway.users, form.username, form.password)
+    if user is None:
+        gateway.login_guard.fail(key)
+        raise problems.Unauthorized("wrong user name or password")
+    gateway.login_guard.succeed(key)
+    token, ttl = tokens.issue(user, secret=gateway.settings.jwt_secret, ttl_s=gateway.settings.jwt_ttl_s)
+    body = TokenResponse(
+        access_token=token, expires_in=ttl, role=user.role, site=user.site, full_name=user.full_name
+    )
+    # RFC 6749 §5.1: a response carrying a token must not be cached.
+    return Response(
+        body.model_dump_json(),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+@router.get("/me", response_model=Me, summary="Who the bearer token says the caller is")
+async def me(principal: PrincipalDep) -> Me:
+    return Me(
+        username=principal.username,
+        full_name=principal.full_name,
+        role=principal.role,
+        site=principal.site,
+        expires_at=dt.datetime.fromtimestamp(principal.expires_at, dt.UTC),
+    )

@@ -1,0 +1,99 @@
+"""Composition root of the gateway: the kernel's app with auth, health, the merged OpenAPI and the proxy."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterable
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from btkernel import logging as btlog
+from btkernel.service import Runtime, create_app
+from gateway import auth, docs, health, proxy, seed
+from gateway import settings as gateway_settings
+from gateway.routes import RouteTable
+from gateway.settings import Settings
+from gateway.state import Gateway
+from gateway.users import PgUserStore
+
+log = btlog.get(__name__)
+
+DESCRIPTION = (
+    "The public API of Bir Tereze, civil registration in Kazakhstan. Sign in at `POST /api/v1/auth/token` "
+    "(OAuth2 password flow) and send the token as a bearer token; each operation lists the roles allowed."
+)
+
+
+def build_app(
+    settings: Settings | None = None,
+    *,
+    table: RouteTable | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The gateway app; `transport` replaces the network under the upstream client (tests)."""
+    settings = settings or gateway_settings.load()
+    # httpx logs every request at INFO as plain text; the gateway logs upstream failures itself, as JSON.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    gateway = Gateway(settings, table or RouteTable())
+
+    async def on_start(rt: Runtime) -> None:
+        store = PgUserStore(rt.pool)
+        if settings.env != "production":
+            created = await seed.seed(store)
+            if created:
+                log.info("dev_users_seeded", users=created)
+        # trust_env off: the services are on loopback, and an HTTP_PROXY meant for the outside must not apply.
+        http = httpx.AsyncClient(
+            timeout=settings.upstream_timeout_s,
+            transport=transport,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+        gateway.attach(store, http)
+
+    async def on_stop(rt: Runtime) -> None:
+        await gateway.detach()
+
+    app = create_app(
+        settings=settings,
+        title="Bir Tereze",
+        description=DESCRIPTION,
+        migrations="gateway.migrations",
+        routers=[],
+        on_start=on_start,
+        on_stop=on_stop,
+    )
+    # The kernel's /health sees only this process and FastAPI's /openapi.json only the gateway's own routes;
+    # the gateway answers both for the whole platform.
+    _drop_routes(app, {"/health", "/openapi.json"})
+    for router in (auth.router, health.router, docs.router, proxy.router(gateway.table)):
+        app.include_router(router)
+    _keep_http_error_headers(app)
+    app.state.gateway = gateway
+    return app
+
+
+def _drop_routes(app: FastAPI, paths: Iterable[str]) -> None:
+    drop = set(paths)
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in drop]
+
+
+def _keep_http_error_headers(app: FastAPI) -> None:
+    """The kernel's problem handler drops an HTTPException's headers; keep them, so a 405 says `Allow`."""
+    problem_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def with_headers(request: Request, exc: Exception) -> Response:
+        result = problem_handler(request, exc)
+        response: Response = await result if inspect.isawaitable(result) else result
+        if isinstance(exc, StarletteHTTPException):
+            for name, value in (exc.headers or {}).items():
+                response.headers.setdefault(name, value)
+        return response
+
+    app.add_exception_handler(StarletteHTTPException, with_headers)
+
+
+app = build_app()

@@ -1,0 +1,57 @@
+"""Development accounts, one or more per role and site, created at start outside production."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway import roles, users
+from gateway.users import UserStore
+
+
+@dataclass(frozen=True)
+class DevUser:
+    username: str
+    password: str
+    full_name: str
+    role: str
+    site: str | None
+
+
+_ACCOUNTS: list[tuple[str, str, str, str | None]] = [
+    # user name, full name, role, site
+    ("operator1", "Сейткали Айгерим Нурлановна", roles.CENTRE_OPERATOR, "almaty-con-1"),
+    ("operator2", "Иванова Мария Сергеевна", roles.CENTRE_OPERATOR, "almaty-con-2"),
+    ("chancellery1", "Жумабекова Гульнара Ерлановна", roles.REGISTRY_CHANCELLERY, "almaty-almaly"),
+    ("head1", "Абдрахманов Нурлан Болатович", roles.REGISTRY_HEAD, "almaty-almaly"),
+    ("executive1a", "Касымова Динара Маратовна", roles.REGISTRY_EXECUTIVE, "almaty-almaly"),
+    ("executive1b", "Петров Алексей Викторович", roles.REGISTRY_EXECUTIVE, "almaty-almaly"),
+    ("chancellery2", "Нургалиева Асель Кайратовна", roles.REGISTRY_CHANCELLERY, "almaty-bostandyk"),
+    ("head2", "Садыков Ерлан Муратович", roles.REGISTRY_HEAD, "almaty-bostandyk"),
+    ("executive2a", "Оспанова Жанар Бекетовна", roles.REGISTRY_EXECUTIVE, "almaty-bostandyk"),
+    ("executive2b", "Смирнова Ольга Николаевна", roles.REGISTRY_EXECUTIVE, "almaty-bostandyk"),
+    ("supervisor", "Тулегенов Бауыржан Серикович", roles.SUPERVISOR, None),
+]
+# Development data only: every password is the user name followed by "-pass", so a tester can guess it.
+DEV_USERS: list[DevUser] = [
+    DevUser(name, f"{name}-pass", full, role, site) for name, full, role, site in _ACCOUNTS
+]
+
+
+async def seed(store: UserStore, accounts: list[DevUser] | None = None) -> list[str]:
+    """Create the accounts that do not exist yet and return their names. Existing accounts are left alone, so
+    a password changed by hand survives a restart."""
+    accounts = DEV_USERS if accounts is None else accounts
+    # Validate every account before writing any: a typo in a site id should stop the start, not half-seed.
+    for account in accounts:
+        roles.check(account.role, account.site)
+    present = await store.existing(a.username for a in accounts)
+    created = []
+    for account in accounts:
+        if users.normalise(account.username) in present:
+            continue
+        user = users.new_user(
+            account.username, account.password, account.full_name, account.role, account.site
+        )
+        if await store.add(user):
+            created.append(user.username)
+    return created

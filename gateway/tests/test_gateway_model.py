@@ -1,0 +1,135 @@
+"""Roles, the route table, passwords and the development accounts."""
+
+from __future__ import annotations
+
+import pytest
+from gateway_fakes import MemoryUsers, make_settings
+
+from btkernel import sites
+from gateway import passwords, roles, routes, seed, users
+from gateway import settings as gateway_settings
+
+
+def test_dev_users_cover_every_role_and_site() -> None:
+    reference = sites.load()
+    by_role: dict[str, set[str | None]] = {}
+    for account in seed.DEV_USERS:
+        roles.check(account.role, account.site)
+        by_role.setdefault(account.role, set()).add(account.site)
+
+    assert by_role["centre_operator"] == {c.id for c in reference.service_centres}
+    offices = {o.id for o in reference.registry_offices}
+    for role in roles.REGISTRY_ROLES:
+        assert by_role[role] == offices
+    assert by_role["supervisor"] == {None}
+    for office in offices:
+        executives = [u for u in seed.DEV_USERS if u.role == "registry_executive" and u.site == office]
+        assert len(executives) == 2
+    assert len({u.username for u in seed.DEV_USERS}) == len(seed.DEV_USERS)
+
+
+@pytest.mark.parametrize(
+    ("role", "site"),
+    [
+        ("registry_god", None),
+        ("centre_operator", None),
+        ("centre_operator", "almaty-almaly"),
+        ("registry_head", "almaty-con-1"),
+        ("registry_executive", "astana-nowhere"),
+        ("supervisor", "almaty-almaly"),
+    ],
+)
+def test_role_and_site_must_fit(role: str, site: str | None) -> None:
+    with pytest.raises(ValueError):
+        roles.check(role, site)
+
+
+def test_new_user_validates_and_hashes() -> None:
+    user = users.new_user(" Operator9 ", "long-enough", "Ахметов Ерлан", "centre_operator", "almaty-con-2")
+
+    assert user.username == "operator9"
+    assert passwords.verify_password("long-enough", user.password_hash)
+    with pytest.raises(ValueError):
+        users.new_user("two words", "long-enough", "X", "supervisor", None)
+    with pytest.raises(ValueError):
+        users.new_user("short", "short", "X", "supervisor", None)
+
+
+def test_password_hashes_are_salted_and_verify() -> None:
+    a = passwords.hash_password("секрет-пароль", n=16, r=1, p=1)
+    b = passwords.hash_password("секрет-пароль", n=16, r=1, p=1)
+
+    assert a != b
+    assert passwords.verify_password("секрет-пароль", a)
+    assert not passwords.verify_password("секрет-пароль!", a)
+    assert not passwords.verify_password("x", "not-a-hash")
+    assert not passwords.verify_password("x", "bcrypt$1$1$1$AAAA$AAAA")
+
+
+async def test_seeding_is_idempotent_and_keeps_existing_accounts() -> None:
+    store = MemoryUsers()
+    first = await seed.seed(store, seed.DEV_USERS[:2])
+    changed = users.new_user(
+        "operator1", "changed-by-hand", "Сейткали Айгерим Нурлановна", "centre_operator", "almaty-con-1"
+    )
+    store.users["operator1"] = changed
+
+    second = await seed.seed(store, seed.DEV_USERS[:2])
+
+    assert first == ["operator1", "operator2"]
+    assert second == []
+    assert store.users["operator1"] is changed
+
+
+async def test_seeding_refuses_a_bad_account_before_writing_any() -> None:
+    store = MemoryUsers()
+    bad = seed.DevUser("ghost", "ghost-pass", "Призрак", "centre_operator", "almaty-con-9")
+
+    with pytest.raises(ValueError):
+        await seed.seed(store, [seed.DEV_USERS[0], bad])
+    assert store.users == {}
+
+
+def test_route_table_is_consistent() -> None:
+    table = routes.RouteTable()
+
+    assert table.services() == ["fee", "intake", "notification", "registry"]
+    route = table.find("get", "/api/v1/applications/{id}")
+    assert route is not None and route.service == "intake"
+    assert table.find("DELETE", "/api/v1/applications") is None
+    with pytest.raises(ValueError):
+        routes.RouteTable([*routes.TABLE, routes.TABLE[0]])
+    with pytest.raises(ValueError):
+        routes.RouteTable(
+            [
+                routes.Route("GET", "/a/{x}", "fee", roles.ALL_ROLES),
+                routes.Route("POST", "/a/{y}", "fee", roles.ALL_ROLES),
+            ]
+        )
+
+
+def test_literal_paths_are_registered_before_parameters() -> None:
+    table = routes.RouteTable(
+        [
+            routes.Route("GET", "/api/v1/cases/{case_id}", "registry", roles.ALL_ROLES),
+            routes.Route("GET", "/api/v1/cases/overdue", "registry", roles.ALL_ROLES),
+        ]
+    )
+
+    assert [path for path, _ in table.by_path()] == ["/api/v1/cases/overdue", "/api/v1/cases/{case_id}"]
+
+
+def test_settings_refuse_the_placeholder_secret_in_production() -> None:
+    with pytest.raises(ValueError):
+        make_settings(env="production", jwt_secret="dev-only-secret-change-me-0123456789abcdef")
+
+
+def test_relay_and_consumers_are_always_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BT_RELAY_ENABLED", "true")
+    monkeypatch.setenv("BT_CONSUMERS_ENABLED", "true")
+    monkeypatch.setenv("BT_INTAKE_URL", "http://127.0.0.1:9999")
+
+    loaded = gateway_settings.load()
+
+    assert (loaded.relay_enabled, loaded.consumers_enabled) == (False, False)
+    assert loaded.intake_url == "http://127.0.0.1:9999"
