@@ -4,9 +4,15 @@ from btkernel.envelope import Envelope
 
 
 def test_binary_mode_round_trip_keeps_attributes_and_extensions() -> None:
-    env = Envelope.new(type="kz.civreg.application.submitted.v1", source="/intake", subject="app-1",
-                       data={"name": "Әлия Қасымова", "n": 1}, correlation_id="corr-1", causation_id="cause-1",
-                       actor="op1")
+    env = Envelope.new(
+        type="kz.civreg.application.submitted.v1",
+        source="/intake",
+        subject="app-1",
+        data={"name": "Әлия Қасымова", "n": 1},
+        correlation_id="corr-1",
+        causation_id="cause-1",
+        actor="op1",
+    )
     key, value, headers = env.to_kafka()
     names = dict(headers)
     assert key == b"app-1"
@@ -23,6 +29,7 @@ def test_binary_mode_round_trip_keeps_attributes_and_extensions() -> None:
 
 
 def test_storage_form_round_trip() -> None:
-    env = Envelope.new(type="t.v1", source="/s", subject="x", data={"a": [1, 2]}, correlation_id=None,
-                       causation_id=None)
+    env = Envelope.new(
+        type="t.v1", source="/s", subject="x", data={"a": [1, 2]}, correlation_id=None, causation_id=None
+    )
     assert Envelope.from_json(env.to_json()) == env

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Iterable
 
 import httpx
-from fastapi import FastAPI, Request, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
 
 from btkernel import logging as btlog
 from btkernel.service import Runtime, create_app
@@ -65,13 +63,15 @@ def build_app(
         routers=[],
         on_start=on_start,
         on_stop=on_stop,
+        # The kernel's /health sees only this process and FastAPI's /openapi.json only the gateway's own routes;
+        # the gateway answers both for the whole platform.
+        health=False,
     )
-    # The kernel's /health sees only this process and FastAPI's /openapi.json only the gateway's own routes;
-    # the gateway answers both for the whole platform.
-    _drop_routes(app, {"/health", "/openapi.json"})
+    # FastAPI's own /openapi.json would describe only the gateway's routes; the merged one replaces it (and
+    # FastAPI's /docs, which points at that URL, then shows the whole platform).
+    _drop_routes(app, {"/openapi.json"})
     for router in (auth.router, health.router, docs.router, proxy.router(gateway.table)):
         app.include_router(router)
-    _keep_http_error_headers(app)
     app.state.gateway = gateway
     return app
 
@@ -79,21 +79,6 @@ def build_app(
 def _drop_routes(app: FastAPI, paths: Iterable[str]) -> None:
     drop = set(paths)
     app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in drop]
-
-
-def _keep_http_error_headers(app: FastAPI) -> None:
-    """The kernel's problem handler drops an HTTPException's headers; keep them, so a 405 says `Allow`."""
-    problem_handler = app.exception_handlers[StarletteHTTPException]
-
-    async def with_headers(request: Request, exc: Exception) -> Response:
-        result = problem_handler(request, exc)
-        response: Response = await result if inspect.isawaitable(result) else result
-        if isinstance(exc, StarletteHTTPException):
-            for name, value in (exc.headers or {}).items():
-                response.headers.setdefault(name, value)
-        return response
-
-    app.add_exception_handler(StarletteHTTPException, with_headers)
 
 
 app = build_app()

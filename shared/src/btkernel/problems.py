@@ -120,6 +120,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {401: "Not authenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}
-        return problem_response(
+        response = problem_response(
             exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), str(request.url.path)
         )
+        # Keep what the exception says in headers (a 405's Allow, a 429's Retry-After).
+        for name, value in (exc.headers or {}).items():
+            response.headers.setdefault(name, value)
+        return response

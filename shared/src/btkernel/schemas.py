@@ -50,8 +50,14 @@ def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "") 
     return problems
 
 
-def _compare(old: dict[str, Any], old_root: dict[str, Any], new: dict[str, Any], new_root: dict[str, Any],
-             path: str, problems: list[str]) -> None:
+def _compare(
+    old: dict[str, Any],
+    old_root: dict[str, Any],
+    new: dict[str, Any],
+    new_root: dict[str, Any],
+    path: str,
+    problems: list[str],
+) -> None:
     o, n = _resolve(old, old_root), _resolve(new, new_root)
     old_types, new_types = _types(o, old_root), _types(n, new_root)
     if "any" not in new_types and not old_types <= new_types:
@@ -80,7 +86,9 @@ def write(directory: Path = SCHEMA_DIR) -> list[Path]:
     written = []
     for type_name, schema in generate().items():
         path = directory / f"{type_name}.json"
-        path.write_text(json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+        )
         written.append(path)
     return written
 
@@ -93,7 +101,9 @@ def check(directory: Path = SCHEMA_DIR) -> list[str]:
         type_name = path.name.removesuffix(".json")
         committed = json.loads(path.read_text(encoding="utf-8"))
         if type_name not in current:
-            problems.append(f"{type_name}: published type removed from the catalogue (add a new version instead)")
+            problems.append(
+                f"{type_name}: published type removed from the catalogue (add a new version instead)"
+            )
             continue
         problems += [f"{type_name} {p}" for p in incompatibilities(committed, current[type_name])]
     for type_name in current:

@@ -50,6 +50,7 @@ def create_app(
     consumers: Sequence[ConsumerSpec] = (),
     on_start: Callable[[Runtime], Awaitable[None]] | None = None,
     on_stop: Callable[[Runtime], Awaitable[None]] | None = None,
+    health: bool = True,
 ) -> FastAPI:
     btlog.configure(settings.service_name, settings.log_level)
 
@@ -102,8 +103,7 @@ def create_app(
     metrics.install(app, settings.service_name)
     _install_context(app)
 
-    @app.get("/health", tags=["health"], summary="Readiness of this service")
-    async def health(request: Request) -> JSONResponse:
+    async def health_check(request: Request) -> JSONResponse:
         rt: Runtime = request.app.state.runtime
         checks: dict[str, str] = {}
         try:
@@ -120,6 +120,10 @@ def create_app(
             status_code=200 if ok else 503,
         )
 
+    if health:
+        app.add_api_route(
+            "/health", health_check, methods=["GET"], tags=["health"], summary="Readiness of this service"
+        )
     for router in routers:
         app.include_router(router)
     return app
@@ -134,7 +138,9 @@ def _install_context(app: FastAPI) -> None:
         if request.headers.get("x-actor-id"):
             actor = Actor(
                 id=request.headers["x-actor-id"],
-                name=context.decode_name(request.headers.get("x-actor-name") or request.headers["x-actor-id"]),
+                name=context.decode_name(
+                    request.headers.get("x-actor-name") or request.headers["x-actor-id"]
+                ),
                 role=request.headers.get("x-actor-role", ""),
                 site=request.headers.get("x-actor-site") or None,
             )

@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from btkernel.context import encode_name
 
 
-def actor_headers(actor_id: str, role: str, site: str | None = None, name: str | None = None) -> dict[str, str]:
+def actor_headers(
+    actor_id: str, role: str, site: str | None = None, name: str | None = None
+) -> dict[str, str]:
     headers = {"X-Actor-Id": actor_id, "X-Actor-Role": role, "X-Actor-Name": encode_name(name or actor_id)}
     if site:
         headers["X-Actor-Site"] = site

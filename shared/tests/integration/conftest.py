@@ -48,8 +48,13 @@ async def _read_all(bootstrap: str, topic: str, expected: int, timeout_s: float 
     import asyncio
     import time
 
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     await consumer.start()
     records: list[Any] = []
     deadline = time.monotonic() + timeout_s

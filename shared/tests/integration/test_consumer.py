@@ -40,12 +40,20 @@ async def _until(predicate, timeout_s: float = 30.0) -> None:  # type: ignore[no
 
 
 def _env(n: int, subject: str = "agg") -> Envelope:
-    return Envelope.new(type="kz.civreg.test.tick.v1", source="/test", subject=subject, data={"n": n},
-                        correlation_id="corr", causation_id=None)
+    return Envelope.new(
+        type="kz.civreg.test.tick.v1",
+        source="/test",
+        subject=subject,
+        data={"n": n},
+        correlation_id="corr",
+        causation_id=None,
+    )
 
 
 async def test_each_event_applied_once_even_when_delivered_twice(
-    kernel_db: tuple[str, asyncpg.Pool], kafka_bootstrap: str, topic: str,
+    kernel_db: tuple[str, asyncpg.Pool],
+    kafka_bootstrap: str,
+    topic: str,
     read_all: Callable[..., Any],
 ) -> None:
     _, pool = kernel_db
@@ -57,8 +65,9 @@ async def test_each_event_applied_once_even_when_delivered_twice(
 
     envs = [_env(n) for n in range(10)]
     await _publish(kafka_bootstrap, topic, envs + envs[:4])  # the first four re-sent, as a relay crash would
-    consumer = IdempotentConsumer(pool=pool, bootstrap=kafka_bootstrap, group_id="g1", topics=[topic],
-                                  handler=handler, service="test")
+    consumer = IdempotentConsumer(
+        pool=pool, bootstrap=kafka_bootstrap, group_id="g1", topics=[topic], handler=handler, service="test"
+    )
     consumer.start()
     try:
         await _until(lambda: _processed_at_least(pool, 10))
@@ -70,8 +79,9 @@ async def test_each_event_applied_once_even_when_delivered_twice(
     assert {r["correlation"] for r in rows} == {"corr"}
 
     # Offsets were committed: a new consumer in the same group re-applies nothing.
-    again = IdempotentConsumer(pool=pool, bootstrap=kafka_bootstrap, group_id="g1", topics=[topic],
-                               handler=handler, service="test")
+    again = IdempotentConsumer(
+        pool=pool, bootstrap=kafka_bootstrap, group_id="g1", topics=[topic], handler=handler, service="test"
+    )
     again.start()
     await asyncio.sleep(3.0)
     await again.stop()
@@ -83,7 +93,9 @@ async def _processed_at_least(pool: asyncpg.Pool, n: int) -> bool:
 
 
 async def test_a_poison_event_is_dead_lettered_and_the_rest_flow(
-    kernel_db: tuple[str, asyncpg.Pool], kafka_bootstrap: str, topic: str,
+    kernel_db: tuple[str, asyncpg.Pool],
+    kafka_bootstrap: str,
+    topic: str,
     read_all: Callable[..., Any],
 ) -> None:
     _, pool = kernel_db
@@ -98,8 +110,16 @@ async def test_a_poison_event_is_dead_lettered_and_the_rest_flow(
             raise ValueError("child birth date after registration date")
 
     await _publish(kafka_bootstrap, topic, [_env(1), _env(2), _env(3)])
-    consumer = IdempotentConsumer(pool=pool, bootstrap=kafka_bootstrap, group_id="g2", topics=[topic],
-                                  handler=handler, service="test", max_attempts=3, retry_backoff_s=0.01)
+    consumer = IdempotentConsumer(
+        pool=pool,
+        bootstrap=kafka_bootstrap,
+        group_id="g2",
+        topics=[topic],
+        handler=handler,
+        service="test",
+        max_attempts=3,
+        retry_backoff_s=0.01,
+    )
     consumer.start()
     try:
         dead = await read_all(kafka_bootstrap, topic + ".dlq", 1)

@@ -27,12 +27,20 @@ async def test_two_writers_at_the_same_version_one_wins(kernel_db: tuple[str, as
         tx_a, tx_b = a.transaction(), b.transaction()
         await tx_a.start()
         await tx_b.start()
-        await eventstore.append(a, stream_id="k1", stream_type="case", expected_version=0, events=[_ev("a")],
-                                ctx=ctx, source="/t")
+        await eventstore.append(
+            a, stream_id="k1", stream_type="case", expected_version=0, events=[_ev("a")], ctx=ctx, source="/t"
+        )
         await tx_a.commit()
         with pytest.raises(eventstore.ConcurrencyConflict):
-            await eventstore.append(b, stream_id="k1", stream_type="case", expected_version=0,
-                                    events=[_ev("b")], ctx=ctx, source="/t")
+            await eventstore.append(
+                b,
+                stream_id="k1",
+                stream_type="case",
+                expected_version=0,
+                events=[_ev("b")],
+                ctx=ctx,
+                source="/t",
+            )
         await tx_b.rollback()
     async with pool.acquire() as conn:
         stored = await eventstore.load(conn, "k1")
@@ -45,18 +53,36 @@ async def test_append_outside_a_transaction_is_refused(kernel_db: tuple[str, asy
     _, pool = kernel_db
     async with pool.acquire() as conn:
         with pytest.raises(RuntimeError):
-            await eventstore.append(conn, stream_id="k2", stream_type="case", expected_version=0,
-                                    events=[_ev("a")], ctx=new_context(), source="/t")
+            await eventstore.append(
+                conn,
+                stream_id="k2",
+                stream_type="case",
+                expected_version=0,
+                events=[_ev("a")],
+                ctx=new_context(),
+                source="/t",
+            )
 
 
-async def test_correlation_and_causation_are_stored_with_each_event(kernel_db: tuple[str, asyncpg.Pool]) -> None:
+async def test_correlation_and_causation_are_stored_with_each_event(
+    kernel_db: tuple[str, asyncpg.Pool],
+) -> None:
     _, pool = kernel_db
     ctx = new_context().caused_by("cause-1")
     async with pool.acquire() as conn, conn.transaction():
-        envs = await eventstore.append(conn, stream_id="k3", stream_type="case", expected_version=0,
-                                       events=[_ev("a"), _ev("b")], ctx=ctx, source="/t")
+        envs = await eventstore.append(
+            conn,
+            stream_id="k3",
+            stream_type="case",
+            expected_version=0,
+            events=[_ev("a"), _ev("b")],
+            ctx=ctx,
+            source="/t",
+        )
     assert [e.subject for e in envs] == ["k3", "k3"]
     async with pool.acquire() as conn:
         stored = await eventstore.load(conn, "k3")
     assert [(s.version, s.correlation_id, s.causation_id) for s in stored] == [
-        (1, ctx.correlation_id, "cause-1"), (2, ctx.correlation_id, "cause-1")]
+        (1, ctx.correlation_id, "cause-1"),
+        (2, ctx.correlation_id, "cause-1"),
+    ]

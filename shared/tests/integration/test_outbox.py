@@ -16,12 +16,20 @@ pytestmark = pytest.mark.integration
 
 
 def _env(subject: str, n: int) -> Envelope:
-    return Envelope.new(type="kz.civreg.test.tick.v1", source="/test", subject=subject, data={"n": n},
-                        correlation_id="c", causation_id=None)
+    return Envelope.new(
+        type="kz.civreg.test.tick.v1",
+        source="/test",
+        subject=subject,
+        data={"n": n},
+        correlation_id="c",
+        causation_id=None,
+    )
 
 
 async def test_a_transaction_committing_after_a_later_id_is_not_skipped(
-    kernel_db: tuple[str, asyncpg.Pool], kafka_bootstrap: str, topic: str,
+    kernel_db: tuple[str, asyncpg.Pool],
+    kafka_bootstrap: str,
+    topic: str,
     read_all: Callable[..., Any],
 ) -> None:
     dsn, pool = kernel_db
@@ -51,7 +59,9 @@ async def test_a_transaction_committing_after_a_later_id_is_not_skipped(
 
 
 async def test_order_within_an_aggregate_survives_interleaving(
-    kernel_db: tuple[str, asyncpg.Pool], kafka_bootstrap: str, topic: str,
+    kernel_db: tuple[str, asyncpg.Pool],
+    kafka_bootstrap: str,
+    topic: str,
     read_all: Callable[..., Any],
 ) -> None:
     dsn, pool = kernel_db
@@ -78,7 +88,9 @@ async def test_order_within_an_aggregate_survives_interleaving(
 
 
 async def test_only_one_relay_publishes_at_a_time(
-    kernel_db: tuple[str, asyncpg.Pool], kafka_bootstrap: str, topic: str,
+    kernel_db: tuple[str, asyncpg.Pool],
+    kafka_bootstrap: str,
+    topic: str,
     read_all: Callable[..., Any],
 ) -> None:
     dsn, pool = kernel_db

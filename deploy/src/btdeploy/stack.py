@@ -1,0 +1,302 @@
+"""The whole platform as processes on loopback: PostgreSQL, Kafka, the SMTP sink and the five services."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from btdeploy import kafka as kafka_mod
+from btdeploy.aio import run_sync
+from btdeploy.kafka import KafkaServer
+from btdeploy.ports import free_ports
+from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env
+from btdeploy.processes import ServiceProcess
+from btdeploy.smtp_sink import SmtpSink
+from btkernel.topics import ALL_TOPICS
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str  # BT_SERVICE_NAME, and the key everywhere in btdeploy
+    app: str  # uvicorn's "<module>:<attribute>"
+    database: str
+
+    @property
+    def module(self) -> str:
+        return self.app.split(":", 1)[0]
+
+
+# Start order; the gateway last because it fronts the others.
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("intake", "intake.main:app", "bt_intake"),
+    ServiceSpec("registry", "registry.main:app", "bt_registry"),
+    ServiceSpec("notification", "notification.main:app", "bt_notification"),
+    ServiceSpec("fee", "fees.main:app", "bt_fee"),
+    ServiceSpec("gateway", "gateway.main:app", "bt_gateway"),
+)
+SERVICE_NAMES = tuple(spec.name for spec in SERVICES)
+SMTP_FROM = "no-reply@birtereze.local"
+
+
+@dataclass(frozen=True)
+class PortPlan:
+    gateway: int
+    intake: int
+    registry: int
+    notification: int
+    fee: int
+    postgres: int
+    kafka: int
+    kafka_controller: int
+    smtp: int
+
+    @classmethod
+    def fixed(cls) -> PortPlan:
+        """The `make run` ports of docs/conventions.md."""
+        return cls(
+            gateway=8000,
+            intake=8001,
+            registry=8002,
+            notification=8003,
+            fee=8004,
+            postgres=55432,
+            kafka=19092,
+            kafka_controller=19093,
+            smtp=8025,
+        )
+
+    @classmethod
+    def free(cls) -> PortPlan:
+        """Free ports for tests, so a test run and `make run` never collide."""
+        return cls(*free_ports(9))
+
+    def service(self, name: str) -> int:
+        port: int = getattr(self, name)
+        return port
+
+
+def missing_apps(names: Iterable[str] = SERVICE_NAMES) -> list[str]:
+    """Services whose app module cannot be imported from here (not written or not installed yet)."""
+    missing = []
+    for spec in SERVICES:
+        if spec.name not in names:
+            continue
+        try:
+            found = importlib.util.find_spec(spec.module) is not None
+        except ImportError:  # the parent package itself is missing
+            found = False
+        if not found:
+            missing.append(f"{spec.name} ({spec.app})")
+    return missing
+
+
+class StartCancelled(Exception):
+    pass
+
+
+class Stack:
+    """Starts everything in dependency order and stops, by pid, only what it started, in reverse order.
+
+    PostgreSQL, Kafka and the SMTP sink may be passed in already running (the test fixtures share them);
+    then the stack uses them and leaves them running on stop().
+    """
+
+    def __init__(
+        self,
+        run_dir: Path,
+        ports: PortPlan,
+        *,
+        env_name: str = "development",
+        fast: bool = False,
+        services: Iterable[str] = SERVICE_NAMES,
+        extra_env: Mapping[str, str] | None = None,
+        postgres: PostgresServer | ExternalPostgres | None = None,
+        kafka: KafkaServer | None = None,
+        smtp: SmtpSink | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.ports = ports
+        self.env_name = env_name
+        self.fast = fast
+        self.service_names = tuple(n for n in SERVICE_NAMES if n in set(services))
+        self.extra_env = dict(extra_env or {})
+        self._progress = progress or (lambda _msg: None)
+        self._own_postgres = postgres is None
+        self._own_kafka = kafka is None
+        self._own_smtp = smtp is None
+        self.postgres = postgres or postgres_from_env(run_dir / "postgres", ports.postgres, fast)
+        self.kafka = kafka or KafkaServer(run_dir / "kafka", ports.kafka, ports.kafka_controller)
+        self.smtp = smtp or SmtpSink(ports.smtp, run_dir / "mail")
+        self._services: dict[str, ServiceProcess] = {}
+        # Set from another thread (a Ctrl-C during start) to give up at the next step instead of finishing.
+        self.cancel = threading.Event()
+        # What has been started, in order, as (name, stop function): stop() walks it backwards.
+        self._started: list[tuple[str, Callable[[], None]]] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        missing = missing_apps(self.service_names)
+        if missing:
+            raise RuntimeError(
+                "cannot start the stack: no app module for "
+                + ", ".join(missing)
+                + " — is the service written, and installed with `make install`?"
+            )
+        try:
+            self._start_infrastructure()
+            self._start_services()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        errors = []
+        while self._started:
+            name, stop = self._started.pop()
+            try:
+                stop()
+            except Exception as exc:  # keep stopping the rest; report at the end
+                errors.append(f"{name}: {exc!r}")
+        if errors:
+            raise RuntimeError("some parts did not stop cleanly: " + "; ".join(errors))
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- access ------------------------------------------------------------------------------------------
+
+    def url(self, service: str) -> str:
+        self._check_name(service)
+        return f"http://127.0.0.1:{self.ports.service(service)}"
+
+    def service(self, name: str) -> ServiceProcess:
+        self._check_name(name)
+        return self._services[name]
+
+    @property
+    def services(self) -> dict[str, ServiceProcess]:
+        return dict(self._services)
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.kafka.bootstrap
+
+    def database_url(self, service: str) -> str:
+        return self.postgres.dsn(_spec(service).database)
+
+    def env_for(self, service: str, **overrides: str) -> dict[str, str]:
+        """The BT_* variables `service` runs with; also right for an extra process of it (e.g. its relay)."""
+        spec = _spec(service)
+        env = {
+            "BT_ENV": self.env_name,
+            "BT_SERVICE_NAME": spec.name,
+            "BT_DATABASE_URL": self.postgres.dsn(spec.database),
+            "BT_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            "BT_HTTP_PORT": str(self.ports.service(spec.name)),
+            "BT_RELAY_ENABLED": "true",
+            "BT_CONSUMERS_ENABLED": "true",
+            "BT_LOG_LEVEL": os.environ.get("BT_LOG_LEVEL", "INFO"),
+        }
+        if spec.name == "gateway":
+            # Only set when given: otherwise the gateway's own development default applies.
+            if secret := os.environ.get("BT_JWT_SECRET"):
+                env["BT_JWT_SECRET"] = secret
+            for upstream in ("intake", "registry", "notification", "fee"):
+                env[f"BT_{upstream.upper()}_URL"] = f"http://127.0.0.1:{self.ports.service(upstream)}"
+        if spec.name == "notification":
+            env |= {
+                "BT_SMTP_HOST": self.smtp.host,
+                "BT_SMTP_PORT": str(self.smtp.port),
+                "BT_SMTP_FROM": SMTP_FROM,
+            }
+        env |= self.extra_env
+        env |= overrides
+        return env
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "gateway": self.url("gateway") if "gateway" in self.service_names else None,
+            "services": {name: self.url(name) for name in self.service_names},
+            "kafka": self.kafka.bootstrap,
+            "postgres": self.postgres.dsn("postgres"),
+            "smtp": f"{self.smtp.host}:{self.smtp.port}",
+            "mail_dir": self.smtp.directory,
+            "logs": self.run_dir / "logs",
+        }
+
+    # -- internals ---------------------------------------------------------------------------------------
+
+    def _step(self, message: str | None = None) -> None:
+        if self.cancel.is_set():
+            raise StartCancelled("start of the stack cancelled")
+        if message:
+            self._progress(message)
+
+    def _start_infrastructure(self) -> None:
+        if self._own_kafka:
+            kafka_mod.fetch()
+            self._step(f"starting Kafka on {self.kafka.bootstrap}")
+            # The JVM warms up while PostgreSQL starts.
+            self.kafka.launch()
+            self._started.append(("kafka", self.kafka.stop))
+        if self._own_postgres:
+            self._step(
+                "starting PostgreSQL"
+                if isinstance(self.postgres, PostgresServer)
+                else "using PostgreSQL from DATABASE_URL"
+            )
+            self._started.append(("postgres", self.postgres.stop))
+            self.postgres.start()
+        for name in self.service_names:
+            run_sync(self.postgres.create_database(_spec(name).database))
+        if self._own_kafka:
+            self._step()
+            self.kafka.wait_ready()
+        run_sync(kafka_mod.create_topics(self.kafka.bootstrap, ALL_TOPICS))
+        if self._own_smtp:
+            self._step(f"starting the SMTP sink on {self.smtp.host}:{self.smtp.port}")
+            self.smtp.start()
+            self._started.append(("smtp", self.smtp.stop))
+
+    def _start_services(self) -> None:
+        log_dir = self.run_dir / "logs"
+        for name in self.service_names:
+            spec = _spec(name)
+            process = ServiceProcess(
+                name, spec.app, self.ports.service(name), self.env_for(name), log_dir / f"{name}.log"
+            )
+            self._services[name] = process
+            self._step(f"starting {name} on {self.url(name)}")
+            process.start()
+            self._started.append((name, process.stop))
+        # Started together, waited for together: five interpreters import in parallel.
+        started = time.monotonic()
+        for name in self.service_names:
+            self._step()
+            self._services[name].wait_ready(timeout=max(5.0, 90.0 - (time.monotonic() - started)))
+
+    def _check_name(self, name: str) -> None:
+        if name not in self.service_names:
+            raise KeyError(f"no service {name!r} in this stack (has {', '.join(self.service_names)})")
+
+
+def _spec(name: str) -> ServiceSpec:
+    for spec in SERVICES:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"unknown service {name!r}; known: {', '.join(SERVICE_NAMES)}")

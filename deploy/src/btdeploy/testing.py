@@ -1,0 +1,132 @@
+"""pytest plugin: real PostgreSQL, Kafka, an SMTP sink and the whole stack on free ports, once per test session.
+
+Fixtures are synchronous (async work runs in a helper thread's own loop), so they serve sync and async tests
+alike, whatever loop scope pytest-asyncio gives the test. Everything started here is stopped by pid when the
+session ends, and only when some test asked for it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from btdeploy import kafka as kafka_mod
+from btdeploy.aio import run_sync
+from btdeploy.kafka import KafkaServer
+from btdeploy.ports import free_port, free_ports
+from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env
+from btdeploy.smtp_sink import SmtpSink
+from btdeploy.stack import PortPlan, Stack
+from btkernel.topics import ALL_TOPICS
+
+
+@pytest.fixture(scope="session")
+def bt_workdir() -> Iterator[Path]:
+    """One folder for the session's servers, removed at the end.
+
+    Not pytest's tmp_path: that lives under a 0700 folder the `postgres` OS user cannot enter.
+    """
+    path = Path(tempfile.mkdtemp(prefix="bt-test-"))
+    path.chmod(0o755)
+    yield path
+    if not os.environ.get("BT_KEEP_TEST_DIRS"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(bt_workdir: Path) -> Iterator[PostgresServer | ExternalPostgres]:
+    """A fast (no fsync) private PostgreSQL, or the server of DATABASE_URL when that is set."""
+    server = postgres_from_env(bt_workdir / "postgres", free_port(), fast=True)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_server(bt_workdir: Path) -> Iterator[KafkaServer]:
+    """A single-node Kafka with every platform topic created."""
+    kafka_mod.fetch()
+    port, controller_port = free_ports(2)
+    server = KafkaServer(bt_workdir / "kafka", port, controller_port)
+    try:
+        server.start()
+        run_sync(kafka_mod.create_topics(server.bootstrap, ALL_TOPICS))
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_server: KafkaServer) -> str:
+    return kafka_server.bootstrap
+
+
+class DatabaseFactory:
+    """`await make_database()` (or `.sync()` from sync code) gives the DSN of a new, empty database."""
+
+    def __init__(self, server: PostgresServer | ExternalPostgres) -> None:
+        self.server = server
+        self.created: list[str] = []
+
+    async def __call__(self, prefix: str = "t") -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+        dsn = await self.server.create_database(name)
+        self.created.append(name)
+        return dsn
+
+    def sync(self, prefix: str = "t") -> str:
+        return run_sync(self(prefix))
+
+
+@pytest.fixture(scope="session")
+def make_database(postgres_server: PostgresServer | ExternalPostgres) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(postgres_server)
+    yield factory
+    # Our own server's folder goes away with the session; someone else's server is left as we found it.
+    if isinstance(postgres_server, ExternalPostgres):
+        for name in factory.created:
+            run_sync(postgres_server.drop_database(name))
+
+
+@pytest.fixture(scope="session")
+def smtp_sink(bt_workdir: Path) -> Iterator[SmtpSink]:
+    """Catches the platform's mail; tests look only at their own unique recipient (`messages_to`)."""
+    sink = SmtpSink(free_port(), bt_workdir / "mail")
+    try:
+        sink.start()
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    bt_workdir: Path,
+    postgres_server: PostgresServer | ExternalPostgres,
+    kafka_server: KafkaServer,
+    smtp_sink: SmtpSink,
+) -> Iterator[Stack]:
+    """The five services as processes, sharing the session's PostgreSQL, Kafka and SMTP sink."""
+    ports = PortPlan.free()
+    whole = Stack(
+        bt_workdir / "stack",
+        ports,
+        env_name="test",
+        fast=True,
+        postgres=postgres_server,
+        kafka=kafka_server,
+        smtp=smtp_sink,
+    )
+    whole.start()  # cleans up after itself when it fails
+    try:
+        yield whole
+    finally:
+        whole.stop()

@@ -1,0 +1,86 @@
+"""Quick checks of btdeploy's pieces that need no servers: ports, URLs, the SMTP sink, the stack's env."""
+
+from __future__ import annotations
+
+import signal
+import smtplib
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from btdeploy.kafka import KafkaServer, new_cluster_id
+from btdeploy.ports import free_port, free_ports
+from btdeploy.postgres import ExternalPostgres
+from btdeploy.processes import ChildProcess
+from btdeploy.smtp_sink import SmtpSink
+from btdeploy.stack import PortPlan, Stack
+
+
+def test_free_ports_are_distinct() -> None:
+    ports = free_ports(5)
+    assert len(set(ports)) == 5
+    assert 0 < free_port() < 65536
+
+
+def test_external_postgres_swaps_the_database_name() -> None:
+    pg = ExternalPostgres("postgresql://u:p@db.example:5432/main?sslmode=require")
+    assert pg.dsn("bt_intake") == "postgresql://u:p@db.example:5432/bt_intake?sslmode=require"
+
+
+def test_cluster_id_is_unpadded_base64url_of_16_bytes() -> None:
+    cluster_id = new_cluster_id()
+    assert len(cluster_id) == 22 and not cluster_id.startswith("-")
+
+
+def test_server_properties_are_a_single_loopback_kraft_node(tmp_path: Path) -> None:
+    props = KafkaServer(tmp_path, 9092, 9093).server_properties()
+    assert "process.roles=broker,controller\n" in props
+    assert "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093\n" in props
+    assert "min.insync.replicas=1\n" in props
+
+
+def test_smtp_sink_keeps_messages(tmp_path: Path) -> None:
+    sink = SmtpSink(free_port(), tmp_path)
+    sink.start()
+    try:
+        message = EmailMessage()
+        message["From"] = "no-reply@birtereze.local"
+        message["To"] = "citizen@example.kz"
+        message["Subject"] = "Ваше заявление принято"
+        message.set_content("Расписка № 1")
+        with smtplib.SMTP(sink.host, sink.port) as client:
+            client.send_message(message)
+        [got] = sink.wait_for("Citizen@example.kz", timeout=5)
+    finally:
+        sink.stop()
+    assert got.subject == "Ваше заявление принято"
+    assert got.text().strip() == "Расписка № 1"
+    assert got.path is not None and got.path.suffix == ".eml" and b"Subject:" in got.path.read_bytes()
+    assert sink.messages_to("someone@else.kz") == []
+
+
+def test_child_process_stops_and_kills_by_pid(tmp_path: Path) -> None:
+    child = ChildProcess("sleeper", ["sleep", "60"], log_path=tmp_path / "sleep.log", stop_timeout=5)
+    child.start()
+    assert child.running
+    child.stop()
+    assert not child.running and child.returncode == -signal.SIGTERM
+    child.start()
+    child.kill()
+    assert child.returncode == -signal.SIGKILL
+    assert (tmp_path / "sleep.log").read_text().count("starting sleeper") == 2
+
+
+def test_gateway_env_points_at_the_other_services(tmp_path: Path) -> None:
+    stack = Stack(
+        tmp_path, PortPlan.fixed(), postgres=ExternalPostgres("postgresql://postgres@127.0.0.1:1/x")
+    )
+    env = stack.env_for("gateway")
+    assert env["BT_INTAKE_URL"] == "http://127.0.0.1:8001"
+    assert env["BT_FEE_URL"] == "http://127.0.0.1:8004"
+    assert env["BT_DATABASE_URL"].endswith("/bt_gateway")
+    notification = stack.env_for("notification", BT_RELAY_ENABLED="false")
+    assert notification["BT_SMTP_PORT"] == "8025" and notification["BT_RELAY_ENABLED"] == "false"
+    with pytest.raises(KeyError):
+        stack.env_for("nonexistent")

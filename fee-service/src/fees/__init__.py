@@ -1,0 +1,1 @@
+"""Fee service: decides the state duty (государственная пошлина) due for each application."""

@@ -1,0 +1,1 @@
+"""SQL migrations of the fee service, applied in name order at start."""

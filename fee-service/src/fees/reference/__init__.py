@@ -1,0 +1,1 @@
+"""Reference data of the fee service (a package so the YAML ships with it)."""

@@ -1,0 +1,63 @@
+"""Composition root of the notification service (ASGI app `notification.main:app`)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from btkernel import topics
+from btkernel.service import ConsumerSpec, Runtime, create_app
+from notification import api, projection
+from notification.delivery import DeliveryWorker, RetryPolicy
+from notification.mailer import SmtpMailer
+from notification.settings import NotificationSettings
+
+
+def build(settings: NotificationSettings) -> FastAPI:
+    async def start_delivery(rt: Runtime) -> None:
+        if not settings.delivery_enabled:
+            return
+        mailer = SmtpMailer(settings.smtp_host, settings.smtp_port, timeout_s=settings.smtp_timeout_s)
+        policy = RetryPolicy(
+            max_attempts=settings.delivery_max_attempts,
+            backoff_s=settings.delivery_backoff_s,
+            backoff_max_s=settings.delivery_backoff_max_s,
+            lease_s=settings.delivery_lease_s,
+        )
+        worker = DeliveryWorker(
+            rt.pool,
+            mailer,
+            sender=settings.smtp_from,
+            policy=policy,
+            batch_size=settings.delivery_batch_size,
+            poll_interval_s=settings.delivery_poll_interval_s,
+            actor=f"system:{settings.service_name}",
+        )
+        worker.start()
+        rt.extras["delivery"] = worker
+
+    async def stop_delivery(rt: Runtime) -> None:
+        worker = rt.extras.get("delivery")
+        if isinstance(worker, DeliveryWorker):
+            await worker.stop()
+
+    return create_app(
+        settings=settings,
+        title="Bir Tereze — notifications",
+        description="Tells applicants by e-mail (Russian and Kazakh) that their result is ready for pickup or "
+        "that their package was refused, and keeps the delivery log of every message.",
+        migrations="notification.migrations",
+        routers=[api.router],
+        consumers=[
+            ConsumerSpec(
+                group=projection.GROUP,
+                topics=[topics.APPLICATION],
+                handler=projection.handle,
+                event_types=projection.EVENT_TYPES,
+            )
+        ],
+        on_start=start_delivery,
+        on_stop=stop_delivery,
+    )
+
+
+app = build(NotificationSettings())

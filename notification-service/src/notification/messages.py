@@ -1,0 +1,110 @@
+"""Renders the applicant-facing messages from the Jinja2 templates in `templates/` (Russian and Kazakh)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from btkernel import catalogue
+from btkernel.events.values import PresentedDocument
+
+RESULT_READY = "result_ready"
+ACCEPTANCE_REFUSED = "acceptance_refused"
+TEMPLATES = (RESULT_READY, ACCEPTANCE_REFUSED)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    template: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class DocumentName:
+    ru: str
+    kk: str
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    # Plain-text e-mail: no HTML escaping; StrictUndefined so a missing value fails loudly instead of sending a
+    # message with a hole in it.
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("notification", "templates"),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(template: str, **values: object) -> Rendered:
+    env = _environment()
+    subject = env.get_template(f"{template}.subject.j2").render(**values)
+    body = env.get_template(f"{template}.body.j2").render(**values)
+    # A header must be one line: a stray newline from a value would otherwise split it.
+    return Rendered(template=template, subject=" ".join(subject.split()), body=body)
+
+
+def result_ready(
+    *, recipient_name: str, service_name_ru: str, service_name_kk: str, receipt_number: str, pickup_place: str
+) -> Rendered:
+    return render(
+        RESULT_READY,
+        recipient_name=recipient_name,
+        service_name_ru=service_name_ru,
+        service_name_kk=service_name_kk,
+        receipt_number=receipt_number,
+        pickup_place=pickup_place,
+    )
+
+
+def acceptance_refused(
+    *,
+    recipient_name: str,
+    service_name_ru: str,
+    service_name_kk: str,
+    refusal_number: str,
+    refused_at: dt.datetime,
+    timezone: str,
+    reason: str,
+    missing_documents: list[DocumentName],
+) -> Rendered:
+    refused_on = refused_at.astimezone(ZoneInfo(timezone)).strftime("%d.%m.%Y")
+    return render(
+        ACCEPTANCE_REFUSED,
+        recipient_name=recipient_name,
+        service_name_ru=service_name_ru,
+        service_name_kk=service_name_kk,
+        refusal_number=refusal_number,
+        refused_on=refused_on,
+        reason=reason,
+        missing_documents=missing_documents,
+    )
+
+
+def service_names(service_id: str, on: dt.date, fallback: str) -> tuple[str, str]:
+    """Russian and Kazakh names of the service edition in force on `on`; the receipt's name when unknown."""
+    service = catalogue.load().get(service_id, on=on)
+    if service is None:
+        return fallback, fallback
+    return service.names.ru, service.names.kk
+
+
+def document_names(service_id: str, on: dt.date, documents: list[PresentedDocument]) -> list[DocumentName]:
+    """Names of the documents in both languages: the catalogue's checklist has them; the event only in one."""
+    service = catalogue.load().get(service_id, on=on)
+    known = {d.code: d.name for d in service.documents} if service else {}
+    out = []
+    for doc in documents:
+        names = known.get(doc.code)
+        out.append(
+            DocumentName(ru=names.ru, kk=names.kk) if names else DocumentName(ru=doc.name, kk=doc.name)
+        )
+    return out

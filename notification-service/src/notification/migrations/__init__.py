@@ -1,0 +1,1 @@
+"""SQL migrations of the notification service, applied in name order at start."""

@@ -1,0 +1,193 @@
+"""Consumer of civreg.application: keeps the applicant's contact per application and queues the messages to send."""
+
+from __future__ import annotations
+
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from btkernel import events, sites
+from btkernel import logging as btlog
+from btkernel.context import RequestContext
+from btkernel.envelope import Envelope
+from btkernel.events.application import (
+    ApplicationAcceptanceRefused,
+    ApplicationResultReceived,
+    ApplicationSubmitted,
+)
+from btkernel.events.values import Contact, Person, Representative
+from notification import messages
+from notification.store import (
+    EMAIL,
+    PENDING,
+    SKIPPED_NO_ADDRESS,
+    ApplicationContact,
+    NewNotification,
+    PgStore,
+)
+
+log = btlog.get(__name__)
+
+GROUP = "notification.applicant"
+EVENT_TYPES = (ApplicationSubmitted.TYPE, ApplicationResultReceived.TYPE, ApplicationAcceptanceRefused.TYPE)
+# Sites without a known timezone are in Kazakhstan: dates on messages are local dates.
+DEFAULT_TIMEZONE = "Asia/Almaty"
+
+
+class Store(Protocol):
+    async def save_application(self, app: ApplicationContact) -> None: ...
+
+    async def get_application(self, application_id: str) -> ApplicationContact | None: ...
+
+    async def add_notification(self, n: NewNotification) -> bool: ...
+
+
+class UnknownApplication(LookupError):
+    """A result arrived for an application this service never saw submitted: retried, then dead-lettered."""
+
+
+async def handle(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
+    await apply(envelope, PgStore(conn))
+
+
+async def apply(envelope: Envelope, store: Store) -> None:
+    event = events.parse(envelope.type, envelope.data)
+    if isinstance(event, ApplicationSubmitted):
+        await store.save_application(_submitted(event, envelope.id))
+    elif isinstance(event, ApplicationResultReceived):
+        await _result_received(event, envelope, store)
+    elif isinstance(event, ApplicationAcceptanceRefused):
+        await _acceptance_refused(event, envelope, store)
+
+
+def _submitted(e: ApplicationSubmitted, event_id: str) -> ApplicationContact:
+    tz = _timezone(e.centre_id)
+    on = e.submitted_at.astimezone(ZoneInfo(tz)).date()
+    ru, kk = messages.service_names(e.service_id, on, fallback=e.receipt.service_name)
+    name, email, phone = addressee(e.applicant, e.representative, e.contact)
+    return ApplicationContact(
+        application_id=e.application_id,
+        service_id=e.service_id,
+        service_name_ru=ru,
+        service_name_kk=kk,
+        centre_id=e.centre_id,
+        status="submitted",
+        receipt_number=e.receipt.number,
+        applicant_name=e.applicant.name.full(),
+        recipient_name=name,
+        email=email,
+        phone=phone,
+        timezone=tz,
+        source_event_id=event_id,
+    )
+
+
+async def _result_received(e: ApplicationResultReceived, envelope: Envelope, store: Store) -> None:
+    app = await store.get_application(e.application_id)
+    if app is None or app.receipt_number is None:
+        raise UnknownApplication(
+            f"result received for application {e.application_id}, which this service has"
+            " no accepted submission of"
+        )
+    rendered = messages.result_ready(
+        recipient_name=app.recipient_name,
+        service_name_ru=app.service_name_ru,
+        service_name_kk=app.service_name_kk,
+        receipt_number=app.receipt_number,
+        pickup_place=e.pickup_place,
+    )
+    await _queue(store, app, envelope, rendered)
+
+
+async def _acceptance_refused(e: ApplicationAcceptanceRefused, envelope: Envelope, store: Store) -> None:
+    tz = _timezone(e.centre_id)
+    on = e.refused_at.astimezone(ZoneInfo(tz)).date()
+    receipt = e.refusal_receipt
+    ru, kk = messages.service_names(e.service_id, on, fallback=receipt.service_name)
+    name, email, phone = addressee(e.applicant, e.representative, e.contact)
+    # The refused package never got an accepted submission: the refusal itself makes the projection row, so the
+    # centre scoping of the delivery log works for it too.
+    app = ApplicationContact(
+        application_id=e.application_id,
+        service_id=e.service_id,
+        service_name_ru=ru,
+        service_name_kk=kk,
+        centre_id=e.centre_id,
+        status="acceptance_refused",
+        receipt_number=None,
+        applicant_name=e.applicant.name.full(),
+        recipient_name=name,
+        email=email,
+        phone=phone,
+        timezone=tz,
+        source_event_id=envelope.id,
+    )
+    await store.save_application(app)
+    rendered = messages.acceptance_refused(
+        recipient_name=name,
+        service_name_ru=ru,
+        service_name_kk=kk,
+        refusal_number=receipt.number,
+        refused_at=e.refused_at,
+        timezone=tz,
+        reason=receipt.reason,
+        missing_documents=messages.document_names(e.service_id, on, receipt.missing_documents),
+    )
+    await _queue(store, app, envelope, rendered)
+
+
+async def _queue(
+    store: Store, app: ApplicationContact, envelope: Envelope, rendered: messages.Rendered
+) -> None:
+    if app.email:
+        status, recipient, error = PENDING, app.email, None
+    else:
+        # Only e-mail is sent today; a phone-only applicant is logged so the gap is visible, not silently dropped.
+        status, recipient = SKIPPED_NO_ADDRESS, ""
+        error = (
+            "no e-mail address given; phone only (SMS channel not available yet)"
+            if app.phone
+            else "no e-mail address given"
+        )
+    n = NewNotification(
+        application_id=app.application_id,
+        source_event_id=envelope.id,
+        channel=EMAIL,
+        recipient=recipient,
+        template=rendered.template,
+        subject=rendered.subject,
+        body=rendered.body,
+        status=status,
+        last_error=error,
+        correlation_id=envelope.correlation_id or envelope.id,
+    )
+    if await store.add_notification(n):
+        log.info(
+            "notification_queued",
+            notification_id=n.notification_id,
+            application_id=app.application_id,
+            template=n.template,
+            status=status,
+        )
+
+
+def addressee(
+    applicant: Person, representative: Representative | None, contact: Contact
+) -> tuple[str, str | None, str | None]:
+    """Name, e-mail and phone to address: the application's contact, or else the representative's own contact
+    (then the message greets the representative, who is the one who will read it)."""
+    if (
+        contact.email
+        or representative is None
+        or representative.contact is None
+        or not representative.contact.email
+    ):
+        return applicant.name.full(), contact.email or None, contact.phone or None
+    rep = representative.contact
+    return representative.person.name.full(), rep.email, contact.phone or rep.phone or None
+
+
+def _timezone(centre_id: str) -> str:
+    centre = sites.load().centre(centre_id)
+    return centre.timezone if centre else DEFAULT_TIMEZONE
