@@ -101,18 +101,18 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
         r = await gateway.as_(
             operator, "GET", "/api/v1/notifications", params={"application_id": application_id}
         )
-        entries = r.json() if r.status_code == 200 else []
+        entries = r.json()["items"] if r.status_code == 200 else []
         return entries if any(e["status"] == "delivered" for e in entries) else None
 
     await eventually(delivered, what="the delivery log entry")
 
-    async def fee() -> list[Any] | None:
+    async def fee() -> dict[str, Any] | None:
         r = await gateway.as_(operator, "GET", "/api/v1/fees", params={"application_id": application_id})
         return r.json() if r.status_code == 200 else None
 
     fees = await eventually(fee, what="the fee decision")
-    decision = fees[0] if isinstance(fees, list) else fees
-    assert decision["payable"] is False
+    (decision,) = fees["items"]
+    assert decision["payable"] is False and decision["amount_tiyn"] == 0
 
     # 6. The record by number and by the mother's IIN.
     by_number = await gateway.as_(executive, "GET", "/api/v1/records", params={"number": record_number})
