@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := shared deploy gateway intake-service registry-service notification-service fee-service
 STAMP := $(VENV)/.installed
+# Time zones from the pinned tzdata package only: a host database older than 2024a would put Almaty at UTC+6
+# after 2024-03-01 (btkernel.workcal.zones refuses to run on a disagreeing one).
+export PYTHONTZPATH :=
 
 .PHONY: install run test test-unit test-integration test-e2e lint format bench schemas kafka clean
 

@@ -1,31 +1,57 @@
 """Composition root of the registry service."""
 
+import datetime as dt
+
 from fastapi import FastAPI
 
 from btkernel import topics
 from btkernel.events.application import ApplicationForwarded
-from btkernel.service import ConsumerSpec, create_app
-from btkernel.settings import ServiceSettings
+from btkernel.service import ConsumerSpec, Runtime, create_app
 from registry.api import cases, records
 from registry.app.cases import on_application_event
+from registry.deadlines import api as deadlines_api
+from registry.deadlines import calendar_api, projector
+from registry.deadlines.scheduler import Scheduler
+from registry.settings import RegistrySettings
 
 
-def build_app(settings: ServiceSettings) -> FastAPI:
+def build_app(settings: RegistrySettings) -> FastAPI:
+    async def on_start(rt: Runtime) -> None:
+        if settings.scheduler_enabled:
+            scheduler = Scheduler(
+                rt.pool, clock=lambda: dt.datetime.now(dt.UTC), interval_s=settings.scheduler_interval_s
+            )
+            scheduler.start()
+            rt.extras["scheduler"] = scheduler
+
+    async def on_stop(rt: Runtime) -> None:
+        if scheduler := rt.extras.get("scheduler"):
+            await scheduler.stop()
+
     return create_app(
         settings=settings,
         title="Bir Tereze registry service",
         description="Registry-office cases, civil-status records, review deadlines and worklists.",
         migrations="registry.migrations",
-        routers=[cases.router, records.router],
+        routers=[cases.router, records.router, deadlines_api.router, calendar_api.router],
         consumers=[
             ConsumerSpec(
                 group="registry.cases",
                 topics=[topics.APPLICATION],
                 handler=on_application_event,
                 event_types=[ApplicationForwarded.TYPE],
-            )
+            ),
+            # Deadlines follow the case's own events, published through the outbox like any other consumer's.
+            ConsumerSpec(
+                group="registry.deadlines",
+                topics=[topics.CASE],
+                handler=projector.on_case_event,
+                event_types=projector.HANDLED_TYPES,
+            ),
         ],
+        on_start=on_start,
+        on_stop=on_stop,
     )
 
 
-app = build_app(ServiceSettings(service_name="registry"))
+app = build_app(RegistrySettings())

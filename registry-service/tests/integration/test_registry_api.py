@@ -14,10 +14,10 @@ from btdeploy.samples import birth_application
 from btkernel import db
 from btkernel.context import new_context
 from btkernel.events.application import ApplicationForwarded
-from btkernel.settings import ServiceSettings
 from btkernel.testing import actor_headers, serve
 from registry.app.cases import open_case
 from registry.main import build_app
+from registry.settings import RegistrySettings
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +31,8 @@ OTHER_OFFICE_HEAD = actor_headers("head-bostandyk", "registry_head", "almaty-bos
 @pytest.fixture
 async def registry(make_database: Any) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     dsn = await make_database("registry")
-    settings = ServiceSettings(
-        service_name="registry", database_url=dsn, relay_enabled=False, consumers_enabled=False
+    settings = RegistrySettings(
+        database_url=dsn, relay_enabled=False, consumers_enabled=False, scheduler_enabled=False
     )
     async with serve(lambda: build_app(settings)) as client:
         yield client, dsn

@@ -24,6 +24,8 @@ class Site(BaseModel):
     schedule: str
     name: Names
     address: str
+    # Feature flags of pilots running at this site, e.g. `accelerated_birth_death` (S000).
+    pilots: list[str] = []
 
 
 class RegistryOffice(Site):

@@ -10,7 +10,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from btkernel import catalogue, sites
-from btkernel.calendar import ALMATY, WeekdayCalendar
+from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
 from btkernel.events.application import (
     ApplicationAcceptanceRefused,
@@ -20,6 +20,7 @@ from btkernel.events.application import (
 from btkernel.events.values import PresentedDocument, Receipt, RefusalReceipt
 from btkernel.problems import Forbidden, InvalidInput, RuleViolation
 from btkernel.terms import review_term
+from btkernel.workcal import WorkingCalendar
 from intake.adapters import store
 from intake.api.schemas import SubmitApplication
 from intake.domain import application as states
@@ -50,9 +51,14 @@ def _validate_details(service_id: str, details: dict[str, Any]) -> dict[str, Any
         raise InvalidInput("; ".join(f"{e['path']}: {e['reason']}" for e in errors), errors=errors) from None
 
 
+# Public holidays are known here; transfer decrees are kept by the registry, which computes the binding due
+# moment — the receipt's date is what the applicant is promised, the registry's deadline the obligation.
+_CALENDAR = WorkingCalendar("KZ")
+
+
 def planned_issue_date(service: catalogue.StateService, details: dict[str, Any], on: dt.date) -> dt.date:
     """Date printed on the receipt: forwarding (1 WD) plus the registry's review term (S002 p.9)."""
-    cal = WeekdayCalendar()
+    cal = _CALENDAR
     term = review_term(service, details, on, cal)
     forwarded_by = cal.add_working_days(on, service.forward_term.value)
     return cal.add_working_days(forwarded_by, term.value)

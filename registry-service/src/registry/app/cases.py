@@ -17,8 +17,9 @@ from btkernel.events.case import CaseOpened
 from btkernel.events.record import BirthRegistered
 from btkernel.events.values import Person, PersonName, Term
 from btkernel.problems import InvalidInput, NotFound
-from btkernel.terms import due_at, review_term
+from btkernel.terms import review_term
 from registry.adapters import store
+from registry.deadlines import terms as deadline_terms
 from registry.domain.case import Case
 from registry.domain.record import RECORD_KINDS, Record
 
@@ -48,7 +49,8 @@ async def open_case(
     service = catalogue.load().get(e.service_id, on=filed_on)
     if service is None:
         raise ValueError(f"service {e.service_id} not in the catalogue on {filed_on}")
-    rule = review_term(service, e.details, filed_on)
+    clock = await deadline_terms.load(conn)
+    rule = review_term(service, e.details, filed_on, clock.calendar_of(e.registry_office_id))
     case = Case(case_id)
     case.record(
         CaseOpened(
@@ -63,7 +65,7 @@ async def open_case(
             receipt_number=e.receipt_number,
             review_term=Term(value=rule.value, unit=rule.unit, source=rule.source),
             # The term runs from the application's acceptance, not from when this office saw it.
-            review_due_at=due_at(rule, e.submitted_at),
+            review_due_at=clock.due(e.submitted_at, rule.model_dump(exclude={"when"}), e.registry_office_id),
             applicant=e.applicant,
             representative=e.representative,
             details=e.details,

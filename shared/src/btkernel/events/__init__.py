@@ -5,7 +5,7 @@ their JSON Schemas are committed under `shared/schemas/` and a test refuses inco
 change is a new `…v2` type, never an edit.
 """
 
-from btkernel.events import application, case, fee, notification, record  # noqa: F401  (registers the types)
+from btkernel.events import application, case, deadline, fee, notification, record  # noqa: F401  (registers the types)
 from btkernel.events.base import CATALOGUE, Event, parse
 
 __all__ = ["CATALOGUE", "Event", "parse"]

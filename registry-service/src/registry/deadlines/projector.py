@@ -1,0 +1,241 @@
+"""Projects case events into running deadlines: the review term, each procedure step, the pilot's total.
+
+A consumer of the registry's own `civreg.case` topic (group `registry.deadlines`), so the case workflow knows
+nothing of deadlines and they can be rebuilt from the topic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from btkernel import catalogue, sites
+from btkernel.context import RequestContext
+from btkernel.envelope import Envelope
+from btkernel.events import Event, parse
+from btkernel.events.case import (
+    ActRegistered,
+    CaseOpened,
+    CaseRegisteredInChancellery,
+    ResolutionImposed,
+    ResultSentToCentre,
+    ResultSigned,
+)
+from registry.deadlines import terms
+
+# How much of a term has run when it counts as approaching (configuration, not a rule of the sources).
+APPROACHING_SHARE = 0.8
+# The Astana pilot (S000): birth and death registered within 3 working hours end to end at pilot centres.
+PILOT_TERM = {
+    "value": 3,
+    "unit": "working_hours",
+    "acceptance_day_counted": None,
+    "source": "S000 (Astana pilot, 5 July 2017): 3 working hours instead of 2 days",
+}
+PILOT_SERVICES = {"birth_registration", "death_registration"}
+# Which procedure step (S002 p.5 order) each case event completes; the next step starts with it.
+COMPLETES_STEP: dict[type[Event], int] = {
+    CaseRegisteredInChancellery: 1,
+    ResolutionImposed: 2,
+    ActRegistered: 4,  # review, forming the record and registering are one command of the executive
+    ResultSigned: 5,
+    ResultSentToCentre: 6,
+}
+
+HANDLED_TYPES = [CaseOpened.TYPE, *(t.TYPE for t in COMPLETES_STEP)]
+
+
+def _approaching(start: dt.datetime, due_at: dt.datetime) -> dt.datetime:
+    return start + (due_at - start) * APPROACHING_SHARE
+
+
+async def _open(
+    conn: asyncpg.Connection,
+    case: dict[str, Any],
+    *,
+    kind: str,
+    description: str,
+    term: dict[str, Any],
+    site_id: str,
+    start: dt.datetime,
+    due_at: dt.datetime,
+    role: str,
+    responsible_id: str | None,
+    now: dt.datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO deadlines (deadline_id, case_id, application_id, registry_office_id, service_id, kind,"
+        " description, term, site_id, started_at, due_at, approaching_at, responsible_role, responsible_id,"
+        " updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)"
+        " ON CONFLICT (deadline_id) DO NOTHING",
+        f"{case['case_id']}:{kind}",
+        case["case_id"],
+        case["application_id"],
+        case["registry_office_id"],
+        case["service_id"],
+        kind,
+        description,
+        term,
+        site_id,
+        start,
+        due_at,
+        _approaching(start, due_at),
+        role,
+        responsible_id,
+        now,
+    )
+
+
+async def _close(conn: asyncpg.Connection, case_id: str, kinds: list[str], at: dt.datetime) -> None:
+    await conn.execute(
+        "UPDATE deadlines SET status = CASE WHEN $3 <= due_at THEN 'met' ELSE 'met_late' END, completed_at = $3,"
+        " updated_at = $3 WHERE case_id = $1 AND kind = ANY($2::text[]) AND status = 'running'",
+        case_id,
+        kinds,
+        at,
+    )
+
+
+def _step_term(step: catalogue.Step) -> dict[str, Any] | None:
+    if step.max == "review_term":
+        return None
+    return {
+        "value": step.max.value,
+        "unit": step.max.unit,
+        "acceptance_day_counted": None,
+        "source": step.source,
+    }
+
+
+async def _open_step(
+    conn: asyncpg.Connection,
+    clock: terms.SiteClock,
+    case: dict[str, Any],
+    order: int,
+    start: dt.datetime,
+    now: dt.datetime,
+    execution_due_at: dt.datetime | None = None,
+    executive_id: str | None = None,
+) -> None:
+    service = catalogue.load().get(case["service_id"], on=case["submitted_at"].date())
+    if service is None:
+        return
+    step = next((s for s in service.steps if s.order == order), None)
+    if step is None:
+        return
+    term = _step_term(step)
+    if term is None:  # the executive's review: its deadline is the resolution's execution deadline
+        due_at = execution_due_at or case["review_due_at"]
+        term = {"value": 0, "unit": "resolution", "acceptance_day_counted": None, "source": step.source}
+    else:
+        due_at = clock.due(start, term, case["registry_office_id"])
+    responsible = executive_id if step.role == "registry_executive" else None
+    await _open(
+        conn,
+        case,
+        kind=f"step:{order}",
+        description=step.action,
+        term=term,
+        site_id=case["registry_office_id"],
+        start=start,
+        due_at=due_at,
+        role=step.role,
+        responsible_id=responsible,
+        now=now,
+    )
+
+
+async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
+    event = parse(envelope.type, envelope.data)
+    now = dt.datetime.now(dt.UTC)
+    case_id = envelope.subject
+    if isinstance(event, CaseOpened):
+        await _on_opened(conn, event, now)
+        return
+    order = COMPLETES_STEP.get(type(event))
+    if order is None:
+        return
+    row = await conn.fetchrow("SELECT * FROM cases WHERE case_id = $1", case_id)
+    if row is None:
+        raise LookupError(f"case {case_id} not in the read model yet")
+    # The editions of the catalogue are chosen by the application's date, kept in the case's first event.
+    submitted_at = await conn.fetchval(
+        "SELECT (data->>'submitted_at')::timestamptz FROM events WHERE stream_id = $1 AND version = 1",
+        case_id,
+    )
+    case = {**dict(row), "submitted_at": submitted_at}
+    at = envelope.time
+    await _close(conn, case_id, [f"step:{n}" for n in range(1, order + 1)], at)
+    clock = await terms.load(conn)
+    if isinstance(event, ResolutionImposed):
+        await _open_step(
+            conn,
+            clock,
+            case,
+            order + 1,
+            at,
+            now,
+            execution_due_at=event.execution_due_at,
+            executive_id=event.executive_id,
+        )
+        # A re-assignment moves the running review step to the new executive.
+        await conn.execute(
+            "UPDATE deadlines SET responsible_id = $2 WHERE case_id = $1 AND kind = 'step:3'"
+            " AND status = 'running'",
+            case_id,
+            event.executive_id,
+        )
+    elif isinstance(event, ResultSentToCentre):
+        await _close(conn, case_id, ["review", "pilot_total"], at)
+    else:
+        await _open_step(conn, clock, case, order + 1, at, now)
+
+
+async def _on_opened(conn: asyncpg.Connection, e: CaseOpened, now: dt.datetime) -> None:
+    case = {
+        "case_id": e.case_id,
+        "application_id": e.application_id,
+        "registry_office_id": e.registry_office_id,
+        "service_id": e.service_id,
+        "submitted_at": e.submitted_at,
+        "review_due_at": e.review_due_at,
+    }
+    term = {
+        "value": e.review_term.value,
+        "unit": e.review_term.unit,
+        "acceptance_day_counted": None,
+        "source": e.review_term.source,
+    }
+    await _open(
+        conn,
+        case,
+        kind="review",
+        description="the provider's term: the result at the centre",
+        term=term,
+        site_id=e.registry_office_id,
+        start=e.submitted_at,
+        due_at=e.review_due_at,
+        role="registry_head",
+        responsible_id=None,
+        now=now,
+    )
+    clock = await terms.load(conn)
+    await _open_step(conn, clock, case, 1, e.opened_at, now)
+    centre = sites.load().centre(e.centre_id)
+    if centre is not None and "accelerated_birth_death" in centre.pilots and e.service_id in PILOT_SERVICES:
+        due_at = clock.due(e.submitted_at, PILOT_TERM, e.centre_id)
+        await _open(
+            conn,
+            case,
+            kind="pilot_total",
+            description="accelerated pilot: registered within 3 working hours end to end",
+            term=PILOT_TERM,
+            site_id=e.centre_id,
+            start=e.submitted_at,
+            due_at=due_at,
+            role="registry_head",
+            responsible_id=None,
+            now=now,
+        )
