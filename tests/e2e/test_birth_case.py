@@ -3,6 +3,7 @@ over — through the gateway only, with PostgreSQL, Kafka, an SMTP sink and all 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -113,6 +114,36 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
     fees = await eventually(fee, what="the fee decision")
     (decision,) = fees["items"]
     assert decision["payable"] is False and decision["amount_tiyn"] == 0
+
+    # Every legal term of the case was closed when its step was done (deadlines follow the case's events).
+    async def all_terms_closed() -> list[dict[str, Any]] | None:
+        r = await gateway.as_(
+            head,
+            "GET",
+            "/api/v1/deadlines",
+            params={"application_id": application_id, "include_done": "true"},
+        )
+        terms = r.json() if r.status_code == 200 else []
+        return terms if terms and all(t["status"] != "running" for t in terms) else None
+
+    terms = {t["kind"]: t for t in await eventually(all_terms_closed, what="every term closed")}
+    assert {"review", "step:1", "step:2", "step:3", "step:5", "step:6"} <= set(terms)
+    assert terms["review"]["status"] == "met"
+    stats = await gateway.as_(
+        head,
+        "GET",
+        "/api/v1/statistics",
+        params={"from": str(dt.date.today() - dt.timedelta(days=1)), "to": str(dt.date.today())},
+    )
+    birth = next(i for i in stats.json()["items"] if i["service_id"] == "birth_registration")
+    assert birth["count"] >= 1 and birth["share_on_time"] == 1.0
+    csv = await gateway.as_(
+        head,
+        "GET",
+        "/api/v1/statistics",
+        params={"from": str(dt.date.today()), "to": str(dt.date.today()), "format": "csv"},
+    )
+    assert csv.headers["content-type"].startswith("text/csv") and csv.text.startswith("registry_office_id,")
 
     # 6. The record by number and by the mother's IIN.
     by_number = await gateway.as_(executive, "GET", "/api/v1/records", params={"number": record_number})

@@ -63,6 +63,14 @@ TABLE: tuple[Route, ...] = (
     _r("POST", "/api/v1/cases/{case_id}/dispatch", REGISTRY, REGISTRY_CHANCELLERY),
     _r("GET", "/api/v1/records", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
     _r("GET", "/api/v1/records/{record_id}", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
+    # registry: legal deadlines, statistics and the working calendar
+    _r("GET", "/api/v1/deadlines", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
+    _r("GET", "/api/v1/statistics", REGISTRY, REGISTRY_HEAD, SUPERVISOR),
+    _r("GET", "/api/v1/calendar/overrides", REGISTRY, ALL_ROLES),
+    _r("POST", "/api/v1/calendar/overrides", REGISTRY, SUPERVISOR),
+    _r("DELETE", "/api/v1/calendar/overrides/{country}/{day}", REGISTRY, SUPERVISOR),
+    _r("PUT", "/api/v1/sites/{site_id}/schedule-exceptions", REGISTRY, SUPERVISOR),
+    _r("GET", "/api/v1/sites/{site_id}/working-days", REGISTRY, ALL_ROLES),
     # notification
     _r("GET", "/api/v1/notifications", NOTIFICATION, SUPERVISOR, CENTRE_OPERATOR),
     # fee

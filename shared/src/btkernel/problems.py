@@ -111,6 +111,15 @@ def install(app: FastAPI) -> None:
             exc.status, exc.title, exc.detail, str(request.url.path), exc.errors, code=exc.code, **exc.extra
         )
 
+    from btkernel.workcal import WorkcalError
+
+    @app.exception_handler(WorkcalError)
+    async def _term(request: Request, exc: WorkcalError) -> JSONResponse:
+        # A term that cannot be computed (unknown site, missing schedule, naive time) is never silently defaulted.
+        return problem_response(
+            422, "Term cannot be computed", str(exc), str(request.url.path), code="term_error"
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"path": _path(e.get("loc", ())), "reason": _reason(e)} for e in exc.errors()]

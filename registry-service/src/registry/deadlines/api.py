@@ -11,8 +11,11 @@ import asyncpg
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from btkernel.calendar import ALMATY
 from btkernel.problems import InvalidInput, NotFound
 from btkernel.service import ActorDep, PoolDep, require_role
+from btkernel.workcal import working_time_left
+from registry.deadlines import terms
 
 router = APIRouter(prefix="/api/v1", tags=["deadlines"])
 READ_ROLES = ("registry_chancellery", "registry_head", "registry_executive", "supervisor")
@@ -26,7 +29,7 @@ def _office_of(role: str, site: str | None) -> str | None:
     return None if role == "supervisor" else site
 
 
-def _view(row: asyncpg.Record, now: dt.datetime) -> dict[str, Any]:
+def _view(row: asyncpg.Record, now: dt.datetime, clock: terms.SiteClock) -> dict[str, Any]:
     data = {
         k: row[k]
         for k in (
@@ -50,6 +53,10 @@ def _view(row: asyncpg.Record, now: dt.datetime) -> dict[str, Any]:
     }
     end = row["completed_at"] or now
     data["seconds_left"] = int((row["due_at"] - end).total_seconds())
+    # What a registrar can still use: time inside the site's working hours (negative when late).
+    schedule, _ = clock.schedule(row["site_id"])
+    left = working_time_left(end, row["due_at"], schedule, clock.calendar_of(row["site_id"]))
+    data["working_seconds_left"] = int(left.total_seconds())
     data["overdue"] = row["status"] == "met_late" or (row["status"] == "running" and row["due_at"] < now)
     return data
 
@@ -70,8 +77,6 @@ async def list_deadlines(
 ) -> list[dict[str, Any]]:
     require_role(actor, *READ_ROLES)
     now = _now()
-    from btkernel.calendar import ALMATY
-
     day_end = dt.datetime.combine(now.astimezone(ALMATY).date(), dt.time.max, tzinfo=ALMATY)
     rows = await pool.fetch(
         "SELECT * FROM deadlines WHERE ($1::text IS NULL OR registry_office_id = $1)"
@@ -94,7 +99,9 @@ async def list_deadlines(
     )
     if (application_id or case_id) and not rows and include_done:
         raise NotFound("no deadlines for that case in your registry office")
-    return [_view(r, now) for r in rows]
+    async with pool.acquire() as conn:
+        clock = await terms.load(conn)
+    return [_view(r, now, clock) for r in rows]
 
 
 @router.get(
