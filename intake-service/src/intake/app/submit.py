@@ -19,7 +19,7 @@ from btkernel.events.application import (
 )
 from btkernel.events.values import PresentedDocument, Receipt, RefusalReceipt
 from btkernel.problems import Forbidden, InvalidInput, RuleViolation
-from btkernel.terms import review_term
+from btkernel.terms import due_at, review_term
 from intake.adapters import store
 from intake.api.schemas import SubmitApplication
 from intake.domain import application as states
@@ -50,12 +50,18 @@ def _validate_details(service_id: str, details: dict[str, Any]) -> dict[str, Any
         raise InvalidInput("; ".join(f"{e['path']}: {e['reason']}" for e in errors), errors=errors) from None
 
 
-def planned_issue_date(service: catalogue.StateService, details: dict[str, Any], on: dt.date) -> dt.date:
-    """Date printed on the receipt: forwarding (1 WD) plus the registry's review term (S002 p.9)."""
+def planned_issue_date(
+    service: catalogue.StateService, details: dict[str, Any], on: dt.date, channel: str = "state_corporation"
+) -> dt.date:
+    """Date printed on the receipt: forwarding (1 WD, service centres only) plus the registry's review term
+    (S002 p.9)."""
     cal = WeekdayCalendar()
-    term = review_term(service, details, on, cal)
-    forwarded_by = cal.add_working_days(on, service.forward_term.value)
-    return cal.add_working_days(forwarded_by, term.value)
+    term = review_term(service, details, on, cal, channel=channel)
+    forwarded_by = (
+        cal.add_working_days(on, service.forward_term.value) if channel == "state_corporation" else on
+    )
+    start = dt.datetime.combine(forwarded_by, dt.time(9, 0), tzinfo=ALMATY)
+    return due_at(term, start, cal).astimezone(ALMATY).date()
 
 
 async def submit(
