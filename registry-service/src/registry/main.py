@@ -6,7 +6,7 @@ from btkernel import topics
 from btkernel.events.application import ApplicationForwarded
 from btkernel.service import ConsumerSpec, create_app
 from btkernel.settings import ServiceSettings
-from registry.api import cases, records
+from registry.api import case_decisions, cases, records
 from registry.app.cases import on_application_event
 
 
@@ -16,7 +16,7 @@ def build_app(settings: ServiceSettings) -> FastAPI:
         title="Bir Tereze registry service",
         description="Registry-office cases, civil-status records, review deadlines and worklists.",
         migrations="registry.migrations",
-        routers=[cases.router, records.router],
+        routers=[cases.router, case_decisions.router, records.router],
         consumers=[
             ConsumerSpec(
                 group="registry.cases",

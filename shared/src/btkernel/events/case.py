@@ -62,6 +62,8 @@ class ActRegistered(_CaseEvent):
     registered_by: str
     record_id: str
     record_number: str
+    # What the applicant receives, e.g. [paternity_certificate, birth_certificate] (services.md §2B side results).
+    result_documents: list[str] | None = None
 
 
 class ResultSigned(_CaseEvent):
