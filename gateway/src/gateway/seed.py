@@ -29,7 +29,11 @@ _ACCOUNTS: list[tuple[str, str, str, str | None]] = [
     ("head2", "Садыков Ерлан Муратович", roles.REGISTRY_HEAD, "almaty-bostandyk"),
     ("executive2a", "Оспанова Жанар Бекетовна", roles.REGISTRY_EXECUTIVE, "almaty-bostandyk"),
     ("executive2b", "Смирнова Ольга Николаевна", roles.REGISTRY_EXECUTIVE, "almaty-bostandyk"),
+    ("worker1", "Ахметова Сауле Жанатовна", roles.REGISTRY_WORKER, "almaty-almaly"),
+    ("worker2", "Ким Елена Викторовна", roles.REGISTRY_WORKER, "almaty-bostandyk"),
     ("supervisor", "Тулегенов Бауыржан Серикович", roles.SUPERVISOR, None),
+    # The e-government portal as an API client (development credentials).
+    ("egov-portal", "Портал электронного правительства egov.kz", roles.PORTAL, None),
 ]
 # Development data only: every password is the user name followed by "-pass", so a tester can guess it.
 DEV_USERS: list[DevUser] = [
