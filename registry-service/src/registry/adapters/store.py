@@ -52,7 +52,8 @@ async def insert_case(conn: asyncpg.Connection, e: CaseOpened) -> None:
 async def update_case(conn: asyncpg.Connection, case: Case, at: dt.datetime) -> None:
     await conn.execute(
         "UPDATE cases SET status=$2, executive_id=$3, record_id=$4, record_number=$5, updated_at=$6,"
-        " completed_at = CASE WHEN $2 = $7 THEN $6 ELSE completed_at END WHERE case_id=$1",
+        " completed_at = CASE WHEN $2 = $7 THEN $6 ELSE completed_at END,"
+        " review_due_at = COALESCE($8, review_due_at) WHERE case_id=$1",
         case.id,
         case.status,
         case.executive_id,
@@ -60,6 +61,7 @@ async def update_case(conn: asyncpg.Connection, case: Case, at: dt.datetime) -> 
         case.record_number,
         at,
         RESULT_SENT,
+        case.review_due_at,
     )
 
 
