@@ -25,6 +25,7 @@ from services_flow import (
 
 from btdeploy.e2e import Gateway, eventually
 from btdeploy.samples import act_application, birth_application, eds_signature, person, required_documents
+from btdeploy.smtp_sink import SmtpSink
 from btkernel.terms import add_months
 
 pytestmark = pytest.mark.e2e
@@ -58,10 +59,13 @@ async def test_birth_on_the_portal_with_cabinet_notifications(gateway: Gateway, 
 
 
 async def test_marriage_at_the_desk_date_not_before_a_month_then_refusal_in_hand(
-    gateway: Gateway, people: Office
+    gateway: Gateway, people: Office, smtp_sink: SmtpSink
 ) -> None:
     bride, groom = person("Омарова", "Дана"), person("Омаров", "Арман", sex="male")
-    body = act_application("marriage_registration", applicant=bride, subject=bride, parties=[groom])
+    email = f"bride-{uuid.uuid4().hex[:8]}@example.kz"
+    body = act_application(
+        "marriage_registration", applicant=bride, email=email, subject=bride, parties=[groom]
+    )
     accepted = await submit(gateway, people, "desk", body)
     assert accepted["receipt"]["form"] == "registration_mark"
     case_id = await through_review(
@@ -94,6 +98,9 @@ async def test_marriage_at_the_desk_date_not_before_a_month_then_refusal_in_hand
     await step(gateway, people.executive, case_id, "dispatch")
     app = await hand_over(gateway, people.executive, accepted, bride["iin"])
     assert app["outcome"] == "refused" and "другом браке" in app["refusal_reason"]
+    # The refusal reached the applicant by mail too, as a consumer of the application's events.
+    (mail,) = smtp_sink.wait_for(email, count=1, timeout=60)
+    assert "другом браке" in mail.text()
 
 
 async def test_repeat_certificate_at_a_centre_and_not_at_the_desk_unless_from_abroad(
