@@ -58,7 +58,7 @@ async def test_birth_on_the_portal_with_cabinet_notifications(gateway: Gateway, 
     assert [n["kind"] for n in notes] == ["result_ready"]  # type: ignore[index]
 
 
-async def test_marriage_at_the_desk_date_not_before_a_month_then_refusal_in_hand(
+async def test_marriage_on_the_portal_date_not_before_a_month_then_refusal_in_hand(
     gateway: Gateway, people: Office, smtp_sink: SmtpSink
 ) -> None:
     bride, groom = person("Омарова", "Дана"), person("Омаров", "Арман", sex="male")
@@ -66,8 +66,10 @@ async def test_marriage_at_the_desk_date_not_before_a_month_then_refusal_in_hand
     body = act_application(
         "marriage_registration", applicant=bride, email=email, subject=bride, parties=[groom]
     )
-    accepted = await submit(gateway, people, "desk", body)
-    assert accepted["receipt"]["form"] == "registration_mark"
+    centre = await gateway.as_(people.operator, "POST", "/api/v1/applications", json=body)
+    assert centre.status_code == 422 and centre.json()["errors"][0]["path"] == "body.service_id"
+    accepted = await submit(gateway, people, "portal", body)
+    assert accepted["receipt"]["form"] == "e_registration"
     case_id = await through_review(
         gateway, people, await find_case(gateway, people, accepted["application_id"])
     )
@@ -86,6 +88,15 @@ async def test_marriage_at_the_desk_date_not_before_a_month_then_refusal_in_hand
     month = add_months(today, 1).isoformat()
     assigned = await step(gateway, people.executive, case_id, "registration-date", {"registration_on": month})
     assert assigned["status"] == "date_assigned"
+    # The couple sees the assigned date in the personal cabinet (S002/App.2 p.5(4)).
+    cabinet = {"application_id": accepted["application_id"]}
+
+    async def cabinet_kinds() -> list[str] | None:
+        r = await gateway.as_(people.portal, "GET", "/api/v1/portal/notifications", params=cabinet)
+        kinds = [n["kind"] for n in r.json()]
+        return kinds if kinds else None
+
+    assert await eventually(cabinet_kinds, what="the date in the personal cabinet") == ["date_assigned"]
     too_early = await step(gateway, people.executive, case_id, "registration", {}, status=422)
     assert too_early["code"] == "too_early"
     # The couple cannot come: a reasoned refusal (point 10 of the Standard), signed, handed over at the ceremony
@@ -98,6 +109,7 @@ async def test_marriage_at_the_desk_date_not_before_a_month_then_refusal_in_hand
     await step(gateway, people.executive, case_id, "dispatch")
     app = await hand_over(gateway, people.executive, accepted, bride["iin"])
     assert app["outcome"] == "refused" and "другом браке" in app["refusal_reason"]
+    assert await cabinet_kinds() == ["date_assigned", "refused"]
     # The refusal reached the applicant by mail too, as a consumer of the application's events.
     (mail,) = smtp_sink.wait_for(email, count=1, timeout=60)
     assert "другом браке" in mail.text()
@@ -201,6 +213,20 @@ async def test_restoration_on_a_court_decision_at_a_centre(gateway: Gateway, peo
     )
     assert [r["record_number"] for r in found] == [done["record_number"]]  # type: ignore[index]
     assert found[0]["content"]["restored"] is True  # type: ignore[index]
+    today = dt.date.today().isoformat()
+    by_kind = ok(
+        await gateway.as_(
+            people.executive,
+            "GET",
+            "/api/v1/records",
+            params={"iin": subject["iin"], "kind": "birth", "registered_from": today, "registered_to": today},
+        )
+    )
+    assert [r["record_number"] for r in by_kind] == [done["record_number"]]  # type: ignore[index]
+    none = await gateway.as_(
+        people.executive, "GET", "/api/v1/records", params={"iin": subject["iin"], "kind": "death"}
+    )
+    assert none.json() == []
 
 
 async def test_death_at_the_desk_with_one_extension(gateway: Gateway, people: Office) -> None:
@@ -209,6 +235,8 @@ async def test_death_at_the_desk_with_one_extension(gateway: Gateway, people: Of
         "death_registration", subject=deceased, facts={"died_on": dt.date.today().isoformat()}
     )
     accepted = await submit(gateway, people, "desk", body)
+    # At the desk: a registration mark with the date and time of acceptance (S002/App.1 p.10).
+    assert accepted["receipt"]["form"] == "registration_mark" and "T" in accepted["receipt"]["accepted_at"]
     case = await find_case(gateway, people, accepted["application_id"])
     assert (case["review_term"]["value"], case["review_term"]["unit"]) == (3, "hours")
     case_id = await through_review(gateway, people, case)
@@ -352,3 +380,27 @@ async def test_a_result_kept_at_the_centre_is_not_returned_before_a_month(
         return a.json()["result_received_at"]
 
     assert await eventually(still_waiting, what="the moment the result arrived")
+
+
+async def test_an_amendment_changes_a_record_by_an_event_and_keeps_its_history(
+    gateway: Gateway, people: Office
+) -> None:
+    birth = await register_birth(gateway, people)
+    body = act_application(
+        "birth_registration",
+        variant="amendment",
+        record_id=birth["record_id"],
+        change="correction",
+        changes={"child_birth_place": "Алматы, Алмалинский район"},
+        reason="ошибка в месте рождения",
+    )
+    accepted = await submit(gateway, people, "state_corporation", body)
+    case = await find_case(gateway, people, accepted["application_id"])
+    assert (case["review_term"]["value"], case["review_term"]["unit"]) == (7, "working_days")
+    done = await finish(gateway, people, await through_review(gateway, people, case))
+    assert done["record_number"] == birth["record_number"]  # amended, not registered again
+    await hand_over(gateway, people.operator, accepted, body["applicant"]["iin"])
+    entries = ok(await gateway.as_(people.executive, "GET", f"/api/v1/records/{birth['record_id']}/history"))
+    amended = entries[-1]  # type: ignore[index]
+    assert amended["data"]["previous"] == {"child_birth_place": "Алматы"}
+    assert amended["data"]["changes"] == {"child_birth_place": "Алматы, Алмалинский район"}
