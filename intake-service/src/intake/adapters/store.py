@@ -93,7 +93,7 @@ async def due_for_return(conn: asyncpg.Connection, now: dt.datetime, limit: int 
     (S004 p.9). For the scheduler: it calls this and then `return-to-registry` on each."""
     rows = await conn.fetch(
         "SELECT application_id FROM applications WHERE channel='state_corporation' AND status=$1"
-        " AND result_received_at <= $2 - make_interval(months => $3) ORDER BY result_received_at LIMIT $4",
+        " AND result_received_at <= $2::timestamptz - make_interval(months => $3::int) ORDER BY result_received_at LIMIT $4",
         READY_FOR_PICKUP,
         now,
         KEEP_AT_CENTRE_MONTHS,
