@@ -14,6 +14,7 @@ from btkernel.calendar import ALMATY, WeekdayCalendar
 from btkernel.context import Actor, RequestContext
 from btkernel.events.application import (
     ApplicationAcceptanceRefused,
+    ApplicationCabinetNotified,
     ApplicationForwarded,
     ApplicationSubmitted,
 )
@@ -278,6 +279,9 @@ async def submit(
             )
         )
         body_receipt, body_refusal = receipt.model_dump(mode="json"), None
+        # The portal applicant's cabinet shows the acceptance of the e-application (services.md §2.7).
+        app.notify_cabinet(kind="accepted", text=f"Электронное заявление принято, № {number}", at=now)
+    pending = list(app.pending)
     await app.save(conn, ctx, SOURCE)
     await store.insert(
         conn,
@@ -294,6 +298,9 @@ async def submit(
         receipt=body_receipt,
         refusal_receipt=body_refusal,
     )
+    for version, event in enumerate(pending, start=1):
+        if isinstance(event, ApplicationCabinetNotified):
+            await store.insert_cabinet_notification(conn, app, event, version)
     return 201, {
         "application_id": application_id,
         "status": app.status,
