@@ -98,3 +98,17 @@ def test_service_names_fall_back_to_the_receipt_for_an_unknown_service() -> None
     )
     ru, kk = messages.service_names("birth_registration", dt.date(2025, 1, 1), "x")
     assert ru.startswith("Регистрация рождения") and kk.startswith("Баланың тууын тіркеу")
+
+
+def test_registry_refusal_gives_the_reason_in_both_languages() -> None:
+    m = messages.registry_refusal(
+        recipient_name="Омарова Дана",
+        service_name_ru="Регистрация заключения брака",
+        service_name_kk="Неке қиюды тіркеу",
+        receipt_number="ALMATY-ALMALY-2026-000007",
+        pickup_place="Отдел РАГС Алмалинского района",
+        reason="брак с лицом, состоящим в другом браке",
+    )
+    assert m.template == "registry_refusal" and "\n" not in m.subject
+    assert m.body.count("брак с лицом, состоящим в другом браке") == 2
+    assert "мотивированный ответ об отказе" in m.body and "Дәлелді" in m.subject

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from btdeploy.e2e import Gateway
 from btdeploy.stack import Stack
+
+# The helpers next to the tests (services_flow) import by name under --import-mode=importlib.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture

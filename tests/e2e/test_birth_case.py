@@ -201,4 +201,4 @@ async def test_health_and_the_public_api_document(gateway: Gateway) -> None:
     ):
         assert path in spec["paths"], path
     services = await gateway.as_(dev_user("centre_operator", CENTRE), "GET", "/api/v1/services")
-    assert [s["id"] for s in services.json()] == ["birth_registration"]
+    assert len(services.json()) == 10 and "birth_registration" in [s["id"] for s in services.json()]

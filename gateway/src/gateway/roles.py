@@ -11,9 +11,14 @@ REGISTRY_CHANCELLERY: Final = "registry_chancellery"
 REGISTRY_HEAD: Final = "registry_head"
 REGISTRY_EXECUTIVE: Final = "registry_executive"
 SUPERVISOR: Final = "supervisor"
+# The worker of the provider registers annulment applications instead of the chancellery (S002/App.10 p.7).
+REGISTRY_WORKER: Final = "registry_worker"
+# An API client: the e-government portal, submitting citizens' EDS-signed applications and reading the
+# personal-cabinet notifications (S002 portal processes 7-9). Not bound to a site.
+PORTAL: Final = "portal"
 
-REGISTRY_ROLES: Final = frozenset({REGISTRY_CHANCELLERY, REGISTRY_HEAD, REGISTRY_EXECUTIVE})
-ALL_ROLES: Final = frozenset({CENTRE_OPERATOR, SUPERVISOR, *REGISTRY_ROLES})
+REGISTRY_ROLES: Final = frozenset({REGISTRY_CHANCELLERY, REGISTRY_HEAD, REGISTRY_EXECUTIVE, REGISTRY_WORKER})
+ALL_ROLES: Final = frozenset({CENTRE_OPERATOR, SUPERVISOR, PORTAL, *REGISTRY_ROLES})
 
 
 def check(role: str, site: str | None) -> None:
@@ -30,5 +35,5 @@ def check(role: str, site: str | None) -> None:
             known = ", ".join(o.id for o in reference.registry_offices)
             raise ValueError(f"a {role} must be bound to a registry office ({known}), not {site!r}")
     elif site is not None:
-        # A supervisor sees every site; binding one would suggest a scoping that no service applies.
+        # A supervisor (and the portal client) sees every site; binding one would suggest a scoping that no service applies.
         raise ValueError(f"a {role} is not bound to a site, got {site!r}")

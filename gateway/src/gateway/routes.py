@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from gateway.roles import (
     ALL_ROLES,
     CENTRE_OPERATOR,
+    PORTAL,
     REGISTRY_CHANCELLERY,
     REGISTRY_EXECUTIVE,
     REGISTRY_HEAD,
     REGISTRY_ROLES,
+    REGISTRY_WORKER,
     SUPERVISOR,
 )
 
@@ -45,24 +47,58 @@ def _r(method: str, path: str, service: str, *allowed: str | frozenset[str]) -> 
 # Adding an operation to the public API is one line here; the gateway registers, secures and documents it.
 TABLE: tuple[Route, ...] = (
     # intake: applications at service centres and the service catalogue
-    _r("POST", "/api/v1/applications", INTAKE, CENTRE_OPERATOR),
-    _r("GET", "/api/v1/applications", INTAKE, CENTRE_OPERATOR, SUPERVISOR),
-    _r("GET", "/api/v1/applications/{application_id}", INTAKE, CENTRE_OPERATOR, SUPERVISOR),
-    _r("GET", "/api/v1/applications/{application_id}/timeline", INTAKE, CENTRE_OPERATOR, SUPERVISOR),
-    _r("POST", "/api/v1/applications/{application_id}/handover", INTAKE, CENTRE_OPERATOR),
+    # Channels: the centre operator (service centre), the registry chancellery or worker (desk), the portal.
+    _r(
+        "POST", "/api/v1/applications", INTAKE, CENTRE_OPERATOR, REGISTRY_CHANCELLERY, REGISTRY_WORKER, PORTAL
+    ),
+    _r("GET", "/api/v1/applications", INTAKE, CENTRE_OPERATOR, REGISTRY_ROLES, PORTAL, SUPERVISOR),
+    _r(
+        "GET",
+        "/api/v1/applications/{application_id}",
+        INTAKE,
+        CENTRE_OPERATOR,
+        REGISTRY_ROLES,
+        PORTAL,
+        SUPERVISOR,
+    ),
+    _r(
+        "GET",
+        "/api/v1/applications/{application_id}/timeline",
+        INTAKE,
+        CENTRE_OPERATOR,
+        REGISTRY_ROLES,
+        PORTAL,
+        SUPERVISOR,
+    ),
+    _r("POST", "/api/v1/applications/{application_id}/handover", INTAKE, CENTRE_OPERATOR, REGISTRY_ROLES),
+    _r("POST", "/api/v1/applications/{application_id}/return-to-registry", INTAKE, CENTRE_OPERATOR),
+    _r("POST", "/api/v1/applications/{application_id}/recall", INTAKE, CENTRE_OPERATOR),
+    _r("POST", "/api/v1/applications/{application_id}/recalled", INTAKE, CENTRE_OPERATOR),
+    _r("GET", "/api/v1/portal/notifications", INTAKE, PORTAL, SUPERVISOR),
     _r("GET", "/api/v1/services", INTAKE, ALL_ROLES),
     _r("GET", "/api/v1/services/{service_id}", INTAKE, ALL_ROLES),
     # registry: cases through the office, and the civil-status records they produce
     _r("GET", "/api/v1/worklist", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
     _r("GET", "/api/v1/cases", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
     _r("GET", "/api/v1/cases/{case_id}", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
-    _r("POST", "/api/v1/cases/{case_id}/chancellery-registration", REGISTRY, REGISTRY_CHANCELLERY),
+    _r(
+        "POST",
+        "/api/v1/cases/{case_id}/chancellery-registration",
+        REGISTRY,
+        REGISTRY_CHANCELLERY,
+        REGISTRY_WORKER,
+    ),
     _r("POST", "/api/v1/cases/{case_id}/resolution", REGISTRY, REGISTRY_HEAD),
     _r("POST", "/api/v1/cases/{case_id}/registration", REGISTRY, REGISTRY_EXECUTIVE),
     _r("POST", "/api/v1/cases/{case_id}/signature", REGISTRY, REGISTRY_HEAD),
-    _r("POST", "/api/v1/cases/{case_id}/dispatch", REGISTRY, REGISTRY_CHANCELLERY),
+    _r("POST", "/api/v1/cases/{case_id}/dispatch", REGISTRY, REGISTRY_CHANCELLERY, REGISTRY_EXECUTIVE),
+    _r("POST", "/api/v1/cases/{case_id}/refusal", REGISTRY, REGISTRY_EXECUTIVE),
+    _r("POST", "/api/v1/cases/{case_id}/extension", REGISTRY, REGISTRY_HEAD, REGISTRY_EXECUTIVE),
+    _r("POST", "/api/v1/cases/{case_id}/registration-date", REGISTRY, REGISTRY_EXECUTIVE),
+    _r("POST", "/api/v1/cases/{case_id}/third-party-notice", REGISTRY, REGISTRY_EXECUTIVE),
     _r("GET", "/api/v1/records", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
     _r("GET", "/api/v1/records/{record_id}", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
+    _r("GET", "/api/v1/records/{record_id}/history", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
     # registry: legal deadlines, statistics and the working calendar
     _r("GET", "/api/v1/deadlines", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
     _r("GET", "/api/v1/statistics", REGISTRY, REGISTRY_HEAD, SUPERVISOR),

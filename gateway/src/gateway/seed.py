@@ -29,13 +29,18 @@ _ACCOUNTS: list[tuple[str, str, str, str | None]] = [
     ("head2", "Садыков Ерлан Муратович", roles.REGISTRY_HEAD, "almaty-bostandyk"),
     ("executive2a", "Оспанова Жанар Бекетовна", roles.REGISTRY_EXECUTIVE, "almaty-bostandyk"),
     ("executive2b", "Смирнова Ольга Николаевна", roles.REGISTRY_EXECUTIVE, "almaty-bostandyk"),
+    ("worker1", "Ахметова Сауле Жанатовна", roles.REGISTRY_WORKER, "almaty-almaly"),
+    ("worker2", "Ким Елена Викторовна", roles.REGISTRY_WORKER, "almaty-bostandyk"),
     # The Astana pilot site (S000): accelerated birth and death registration.
     ("operator3", "Тулегенова Камила Асхатовна", roles.CENTRE_OPERATOR, "astana-yesil-con-1"),
     ("chancellery3", "Бекмуханов Арман Серикович", roles.REGISTRY_CHANCELLERY, "astana-yesil"),
     ("head3", "Искакова Салтанат Ермековна", roles.REGISTRY_HEAD, "astana-yesil"),
     ("executive3a", "Жаксылыков Данияр Нурланович", roles.REGISTRY_EXECUTIVE, "astana-yesil"),
+    ("worker3", "Омарова Айжан Талгатовна", roles.REGISTRY_WORKER, "astana-yesil"),
     ("executive3b", "Ким Елена Владимировна", roles.REGISTRY_EXECUTIVE, "astana-yesil"),
     ("supervisor", "Тулегенов Бауыржан Серикович", roles.SUPERVISOR, None),
+    # The e-government portal as an API client (development credentials).
+    ("egov-portal", "Портал электронного правительства egov.kz", roles.PORTAL, None),
 ]
 # Development data only: every password is the user name followed by "-pass", so a tester can guess it.
 DEV_USERS: list[DevUser] = [

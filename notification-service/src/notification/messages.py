@@ -14,7 +14,8 @@ from btkernel.events.values import PresentedDocument
 
 RESULT_READY = "result_ready"
 ACCEPTANCE_REFUSED = "acceptance_refused"
-TEMPLATES = (RESULT_READY, ACCEPTANCE_REFUSED)
+REGISTRY_REFUSAL = "registry_refusal"
+TEMPLATES = (RESULT_READY, ACCEPTANCE_REFUSED, REGISTRY_REFUSAL)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,27 @@ def result_ready(
         service_name_kk=service_name_kk,
         receipt_number=receipt_number,
         pickup_place=pickup_place,
+    )
+
+
+def registry_refusal(
+    *,
+    recipient_name: str,
+    service_name_ru: str,
+    service_name_kk: str,
+    receipt_number: str,
+    pickup_place: str,
+    reason: str,
+) -> Rendered:
+    """The registry office's reasoned refusal (мотивированный ответ об отказе, point 10 of the Standard)."""
+    return render(
+        REGISTRY_REFUSAL,
+        recipient_name=recipient_name,
+        service_name_ru=service_name_ru,
+        service_name_kk=service_name_kk,
+        receipt_number=receipt_number,
+        pickup_place=pickup_place,
+        reason=reason,
     )
 
 

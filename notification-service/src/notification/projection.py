@@ -90,13 +90,23 @@ async def _result_received(e: ApplicationResultReceived, envelope: Envelope, sto
             f"result received for application {e.application_id}, which this service has"
             " no accepted submission of"
         )
-    rendered = messages.result_ready(
-        recipient_name=app.recipient_name,
-        service_name_ru=app.service_name_ru,
-        service_name_kk=app.service_name_kk,
-        receipt_number=app.receipt_number,
-        pickup_place=e.pickup_place,
-    )
+    if e.refusal_reason is not None:
+        rendered = messages.registry_refusal(
+            recipient_name=app.recipient_name,
+            service_name_ru=app.service_name_ru,
+            service_name_kk=app.service_name_kk,
+            receipt_number=app.receipt_number,
+            pickup_place=e.pickup_place,
+            reason=e.refusal_reason,
+        )
+    else:
+        rendered = messages.result_ready(
+            recipient_name=app.recipient_name,
+            service_name_ru=app.service_name_ru,
+            service_name_kk=app.service_name_kk,
+            receipt_number=app.receipt_number,
+            pickup_place=e.pickup_place,
+        )
     await _queue(store, app, envelope, rendered)
 
 

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from btkernel import topics
 from btkernel.events.application import ApplicationForwarded
 from btkernel.service import ConsumerSpec, Runtime, create_app
-from registry.api import cases, records
+from registry.api import case_decisions, cases, records
 from registry.app.cases import on_application_event
 from registry.deadlines import api as deadlines_api
 from registry.deadlines import calendar_api, projector
@@ -33,7 +33,13 @@ def build_app(settings: RegistrySettings) -> FastAPI:
         title="Bir Tereze registry service",
         description="Registry-office cases, civil-status records, review deadlines and worklists.",
         migrations="registry.migrations",
-        routers=[cases.router, records.router, deadlines_api.router, calendar_api.router],
+        routers=[
+            cases.router,
+            case_decisions.router,
+            records.router,
+            deadlines_api.router,
+            calendar_api.router,
+        ],
         consumers=[
             ConsumerSpec(
                 group="registry.cases",

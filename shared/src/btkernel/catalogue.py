@@ -23,6 +23,17 @@ class DocumentItem(_Frozen):
     code: str
     required: Literal["always", "optional", "if_representative"]
     name: Names
+    # A document that belongs to some variants only (a court decision for a divorce on a court decision).
+    only_variant: str | list[str] | None = None
+    unless_variant: str | list[str] | None = None
+
+    def applies_to(self, variant: str | None) -> bool:
+        def listed(v: str | list[str] | None) -> bool:
+            return variant is not None and variant in ([v] if isinstance(v, str) else (v or []))
+
+        if self.only_variant is not None and not listed(self.only_variant):
+            return False
+        return not listed(self.unless_variant)
 
 
 class TermRule(_Frozen):
@@ -31,6 +42,16 @@ class TermRule(_Frozen):
     unit: Literal["minutes", "hours", "working_hours", "working_days", "calendar_days", "weeks", "months"]
     acceptance_day_counted: bool = False
     source: str
+    default: bool = False
+
+    def term(self) -> dict[str, object]:
+        """The term itself, as `btkernel.workcal.Term` and the deadline tables take it."""
+        return {
+            "value": self.value,
+            "unit": self.unit,
+            "acceptance_day_counted": self.acceptance_day_counted,
+            "source": self.source,
+        }
 
 
 class Duration(_Frozen):
@@ -45,6 +66,37 @@ class Step(_Frozen):
     action: str
     max: Duration | Literal["review_term"]
     source: str
+
+
+class EarliestRegistration(_Frozen):
+    """A minimum delay: the act may not be registered before this long after filing (marriage, mutual-consent
+    divorce)."""
+
+    value: int
+    unit: Literal["months", "calendar_days"]
+    variants: list[str]
+    source: str
+
+
+class ThirdPartyNotice(_Frozen):
+    """A notice the office must send to a third party before registering (divorce, S002/App.9 p.5(4))."""
+
+    variants: list[str]
+    value: int
+    unit: Literal["weeks", "calendar_days"]
+    to: str
+    source: str
+
+
+class DateAssignment(_Frozen):
+    required: bool
+    agreed_with_applicants: bool = False
+    source: str
+
+
+class Contradiction(_Frozen):
+    ref: str
+    choice: str
 
 
 class Fee(_Frozen):
@@ -69,6 +121,19 @@ class StateService(_Frozen):
     forward_term: Duration
     steps: list[Step]
     results: list[str]
+    form: list[Literal["electronic", "paper"]] = ["paper"]
+    # A channel offered only when a detail of the application is true (repeat certificates at the desk only
+    # for requests from abroad, S002/App.3 p.2).
+    channel_conditions: dict[Channel, str] = {}
+    record_kind: str | None = None
+    seal: bool = False
+    ceremony: bool = False
+    reissues_birth_certificate: bool = False
+    earliest_registration: EarliestRegistration | None = None
+    third_party_notice: ThirdPartyNotice | None = None
+    date_assignment: DateAssignment | None = None
+    portal_notice: str | None = None
+    refusal_receipt_form: str = "App.3 to the Standard"
 
     def term(self, when: str) -> TermRule:
         for t in self.review_terms:
@@ -76,17 +141,41 @@ class StateService(_Frozen):
                 return t
         raise KeyError(f"{self.id} has no review term for {when}")
 
-    def required_documents(self, *, with_representative: bool) -> list[DocumentItem]:
+    def default_term(self) -> TermRule:
+        return next((t for t in self.review_terms if t.default), self.review_terms[0])
+
+    def variants(self) -> list[str]:
+        return [t.when for t in self.review_terms]
+
+    def step_role(self, order: int) -> str:
+        return next(s.role for s in self.steps if s.order == order)
+
+    @property
+    def registering_role(self) -> str:
+        """Who registers the application at the office: the chancellery, or in annulment the worker of the
+        provider (S002/App.10 p.7)."""
+        return self.steps[0].role
+
+    @property
+    def issuing_role(self) -> str:
+        """Who issues the result or sends it on: the last step's role (annulment: the executive, p.5(5))."""
+        return self.steps[-1].role
+
+    def required_documents(
+        self, *, with_representative: bool, variant: str | None = None
+    ) -> list[DocumentItem]:
         return [
             d
             for d in self.documents
-            if d.required == "always" or (d.required == "if_representative" and with_representative)
+            if d.applies_to(variant)
+            and (d.required == "always" or (d.required == "if_representative" and with_representative))
         ]
 
 
 class Catalogue(_Frozen):
     catalogue_version: int
     services: list[StateService]
+    contradictions: list[Contradiction] = []
 
     def get(self, service_id: str, on: dt.date | None = None) -> StateService | None:
         """The edition of a service in force on `on` (today when not given)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
@@ -24,7 +24,12 @@ from intake.app import handover as handover_case
 from intake.app.submit import submit
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
-READ_ROLES = ("centre_operator", "supervisor")
+REGISTRY_ROLES = ("registry_chancellery", "registry_head", "registry_executive", "registry_worker")
+READ_ROLES = ("centre_operator", "portal", "supervisor", *REGISTRY_ROLES)
+SUBMIT_ROLES = ("centre_operator", "registry_chancellery", "registry_worker", "portal")
+# Who hands a result over: the centre operator, or at the office the chancellery — the executive at a marriage
+# ceremony (S002/App.2 p.5(7)) and in annulment (S002/App.10 p.5(5)).
+HANDOVER_ROLES = ("centre_operator", *REGISTRY_ROLES)
 
 
 def _now() -> dt.datetime:
@@ -32,9 +37,20 @@ def _now() -> dt.datetime:
 
 
 def _visible(row: object, actor: Actor, application_id: str) -> None:
-    # A centre sees only its own applications; 404 rather than 403 so ids of other centres leak nothing.
-    if row is None or (actor.role == "centre_operator" and row["centre_id"] != actor.site):  # type: ignore[index]
-        raise NotFound(f"no application {application_id} at your centre")
+    # A site sees only the applications it accepted (an office: also those for it); the portal only portal
+    # applications. 404 rather than 403 so ids of other sites leak nothing.
+    if row is None or not _sees(row, actor):
+        raise NotFound(f"no application {application_id} at your site")
+
+
+def _sees(row: Any, actor: Actor) -> bool:
+    if actor.role == "supervisor":
+        return True
+    if actor.role == "portal":
+        return bool(row["channel"] == "portal")
+    if actor.role == "centre_operator":
+        return bool(row["centre_id"] == actor.site)
+    return actor.site in (row["centre_id"], row["registry_office_id"])
 
 
 @router.post(
@@ -50,7 +66,7 @@ async def submit_application(
     ctx: ContextDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
-    require_role(actor, "centre_operator")
+    require_role(actor, *SUBMIT_ROLES)
     key = idempotency.validate_key(idempotency_key)
     scope = f"applications:{actor.site}"
     req_hash = idempotency.request_hash(body.model_dump(mode="json"))
@@ -76,15 +92,18 @@ async def list_applications(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ApplicationView]:
     require_role(actor, *READ_ROLES)
-    centre = actor.site if actor.role == "centre_operator" else None
+    site = actor.site if actor.role not in ("supervisor", "portal") else None
     rows = await pool.fetch(
-        "SELECT * FROM applications WHERE ($1::text IS NULL OR centre_id=$1) AND ($2::text IS NULL OR status=$2)"
-        " AND ($3::text IS NULL OR applicant_iin=$3) ORDER BY submitted_at DESC LIMIT $4",
-        centre,
+        "SELECT * FROM applications WHERE ($1::text IS NULL OR centre_id=$1 OR registry_office_id=$1)"
+        " AND ($2::text IS NULL OR status=$2) AND ($3::text IS NULL OR applicant_iin=$3)"
+        " AND ($5::text IS NULL OR channel=$5) ORDER BY submitted_at DESC LIMIT $4",
+        site,
         status,
         applicant_iin,
         limit,
+        "portal" if actor.role == "portal" else None,
     )
+    rows = [r for r in rows if _sees(r, actor)]
     return [ApplicationView(**dict(r)) for r in rows]
 
 
@@ -130,10 +149,13 @@ async def timeline(application_id: str, pool: PoolDep, actor: ActorDep) -> list[
 async def hand_over(
     application_id: str, body: HandOver, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> ApplicationView:
-    require_role(actor, "centre_operator")
+    require_role(actor, *HANDOVER_ROLES)
     async with pool.acquire() as conn, conn.transaction():
         row = await store.get(conn, application_id)
         _visible(row, actor, application_id)
+        # The result is handed over where it waits: the accepting centre, or the office (desk and portal).
+        if row is None or row["centre_id"] != actor.site:
+            raise NotFound(f"the result of application {application_id} is not handed over at your site")
         await handover_case.hand_over(conn, application_id, body, actor, ctx, _now())
         row = await store.get(conn, application_id)
     assert row is not None

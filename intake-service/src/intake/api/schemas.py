@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from btkernel import iin as iin_rules
-from btkernel.events.values import Contact, Person, Representative
+from btkernel.events.values import Contact, EdsSignature, Person, Representative
 
 _PHONE = re.compile(r"^\+?[0-9]{10,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -62,7 +62,10 @@ class SubmitApplication(BaseModel):
     )
     details: dict[str, Any] = Field(description="service-specific data, e.g. the child for a birth")
     registry_office_id: str | None = Field(
-        None, description="defaults to the centre's district registry office"
+        None, description="defaults to the centre's district registry office; required on the portal"
+    )
+    signature: EdsSignature | None = Field(
+        None, description="portal only: the applicant's EDS signature as the portal checked it"
     )
 
     @field_validator("contact")
@@ -114,6 +117,9 @@ class ApplicationView(BaseModel):
     updated_at: dt.datetime
     receipt: dict[str, Any] | None
     refusal_receipt: dict[str, Any] | None
+    result_received_at: dt.datetime | None = None
+    refusal_reason: str | None = None
+    recall_due_at: dt.datetime | None = None
 
 
 class TimelineEntry(BaseModel):

@@ -27,11 +27,21 @@ async def list_services(
                     "id": s.id,
                     "names": s.names.model_dump(),
                     "channels": s.channels,
+                    "channel_conditions": s.channel_conditions,
+                    "form": s.form,
                     "valid_from": s.valid_from,
                     "valid_to": s.valid_to,
+                    "source": s.source,
+                    "variants": s.variants(),
+                    "results": s.results,
                 }
             )
     return out
+
+
+@router.get("/contradictions", summary="Where the sources contradict each other, and the choice made")
+async def contradictions() -> list[dict[str, Any]]:
+    return [c.model_dump() for c in catalogue.load().contradictions]
 
 
 @router.get("/{service_id}", summary="One service in full: channels, checklist, terms, steps, fee")
@@ -41,4 +51,11 @@ async def get_service(
     s = catalogue.load().get(service_id, on=on)
     if s is None:
         raise NotFound(f"no service {service_id!r} in force on {on or dt.date.today()}")
-    return s.model_dump(mode="json")
+    data = s.model_dump(mode="json")
+    data["catalogue_version"] = catalogue.load().catalogue_version
+    data["editions"] = [
+        {"valid_from": e.valid_from, "valid_to": e.valid_to, "source": e.source}
+        for e in catalogue.load().services
+        if e.id == service_id
+    ]
+    return data

@@ -10,11 +10,12 @@ from btkernel import sites
 from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope
 from btkernel.events import parse
-from btkernel.events.case import ResultSentToCentre
+from btkernel.events.application import ApplicationCabinetNotified
+from btkernel.events.case import RegistrationDateAssigned, ResultSentToCentre
 from btkernel.problems import NotFound
 from intake.adapters import store
 from intake.api.schemas import HandOver
-from intake.domain.application import Application
+from intake.domain.application import READY_FOR_PICKUP, Application
 
 SOURCE = "/intake"
 
@@ -43,17 +44,34 @@ async def hand_over(
         operator_name=actor.name,
         at=now,
     )
+    await _save(conn, app, ctx, now)
+
+
+def _place(site_id: str) -> str:
+    reference = sites.load()
+    site = reference.centre(site_id) or reference.office(site_id)
+    return f"{site.name.ru}, {site.address}" if site else site_id
+
+
+async def _save(conn: asyncpg.Connection, app: Application, ctx: RequestContext, now: dt.datetime) -> None:
+    pending = list(app.pending)
+    base = app.version - len(pending)
     await app.save(conn, ctx, SOURCE)
+    for i, event in enumerate(pending, start=1):
+        if isinstance(event, ApplicationCabinetNotified):
+            await store.insert_cabinet_notification(conn, app, event, base + i)
     await store.update_from(conn, app, now)
 
 
 async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
-    """The registry office sent a result to the centre: the application becomes ready for pickup."""
+    """The registry office sent a result (or its reasoned refusal) to where the application was accepted: the
+    application becomes ready for pickup; a portal applicant is told in the personal cabinet (services.md §2.7)."""
     event = parse(envelope.type, envelope.data)
     assert isinstance(event, ResultSentToCentre)
     app = await _load(conn, event.application_id)
-    centre = sites.load().centre(event.centre_id)
-    place = f"{centre.name.ru}, {centre.address}" if centre else event.centre_id
+    if app.status == READY_FOR_PICKUP and app.case_id == event.case_id:
+        return  # the same result again
+    place = _place(event.centre_id)
     now = dt.datetime.now(dt.UTC)
     app.receive_result(
         case_id=event.case_id,
@@ -61,6 +79,34 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
         record_number=event.record_number,
         at=now,
         pickup_place=place,
+        refusal_reason=event.refusal_reason,
+        result_documents=event.result_documents,
     )
-    await app.save(conn, ctx, SOURCE)
-    await store.update_from(conn, app, now)
+    if event.refusal_reason is not None:
+        app.notify_cabinet(
+            kind="refused",
+            text=f"Мотивированный отказ: {event.refusal_reason}. Ответ можно получить: {place}",
+            at=now,
+            refusal_reason=event.refusal_reason,
+        )
+    else:
+        app.notify_cabinet(kind="result_ready", text=f"Результат готов к выдаче: {place}", at=now)
+    await _save(conn, app, ctx, now)
+
+
+async def on_date_assigned(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
+    """The office assigned the registration date: the portal applicant sees it in the personal cabinet
+    (S002/App.2 p.5(4); services.md §2.7)."""
+    event = parse(envelope.type, envelope.data)
+    assert isinstance(event, RegistrationDateAssigned)
+    if event.application_id is None or event.channel != "portal":
+        return
+    app = await _load(conn, event.application_id)
+    when = event.registration_on.strftime("%d.%m.%Y")
+    app.notify_cabinet(
+        kind="date_assigned",
+        text=f"Назначена дата государственной регистрации: {when}",
+        at=event.assigned_at,
+        registration_on=event.registration_on,
+    )
+    await _save(conn, app, ctx, dt.datetime.now(dt.UTC))

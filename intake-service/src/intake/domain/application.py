@@ -8,9 +8,13 @@ from typing import Any
 
 from btkernel.events.application import (
     ApplicationAcceptanceRefused,
+    ApplicationCabinetNotified,
     ApplicationForwarded,
     ApplicationResultIssued,
+    ApplicationResultRecalled,
+    ApplicationResultRecallRequested,
     ApplicationResultReceived,
+    ApplicationResultReturnedToRegistry,
     ApplicationSubmitted,
 )
 from btkernel.events.values import Person, Representative
@@ -23,6 +27,30 @@ ACCEPTANCE_REFUSED = "acceptance_refused"
 FORWARDED = "forwarded_to_registry"
 READY_FOR_PICKUP = "ready_for_pickup"
 ISSUED = "issued"
+RETURNED_TO_REGISTRY = "returned_to_registry"
+RECALL_REQUESTED = "recall_requested"
+
+STATUSES = (
+    ACCEPTED,
+    ACCEPTANCE_REFUSED,
+    FORWARDED,
+    READY_FOR_PICKUP,
+    ISSUED,
+    RETURNED_TO_REGISTRY,
+    RECALL_REQUESTED,
+)
+PORTAL = "portal"
+STATE_CORPORATION = "state_corporation"
+# S004 p.9: the centre keeps an uncollected result one month, then hands it to the registry office; on a later
+# request the office sends it back within one working day.
+KEEP_AT_CENTRE_MONTHS = 1
+
+
+def keep_until(received_at: dt.datetime) -> dt.datetime:
+    """The moment a result received at the centre has been kept one month."""
+    from btkernel.workcal import months_later as add_months
+
+    return dt.datetime.combine(add_months(received_at.date(), KEEP_AT_CENTRE_MONTHS), received_at.timetz())
 
 
 class Application(Aggregate):
@@ -39,11 +67,23 @@ class Application(Aggregate):
         self.outcome: str | None = None
         self.case_id: str | None = None
         self.record_number: str | None = None
+        self.channel: str | None = None
+        self.received_at: dt.datetime | None = None
+        self.refusal_reason: str | None = None
+        self.recall_due_at: dt.datetime | None = None
 
     # -- commands --
 
     def receive_result(
-        self, *, case_id: str, outcome: str, record_number: str | None, at: dt.datetime, pickup_place: str
+        self,
+        *,
+        case_id: str,
+        outcome: str,
+        record_number: str | None,
+        at: dt.datetime,
+        pickup_place: str,
+        refusal_reason: str | None = None,
+        result_documents: list[str] | None = None,
     ) -> None:
         if self.status == READY_FOR_PICKUP and self.case_id == case_id:
             return  # the same result again: nothing new happened
@@ -59,6 +99,8 @@ class Application(Aggregate):
                 record_number=record_number,
                 received_at=at,
                 pickup_place=pickup_place,
+                refusal_reason=refusal_reason,
+                result_documents=result_documents,
             )
         )
 
@@ -123,6 +165,68 @@ class Application(Aggregate):
             )
         )
 
+    def notify_cabinet(
+        self,
+        *,
+        kind: str,
+        text: str,
+        at: dt.datetime,
+        registration_on: dt.date | None = None,
+        refusal_reason: str | None = None,
+    ) -> bool:
+        """A personal-cabinet notification, for portal applications only (S002 portal process 9). Returns
+        whether one was recorded."""
+        if self.channel != PORTAL:
+            return False
+        self.record(
+            ApplicationCabinetNotified(
+                application_id=self.id,
+                kind=kind,
+                notified_at=at,
+                text=text,
+                registration_on=registration_on,
+                refusal_reason=refusal_reason,
+            )
+        )
+        return True
+
+    def return_to_registry(self, *, by: str, at: dt.datetime) -> None:
+        """An uncollected result kept one month at the centre goes to the registry office (S004 p.9)."""
+        if self.status != READY_FOR_PICKUP or self.channel != STATE_CORPORATION:
+            raise RuleViolation(
+                f"application {self.id} is {self.status}; only a result waiting at a centre is returned",
+                code="wrong_step",
+            )
+        assert self.received_at is not None
+        if at < keep_until(self.received_at):
+            raise RuleViolation(
+                f"the centre keeps the result until {keep_until(self.received_at).isoformat()} (S004 p.9)",
+                code="too_early",
+            )
+        self.record(
+            ApplicationResultReturnedToRegistry(application_id=self.id, returned_at=at, returned_by=by)
+        )
+
+    def request_recall(self, *, by: str, at: dt.datetime, due_at: dt.datetime) -> None:
+        """The applicant came after one month: the office sends the result back within 1 WD (S004 p.9)."""
+        if self.status != RETURNED_TO_REGISTRY:
+            raise RuleViolation(
+                f"application {self.id} is {self.status}; only a returned result is recalled",
+                code="wrong_step",
+            )
+        self.record(
+            ApplicationResultRecallRequested(
+                application_id=self.id, requested_at=at, requested_by=by, due_at=due_at
+            )
+        )
+
+    def receive_recalled(self, *, by: str, at: dt.datetime) -> None:
+        if self.status != RECALL_REQUESTED:
+            raise RuleViolation(
+                f"application {self.id} is {self.status}; no recall is pending", code="wrong_step"
+            )
+        self.record(ApplicationResultRecalled(application_id=self.id, recalled_at=at, recalled_by=by))
+
     # -- folding --
 
     def when_ApplicationSubmitted(self, e: ApplicationSubmitted) -> None:
@@ -132,6 +236,7 @@ class Application(Aggregate):
         self.receipt_number = e.receipt.number
         self.applicant = e.applicant
         self.representative = e.representative
+        self.channel = e.channel
 
     def when_ApplicationAcceptanceRefused(self, e: ApplicationAcceptanceRefused) -> None:
         self.status = ACCEPTANCE_REFUSED
@@ -139,6 +244,7 @@ class Application(Aggregate):
         self.service_id = e.service_id
         self.receipt_number = e.refusal_receipt.number
         self.applicant = e.applicant
+        self.channel = e.channel
 
     def when_ApplicationForwarded(self, e: ApplicationForwarded) -> None:
         self.status = FORWARDED
@@ -148,9 +254,32 @@ class Application(Aggregate):
         self.case_id = e.case_id
         self.outcome = e.outcome
         self.record_number = e.record_number
+        self.received_at = e.received_at
+        self.refusal_reason = e.refusal_reason
 
     def when_ApplicationResultIssued(self, e: ApplicationResultIssued) -> None:
         self.status = ISSUED
 
+    def when_ApplicationCabinetNotified(self, e: ApplicationCabinetNotified) -> None:
+        pass  # a message to the applicant; the application's state does not change
+
+    def when_ApplicationResultReturnedToRegistry(self, e: ApplicationResultReturnedToRegistry) -> None:
+        self.status = RETURNED_TO_REGISTRY
+
+    def when_ApplicationResultRecallRequested(self, e: ApplicationResultRecallRequested) -> None:
+        self.status = RECALL_REQUESTED
+        self.recall_due_at = e.due_at
+
+    def when_ApplicationResultRecalled(self, e: ApplicationResultRecalled) -> None:
+        self.status = READY_FOR_PICKUP
+        self.recall_due_at = None
+
     def summary(self) -> dict[str, Any]:
-        return {"status": self.status, "case_id": self.case_id, "record_number": self.record_number}
+        return {
+            "status": self.status,
+            "case_id": self.case_id,
+            "record_number": self.record_number,
+            "outcome": self.outcome,
+            "refusal_reason": self.refusal_reason,
+            "recall_due_at": self.recall_due_at,
+        }

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from btkernel import iin as iin_rules
 from btkernel.events.values import PersonName
@@ -60,6 +60,57 @@ class BirthDetails(_Strict):
         if self.mother is None and self.father is None:
             raise ValueError("at least one parent must be named")
         return self
+
+
+class Subject(Parent):
+    """The person a record is about (the deceased, a spouse, the person changing the name, the child)."""
+
+    birth_date: dt.date | None = None
+
+
+class ActDetails(_Strict):
+    """What an application of the other services states: the variant selecting the review term (S002 per
+    service), the subject and the other parties of the act, the record it concerns (amendment, repeat
+    certificate, annulment, the birth record a paternity, adoption or name change changes), and the changes."""
+
+    variant: str | None = None
+    subject: Subject | None = None
+    parties: list[Subject] = Field(default_factory=list)
+    facts: dict[str, Any] = Field(default_factory=dict)
+    record_id: str | None = None
+    birth_record_id: str | None = None
+    record_kind: (
+        Literal["birth", "marriage", "divorce", "death", "paternity", "adoption", "name_change"] | None
+    ) = None
+    change: Literal["amendment", "addition", "correction"] | None = None
+    changes: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = None
+    from_abroad: bool = False
+    document: Literal["repeat_certificate", "civil_status_spravka"] | None = None
+
+
+class BirthAmendment(ActDetails):
+    """An amendment, addition or correction of a birth record (S002/App.1 p.5(3): 7 WD)."""
+
+
+# Which fields each service (or variant) needs, so a missing one is named in the 422 (body.details.<field>).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "amendment": ("record_id", "changes"),
+    "marriage_registration": ("subject", "parties"),
+    "divorce_registration": ("subject", "parties"),
+    "death_registration": ("subject",),
+    "paternity_registration": ("subject",),
+    "adoption_registration": ("subject",),
+    "name_change_registration": ("subject", "changes"),
+    "restoration_of_records": ("subject", "record_kind"),
+    "repeat_certificates": ("record_id",),
+    "annulment_of_records": ("record_id", "reason"),
+}
+
+
+def missing_fields(service_id: str, details: ActDetails) -> list[str]:
+    key = "amendment" if details.variant == "amendment" else service_id
+    return [f for f in NEEDS.get(key, ()) if not getattr(details, f)]
 
 
 DETAILS_BY_SERVICE: dict[str, type[BaseModel]] = {"birth_registration": BirthDetails}

@@ -52,7 +52,8 @@ async def insert_case(conn: asyncpg.Connection, e: CaseOpened) -> None:
 async def update_case(conn: asyncpg.Connection, case: Case, at: dt.datetime) -> None:
     await conn.execute(
         "UPDATE cases SET status=$2, executive_id=$3, record_id=$4, record_number=$5, updated_at=$6,"
-        " completed_at = CASE WHEN $2 = $7 THEN $6 ELSE completed_at END WHERE case_id=$1",
+        " completed_at = CASE WHEN $2 = $7 THEN $6 ELSE completed_at END,"
+        " review_due_at = COALESCE($8, review_due_at) WHERE case_id=$1",
         case.id,
         case.status,
         case.executive_id,
@@ -60,6 +61,7 @@ async def update_case(conn: asyncpg.Connection, case: Case, at: dt.datetime) -> 
         case.record_number,
         at,
         RESULT_SENT,
+        case.review_due_at,
     )
 
 
@@ -77,10 +79,12 @@ async def insert_record(
     subject_name: str,
     registered_at: dt.datetime,
     content: dict[str, Any],
+    search_names: str = "",
 ) -> None:
     await conn.execute(
         "INSERT INTO records (record_id, kind, registry_office_id, year, seq, record_number, case_id, subject_iin,"
-        " subject_name, registered_at, content) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        " subject_name, registered_at, content, search_names, updated_at)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$10)",
         record_id,
         kind,
         office_id,
@@ -92,4 +96,24 @@ async def insert_record(
         subject_name,
         registered_at,
         content,
+        search_names or fold_name(subject_name),
+    )
+
+
+def fold_name(*names: str) -> str:
+    """Names as search compares them: case-folded (А = а, Ә = ә, Ұ = ұ), ё as е, one space between words."""
+    return " | ".join(" ".join(n.casefold().replace("ё", "е").split()) for n in names if n)
+
+
+async def update_record(
+    conn: asyncpg.Connection, record_id: str, *, status: str, facts: dict[str, Any], at: dt.datetime
+) -> None:
+    """The row shows the record's current state; the history stays in its events."""
+    await conn.execute(
+        "UPDATE records SET status=$2, content = content || jsonb_build_object('current', $3::jsonb),"
+        " updated_at=$4 WHERE record_id=$1",
+        record_id,
+        status,
+        facts,
+        at,
     )

@@ -18,7 +18,7 @@ from registry.app import cases as use_cases
 from registry.domain.case import RESULT_SENT, STATUSES
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
-REGISTRY_ROLES = ("registry_chancellery", "registry_head", "registry_executive")
+REGISTRY_ROLES = ("registry_chancellery", "registry_head", "registry_executive", "registry_worker")
 
 
 def _now() -> dt.datetime:
@@ -132,7 +132,8 @@ async def get_case(case_id: str, pool: PoolDep, actor: ActorDep) -> dict[str, An
 async def chancellery_registration(
     case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
-    require_role(actor, "registry_chancellery")
+    # The case's service decides which of the two registers (annulment: the worker, S002/App.10 p.7).
+    require_role(actor, "registry_chancellery", "registry_worker")
     async with pool.acquire() as conn, conn.transaction():
         case = await use_cases.load_for(conn, case_id, actor)
         case.register_in_chancellery(actor, _now())
@@ -194,7 +195,8 @@ async def signature(case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDe
     summary="Step 6: the chancellery sends the result to the service centre",
 )
 async def dispatch(case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDep) -> dict[str, Any]:
-    require_role(actor, "registry_chancellery")
+    # The last step's role issues: the chancellery, or the executive in annulment and marriage.
+    require_role(actor, "registry_chancellery", "registry_executive")
     async with pool.acquire() as conn, conn.transaction():
         case = await use_cases.load_for(conn, case_id, actor)
         case.send_result(actor, _now())

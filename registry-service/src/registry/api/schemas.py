@@ -32,6 +32,23 @@ class Registration(_Body):
         return v
 
 
+class Refusal(_Body):
+    reason: str = Field(min_length=1, max_length=2000, description="the ground of point 10 of the Standard")
+
+
+class Extension(_Body):
+    reason: str = Field(min_length=1, max_length=2000)
+    days: int = Field(ge=1, le=30, description="calendar days, at most 30 (S002 §2.2)")
+
+
+class DateAssignment(_Body):
+    registration_on: dt.date
+
+
+class ThirdPartyNotice(_Body):
+    party: str = Field(min_length=1, max_length=500)
+
+
 class CaseView(BaseModel):
     case_id: str
     application_id: str
@@ -79,3 +96,4 @@ class RecordView(BaseModel):
     subject_name: str
     registered_at: dt.datetime
     content: dict[str, Any]
+    status: str = "active"

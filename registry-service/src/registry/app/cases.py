@@ -14,14 +14,13 @@ from btkernel.envelope import Envelope
 from btkernel.events import parse
 from btkernel.events.application import ApplicationForwarded
 from btkernel.events.case import CaseOpened
-from btkernel.events.record import BirthRegistered
-from btkernel.events.values import Person, PersonName, Term
-from btkernel.problems import InvalidInput, NotFound
+from btkernel.events.values import Term
+from btkernel.problems import NotFound
 from btkernel.terms import review_term
 from registry.adapters import store
+from registry.app import acts
 from registry.deadlines import terms as deadline_terms
 from registry.domain.case import Case
-from registry.domain.record import RECORD_KINDS, Record
 
 SOURCE = "/registry"
 # Case ids derive from the application id, so a case can never be opened twice for one application.
@@ -50,7 +49,9 @@ async def open_case(
     if service is None:
         raise ValueError(f"service {e.service_id} not in the catalogue on {filed_on}")
     clock = await deadline_terms.load(conn)
-    rule = review_term(service, e.details, filed_on, clock.calendar_of(e.registry_office_id))
+    rule = review_term(
+        service, e.details, filed_on, clock.calendar_of(e.registry_office_id), channel=e.channel
+    )
     case = Case(case_id)
     case.record(
         CaseOpened(
@@ -65,7 +66,7 @@ async def open_case(
             receipt_number=e.receipt_number,
             review_term=Term(value=rule.value, unit=rule.unit, source=rule.source),
             # The term runs from the application's acceptance, not from when this office saw it.
-            review_due_at=clock.due(e.submitted_at, rule.model_dump(exclude={"when"}), e.registry_office_id),
+            review_due_at=clock.due(e.submitted_at, rule.term(), e.registry_office_id),
             applicant=e.applicant,
             representative=e.representative,
             details=e.details,
@@ -95,53 +96,6 @@ async def register_act(
     now: dt.datetime,
     child_iin: str | None,
 ) -> None:
-    """Steps 3–4: form the act record with the next number of the office, kind and year (S002/App.1 p.5(4))."""
-    assert case.opened is not None
-    kind = RECORD_KINDS.get(case.opened.service_id)
-    if kind is None:
-        raise InvalidInput(f"service {case.opened.service_id} does not register an act yet")
-    year = now.astimezone(ALMATY).year
-    # Check the step before taking a number, so a refused command leaves no trace.
-    case.expect_status("under_review", "register the act")
-    seq = await store.next_record_seq(conn, case.office_id, kind, year)
-    number = store.record_number(case.office_id, kind, year, seq)
-    record_id = str(uuid.uuid4())
-    case.register_act(actor, record_id, number, now)
-    details = case.opened.details
-    child = details["child"]
-    mother = Person.model_validate(details["mother"]) if details.get("mother") else None
-    father = Person.model_validate(details["father"]) if details.get("father") else None
-    record = Record(record_id)
-    born = BirthRegistered(
-        record_id=record_id,
-        record_number=number,
-        registry_office_id=case.office_id,
-        registered_at=now,
-        case_id=case.id,
-        child_name=PersonName.model_validate(child["name"]),
-        child_sex=child["sex"],
-        child_birth_date=dt.date.fromisoformat(child["birth_date"]),
-        child_birth_place=child["birth_place"],
-        child_iin=child_iin,
-        mother=mother,
-        father=father,
-    )
-    record.record(born)
-    await case.save(conn, ctx, SOURCE)
-    await record.save(conn, ctx, SOURCE)
-    parent_iins = [p.iin for p in (mother, father) if p and p.iin]
-    await store.insert_record(
-        conn,
-        record_id=record_id,
-        kind=kind,
-        office_id=case.office_id,
-        year=year,
-        seq=seq,
-        number=number,
-        case_id=case.id,
-        subject_iin=child_iin,
-        subject_name=born.child_name.full(),
-        registered_at=now,
-        content={**born.to_data(), "parent_iins": parent_iins},
-    )
-    await store.update_case(conn, case, now)
+    """Steps 3–4: form the act record with the next number of the office, kind and year (S002/App.1 p.5(4));
+    what each service forms is in `registry.app.acts`."""
+    await acts.form_act(conn, case, actor, ctx, now, child_iin)

@@ -7,7 +7,15 @@ from typing import Any, ClassVar
 
 from btkernel import topics
 from btkernel.events.base import Event
-from btkernel.events.values import Contact, Person, PresentedDocument, Receipt, RefusalReceipt, Representative
+from btkernel.events.values import (
+    Contact,
+    EdsSignature,
+    Person,
+    PresentedDocument,
+    Receipt,
+    RefusalReceipt,
+    Representative,
+)
 
 
 class _ApplicationEvent(Event):
@@ -30,6 +38,7 @@ class ApplicationSubmitted(_ApplicationEvent):
     details: dict[str, Any]
     documents: list[PresentedDocument]
     receipt: Receipt
+    signature: EdsSignature | None = None
 
 
 class ApplicationAcceptanceRefused(_ApplicationEvent):
@@ -73,6 +82,8 @@ class ApplicationResultReceived(_ApplicationEvent):
     record_number: str | None = None
     received_at: dt.datetime
     pickup_place: str
+    refusal_reason: str | None = None
+    result_documents: list[str] | None = None
 
 
 class ApplicationResultIssued(_ApplicationEvent):
@@ -84,3 +95,41 @@ class ApplicationResultIssued(_ApplicationEvent):
     recipient_iin: str | None = None
     operator_id: str
     operator_name: str
+
+
+class ApplicationCabinetNotified(_ApplicationEvent):
+    """A personal-cabinet notification for a portal application, signed by the provider (S002 portal process 9;
+    services.md §2.7): `kind` is date_assigned, refused or result_ready."""
+
+    TYPE: ClassVar[str] = "kz.civreg.application.cabinet-notified.v1"
+    kind: str
+    notified_at: dt.datetime
+    text: str
+    registration_on: dt.date | None = None
+    refusal_reason: str | None = None
+
+
+class ApplicationResultReturnedToRegistry(_ApplicationEvent):
+    """An uncollected result kept one month at the centre went to the registry office for storage (S004 p.9)."""
+
+    TYPE: ClassVar[str] = "kz.civreg.application.result-returned-to-registry.v1"
+    returned_at: dt.datetime
+    returned_by: str
+
+
+class ApplicationResultRecallRequested(_ApplicationEvent):
+    """The applicant came after one month: the centre asked the office to send the result back, which it must do
+    within one working day (S004 p.9)."""
+
+    TYPE: ClassVar[str] = "kz.civreg.application.result-recall-requested.v1"
+    requested_at: dt.datetime
+    requested_by: str
+    due_at: dt.datetime
+
+
+class ApplicationResultRecalled(_ApplicationEvent):
+    """The recalled result is back at the centre and can be handed over again (S004 p.9)."""
+
+    TYPE: ClassVar[str] = "kz.civreg.application.result-recalled.v1"
+    recalled_at: dt.datetime
+    recalled_by: str

@@ -62,6 +62,8 @@ class ActRegistered(_CaseEvent):
     registered_by: str
     record_id: str
     record_number: str
+    # What the applicant receives, e.g. [paternity_certificate, birth_certificate] (services.md §2B side results).
+    result_documents: list[str] | None = None
 
 
 class ResultSigned(_CaseEvent):
@@ -83,3 +85,55 @@ class ResultSentToCentre(_CaseEvent):
     record_number: str | None = None
     sent_at: dt.datetime
     sent_by: str
+    refusal_reason: str | None = None
+    result_documents: list[str] | None = None
+
+
+class ReviewExtended(_CaseEvent):
+    """The review term was extended once, by at most 30 calendar days, for an additional check or a request to
+    other bodies; the applicant must be told within 3 calendar days (S002 §2.2, every regulation's p.5(3))."""
+
+    TYPE: ClassVar[str] = "kz.civreg.case.review-extended.v1"
+    extended_at: dt.datetime
+    extended_by: str
+    reason: str
+    days: int
+    previous_due_at: dt.datetime
+    review_due_at: dt.datetime
+    applicant_notice_due_at: dt.datetime
+
+
+class RegistrationDateAssigned(_CaseEvent):
+    """The executive assigned the date of registration agreed with the applicants (marriage, S002/App.2 p.5(4);
+    the portal dates of services.md §2.7)."""
+
+    TYPE: ClassVar[str] = "kz.civreg.case.registration-date-assigned.v1"
+    assigned_at: dt.datetime
+    assigned_by: str
+    registration_on: dt.date
+    earliest_allowed: dt.date | None = None
+    application_id: str | None = None
+    channel: str | None = None
+
+
+class ThirdPartyNotified(_CaseEvent):
+    """The office told the imprisoned spouse, or the guardian of the incapacitated or missing spouse, of the
+    divorce application within one week of receiving it (S002/App.9 p.5(4))."""
+
+    TYPE: ClassVar[str] = "kz.civreg.case.third-party-notified.v1"
+    notified_at: dt.datetime
+    notified_by: str
+    party: str
+    notice_due_at: dt.datetime
+
+
+class RefusalPrepared(_CaseEvent):
+    """The executive prepared a reasoned refusal (мотивированный ответ об отказе) on the grounds of point 10 of
+    the Standard; the head signs it and it reaches the applicant like any result (S002 p.5(3))."""
+
+    TYPE: ClassVar[str] = "kz.civreg.case.refusal-prepared.v1"
+    prepared_at: dt.datetime
+    prepared_by: str
+    reason: str
+    application_id: str | None = None
+    channel: str | None = None

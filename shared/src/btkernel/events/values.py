@@ -76,6 +76,21 @@ class Receipt(Value):
     applicant_name: str
     representative_name: str | None = None
     phones: list[str]
+    # "receipt" at a service centre (S004 p.9(2)); "registration_mark" — date and time of acceptance on the
+    # paper application at the registry desk (S002/App.1 p.10); "e_registration" — the portal's registration of
+    # the signed e-document (S002 portal process 7).
+    form: str | None = None
+
+
+class EdsSignature(Value):
+    """The applicant's EDS signature of a portal request, as the portal checked it (S002 portal condition 2:
+    certificate valid, not revoked, IIN in the certificate = IIN in the request)."""
+
+    certificate_serial: str
+    signer_iin: str
+    signed_at: dt.datetime
+    certificate_valid_until: dt.date
+    revoked: bool = False
 
 
 class RefusalReceipt(Value):

@@ -1,0 +1,87 @@
+"""Decisions on a case besides the six steps: reasoned refusal, extension of the review, the registration date
+(marriage), the third-party notice (divorce)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+
+from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
+from registry.adapters import store
+from registry.api.cases import _detail
+from registry.api.schemas import CaseDetail, DateAssignment, Extension, Refusal, ThirdPartyNotice
+from registry.app import cases as use_cases
+from registry.domain.case import Case
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def _act(
+    case_id: str, pool: Any, actor: Any, ctx: Any, command: Callable[[Case, dt.datetime], None]
+) -> dict[str, Any]:
+    async with pool.acquire() as conn, conn.transaction():
+        case = await use_cases.load_for(conn, case_id, actor)
+        now = _now()
+        command(case, now)
+        await case.save(conn, ctx, use_cases.SOURCE)
+        await store.update_case(conn, case, now)
+        return await _detail(conn, case_id, actor)
+
+
+@router.post(
+    "/{case_id}/refusal",
+    response_model=CaseDetail,
+    summary="The assigned executive prepares a reasoned refusal (point 10 of the Standard); the head signs it",
+)
+async def refusal(
+    case_id: str, body: Refusal, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+) -> dict[str, Any]:
+    require_role(actor, "registry_executive")
+    return await _act(case_id, pool, actor, ctx, lambda c, now: c.prepare_refusal(actor, body.reason, now))
+
+
+@router.post(
+    "/{case_id}/extension",
+    response_model=CaseDetail,
+    summary="Extend the review once by up to 30 calendar days, with the reason (S002 §2.2)",
+)
+async def extension(
+    case_id: str, body: Extension, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+) -> dict[str, Any]:
+    require_role(actor, "registry_head", "registry_executive")
+    return await _act(
+        case_id, pool, actor, ctx, lambda c, now: c.extend_review(actor, body.reason, body.days, now)
+    )
+
+
+@router.post(
+    "/{case_id}/registration-date",
+    response_model=CaseDetail,
+    summary="Marriage: assign the registration date agreed with the couple, not before one month from filing",
+)
+async def registration_date(
+    case_id: str, body: DateAssignment, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+) -> dict[str, Any]:
+    require_role(actor, "registry_executive")
+    return await _act(
+        case_id, pool, actor, ctx, lambda c, now: c.assign_registration_date(actor, body.registration_on, now)
+    )
+
+
+@router.post(
+    "/{case_id}/third-party-notice",
+    response_model=CaseDetail,
+    summary="Divorce (sentence, incapacity, absence): record the notice to the other spouse or guardian",
+)
+async def third_party_notice(
+    case_id: str, body: ThirdPartyNotice, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+) -> dict[str, Any]:
+    require_role(actor, "registry_executive")
+    return await _act(case_id, pool, actor, ctx, lambda c, now: c.notify_third_party(actor, body.party, now))
