@@ -361,6 +361,18 @@ async def test_portal_signature_checks_and_the_catalogue(gateway: Gateway, peopl
     choices = (await gateway.as_(people.portal, "GET", "/api/v1/services/contradictions")).json()
     assert any("Restoration" in c["choice"] for c in choices)
     assert required_documents("marriage_registration")  # the checklist is data
+    spec = (await gateway.client.get("/openapi.json")).json()
+    for path in (
+        "/api/v1/services/contradictions",
+        "/api/v1/portal/notifications",
+        "/api/v1/cases/{case_id}/extension",
+        "/api/v1/cases/{case_id}/refusal",
+        "/api/v1/cases/{case_id}/registration-date",
+        "/api/v1/cases/{case_id}/third-party-notice",
+        "/api/v1/records/{record_id}/history",
+        "/api/v1/applications/{application_id}/return-to-registry",
+    ):
+        assert path in spec["paths"], path
 
 
 async def test_a_result_kept_at_the_centre_is_not_returned_before_a_month(
