@@ -43,19 +43,27 @@ async def test_birth_on_the_portal_with_cabinet_notifications(gateway: Gateway, 
     case_id = await through_review(
         gateway, people, await find_case(gateway, people, accepted["application_id"])
     )
+    # The date of issue, told in the personal cabinet (services.md §2.7: birth — the date of issue).
+    issue_on = dt.date.today().isoformat()
+    await step(gateway, people.executive, case_id, "registration-date", {"registration_on": issue_on})
     done = await finish(gateway, people, case_id)
     assert done["record_number"].startswith(f"{OFFICE}/birth/")
     # The paper result is collected at the office (S002 p.2): the chancellery hands it over.
     await hand_over(gateway, people.chancellery, accepted, body["applicant"]["iin"])
-    notes = ok(
-        await gateway.as_(
+
+    async def cabinet() -> list[dict[str, Any]] | None:
+        r = await gateway.as_(
             people.portal,
             "GET",
             "/api/v1/portal/notifications",
             params={"application_id": accepted["application_id"]},
-        ),
-    )
-    assert [n["kind"] for n in notes] == ["accepted", "result_ready"]  # type: ignore[index]
+        )
+        notes: list[dict[str, Any]] = r.json()
+        return notes if len(notes) == 3 else None
+
+    notes = await eventually(cabinet, what="three personal-cabinet notifications")
+    assert [n["kind"] for n in notes] == ["accepted", "date_assigned", "result_ready"]
+    assert notes[1]["text"].startswith("Назначена дата выдачи результата")
 
 
 async def test_marriage_on_the_portal_date_not_before_a_month_then_refusal_in_hand(

@@ -18,6 +18,14 @@ from intake.api.schemas import HandOver
 from intake.domain.application import READY_FOR_PICKUP, Application
 
 SOURCE = "/intake"
+# How the personal cabinet words each kind of assigned date (services.md §2.7).
+DATE_WORDS = {
+    "date_of_registration": "Назначена дата государственной регистрации",
+    "date_of_issue": "Назначена дата выдачи результата",
+    "time_of_issue": "Назначено время выдачи результата (дата)",
+    "date_of_restoration": "Назначена дата восстановления записи",
+    "date_of_annulment": "Назначена дата аннулирования записи",
+}
 
 
 async def _load(conn: asyncpg.Connection, application_id: str) -> Application:
@@ -105,7 +113,7 @@ async def on_date_assigned(conn: asyncpg.Connection, envelope: Envelope, ctx: Re
     when = event.registration_on.strftime("%d.%m.%Y")
     app.notify_cabinet(
         kind="date_assigned",
-        text=f"Назначена дата государственной регистрации: {when}",
+        text=f"{DATE_WORDS.get(event.date_kind or '', DATE_WORDS['date_of_registration'])}: {when}",
         at=event.assigned_at,
         registration_on=event.registration_on,
     )
