@@ -243,7 +243,10 @@ async def test_restoration_on_a_court_decision_at_a_centre(gateway: Gateway, peo
 async def test_death_at_the_desk_with_one_extension(gateway: Gateway, people: Office) -> None:
     deceased = person("Сейтов", "Болат", sex="male", born=dt.date(1940, 1, 1))
     body = act_application(
-        "death_registration", subject=deceased, facts={"died_on": dt.date.today().isoformat()}
+        "death_registration",
+        subject=deceased,
+        facts={"died_on": dt.date.today().isoformat()},
+        document="death_spravka",
     )
     accepted = await submit(gateway, people, "desk", body)
     # At the desk: a registration mark with the date and time of acceptance (S002/App.1 p.10).
@@ -261,6 +264,8 @@ async def test_death_at_the_desk_with_one_extension(gateway: Gateway, people: Of
     assert again["code"] == "already_extended"
     done = await finish(gateway, people, case_id)
     assert done["record_number"].startswith(f"{OFFICE}/death/")
+    sent = next(h for h in done["history"] if h["type"].endswith("result-sent-to-centre.v1"))
+    assert sent["data"]["result_documents"] == ["death_spravka"]
     await hand_over(gateway, people.chancellery, accepted, body["applicant"]["iin"])
 
 
