@@ -28,7 +28,7 @@ DATE_WORDS = {
 }
 
 
-async def _load(conn: asyncpg.Connection, application_id: str) -> Application:
+async def load_application(conn: asyncpg.Connection, application_id: str) -> Application:
     app = await Application.load(conn, application_id)
     if app is None:
         raise NotFound(f"no application {application_id}")
@@ -43,7 +43,7 @@ async def hand_over(
     ctx: RequestContext,
     now: dt.datetime,
 ) -> None:
-    app = await _load(conn, application_id)
+    app = await load_application(conn, application_id)
     app.hand_over(
         receipt_number=body.receipt_number,
         presented_iin=body.identity_document_iin,
@@ -52,7 +52,7 @@ async def hand_over(
         operator_name=actor.name,
         at=now,
     )
-    await _save(conn, app, ctx, now)
+    await save_application(conn, app, ctx, now)
 
 
 def _place(site_id: str) -> str:
@@ -61,7 +61,9 @@ def _place(site_id: str) -> str:
     return f"{site.name.ru}, {site.address}" if site else site_id
 
 
-async def _save(conn: asyncpg.Connection, app: Application, ctx: RequestContext, now: dt.datetime) -> None:
+async def save_application(
+    conn: asyncpg.Connection, app: Application, ctx: RequestContext, now: dt.datetime
+) -> None:
     pending = list(app.pending)
     base = app.version - len(pending)
     await app.save(conn, ctx, SOURCE)
@@ -76,7 +78,7 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
     application becomes ready for pickup; a portal applicant is told in the personal cabinet (services.md §2.7)."""
     event = parse(envelope.type, envelope.data)
     assert isinstance(event, ResultSentToCentre)
-    app = await _load(conn, event.application_id)
+    app = await load_application(conn, event.application_id)
     if app.status == READY_FOR_PICKUP and app.case_id == event.case_id:
         return  # the same result again
     place = _place(event.centre_id)
@@ -99,7 +101,7 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
         )
     else:
         app.notify_cabinet(kind="result_ready", text=f"Результат готов к выдаче: {place}", at=now)
-    await _save(conn, app, ctx, now)
+    await save_application(conn, app, ctx, now)
 
 
 async def on_date_assigned(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
@@ -109,7 +111,7 @@ async def on_date_assigned(conn: asyncpg.Connection, envelope: Envelope, ctx: Re
     assert isinstance(event, RegistrationDateAssigned)
     if event.application_id is None or event.channel != "portal":
         return
-    app = await _load(conn, event.application_id)
+    app = await load_application(conn, event.application_id)
     when = event.registration_on.strftime("%d.%m.%Y")
     app.notify_cabinet(
         kind="date_assigned",
@@ -117,4 +119,4 @@ async def on_date_assigned(conn: asyncpg.Connection, envelope: Envelope, ctx: Re
         at=event.assigned_at,
         registration_on=event.registration_on,
     )
-    await _save(conn, app, ctx, dt.datetime.now(dt.UTC))
+    await save_application(conn, app, ctx, dt.datetime.now(dt.UTC))
