@@ -158,7 +158,7 @@ def test_no_command_sequence_leaves_a_case_outside_the_regulations(
         earliest = case.earliest_registration()
         if earliest is not None:
             assert act.registered_at.date() >= earliest  # type: ignore[attr-defined]
-        if service.date_assignment is not None:
+        if service.date_assignment is not None and service.date_assignment.needed_for(variant):
             assert kinds.index("RegistrationDateAssigned") < kinds.index("ActRegistered")
         notice = service.third_party_notice
         if notice is not None and variant in notice.variants:
@@ -214,7 +214,7 @@ def test_every_service_and_variant_has_a_path_to_the_result() -> None:
         notice = service.third_party_notice
         if notice is not None and variant in notice.variants:
             case.notify_third_party(EXEC, "опекун", FILED)
-        if service.date_assignment is not None:
+        if service.date_assignment is not None and service.date_assignment.needed_for(variant):
             case.assign_registration_date(EXEC, add_months(FILED.date(), 1), FILED)
         case.register_act(EXEC, "r1", "n1", LATER)
         case.sign(HEAD, LATER)

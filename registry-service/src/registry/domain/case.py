@@ -229,7 +229,8 @@ class Case(Aggregate):
 
     def check_registration_allowed(self, actor: Actor, at: dt.datetime) -> None:
         """Everything that must hold before an act is registered; checked before a record number is taken."""
-        if self.service.date_assignment is not None and self.service.date_assignment.required:
+        assignment = self.service.date_assignment
+        if assignment is not None and assignment.needed_for(self.variant):
             self.expect_status(DATE_ASSIGNED, "register the act")
         else:
             self.expect_status(UNDER_REVIEW, "register the act", DATE_ASSIGNED)
@@ -242,11 +243,7 @@ class Case(Aggregate):
                 code="too_early",
             )
         # Only an assigned registration date binds the registration; a date of issue binds the hand-over.
-        if (
-            self.service.date_assignment is not None
-            and self.registration_on is not None
-            and today < self.registration_on
-        ):
+        if assignment is not None and self.registration_on is not None and today < self.registration_on:
             raise RuleViolation(
                 f"the registration is assigned to {self.registration_on.isoformat()}", code="too_early"
             )
