@@ -133,3 +133,21 @@ def test_relay_and_consumers_are_always_off(monkeypatch: pytest.MonkeyPatch) -> 
 
     assert (loaded.relay_enabled, loaded.consumers_enabled) == (False, False)
     assert loaded.intake_url == "http://127.0.0.1:9999"
+
+
+def test_the_channels_and_the_new_roles_in_the_route_table() -> None:
+    table = routes.RouteTable()
+    submit = table.find("POST", "/api/v1/applications")
+    assert submit is not None
+    # Service centre, registry desk (chancellery; the worker for annulment) and the portal client submit.
+    assert submit.roles == {"centre_operator", "registry_chancellery", "registry_worker", "portal"}
+    cabinet = table.find("GET", "/api/v1/portal/notifications")
+    assert cabinet is not None and "portal" in cabinet.roles and "centre_operator" not in cabinet.roles
+    worklist = table.find("GET", "/api/v1/worklist")
+    assert worklist is not None and "portal" not in worklist.roles
+    registering = table.find("POST", "/api/v1/cases/{case_id}/chancellery-registration")
+    assert registering is not None and "registry_worker" in registering.roles
+    portal = [u for u in seed.DEV_USERS if u.role == roles.PORTAL]
+    assert len(portal) == 1 and portal[0].site is None
+    with pytest.raises(ValueError):
+        roles.check(roles.PORTAL, "almaty-almaly")

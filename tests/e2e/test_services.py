@@ -43,19 +43,27 @@ async def test_birth_on_the_portal_with_cabinet_notifications(gateway: Gateway, 
     case_id = await through_review(
         gateway, people, await find_case(gateway, people, accepted["application_id"])
     )
+    # The date of issue, told in the personal cabinet (services.md §2.7: birth — the date of issue).
+    issue_on = dt.date.today().isoformat()
+    await step(gateway, people.executive, case_id, "registration-date", {"registration_on": issue_on})
     done = await finish(gateway, people, case_id)
     assert done["record_number"].startswith(f"{OFFICE}/birth/")
     # The paper result is collected at the office (S002 p.2): the chancellery hands it over.
     await hand_over(gateway, people.chancellery, accepted, body["applicant"]["iin"])
-    notes = ok(
-        await gateway.as_(
+
+    async def cabinet() -> list[dict[str, Any]] | None:
+        r = await gateway.as_(
             people.portal,
             "GET",
             "/api/v1/portal/notifications",
             params={"application_id": accepted["application_id"]},
-        ),
-    )
-    assert [n["kind"] for n in notes] == ["accepted", "result_ready"]  # type: ignore[index]
+        )
+        notes: list[dict[str, Any]] = r.json()
+        return notes if len(notes) == 3 else None
+
+    notes = await eventually(cabinet, what="three personal-cabinet notifications")
+    assert [n["kind"] for n in notes] == ["accepted", "date_assigned", "result_ready"]
+    assert notes[1]["text"].startswith("Назначена дата выдачи результата")
 
 
 async def test_marriage_on_the_portal_date_not_before_a_month_then_refusal_in_hand(
@@ -235,7 +243,10 @@ async def test_restoration_on_a_court_decision_at_a_centre(gateway: Gateway, peo
 async def test_death_at_the_desk_with_one_extension(gateway: Gateway, people: Office) -> None:
     deceased = person("Сейтов", "Болат", sex="male", born=dt.date(1940, 1, 1))
     body = act_application(
-        "death_registration", subject=deceased, facts={"died_on": dt.date.today().isoformat()}
+        "death_registration",
+        subject=deceased,
+        facts={"died_on": dt.date.today().isoformat()},
+        document="death_spravka",
     )
     accepted = await submit(gateway, people, "desk", body)
     # At the desk: a registration mark with the date and time of acceptance (S002/App.1 p.10).
@@ -253,6 +264,8 @@ async def test_death_at_the_desk_with_one_extension(gateway: Gateway, people: Of
     assert again["code"] == "already_extended"
     done = await finish(gateway, people, case_id)
     assert done["record_number"].startswith(f"{OFFICE}/death/")
+    sent = next(h for h in done["history"] if h["type"].endswith("result-sent-to-centre.v1"))
+    assert sent["data"]["result_documents"] == ["death_spravka"]
     await hand_over(gateway, people.chancellery, accepted, body["applicant"]["iin"])
 
 
@@ -361,6 +374,18 @@ async def test_portal_signature_checks_and_the_catalogue(gateway: Gateway, peopl
     choices = (await gateway.as_(people.portal, "GET", "/api/v1/services/contradictions")).json()
     assert any("Restoration" in c["choice"] for c in choices)
     assert required_documents("marriage_registration")  # the checklist is data
+    spec = (await gateway.client.get("/openapi.json")).json()
+    for path in (
+        "/api/v1/services/contradictions",
+        "/api/v1/portal/notifications",
+        "/api/v1/cases/{case_id}/extension",
+        "/api/v1/cases/{case_id}/refusal",
+        "/api/v1/cases/{case_id}/registration-date",
+        "/api/v1/cases/{case_id}/third-party-notice",
+        "/api/v1/records/{record_id}/history",
+        "/api/v1/applications/{application_id}/return-to-registry",
+    ):
+        assert path in spec["paths"], path
 
 
 async def test_a_result_kept_at_the_centre_is_not_returned_before_a_month(

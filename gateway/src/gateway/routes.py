@@ -76,6 +76,7 @@ TABLE: tuple[Route, ...] = (
     _r("POST", "/api/v1/applications/{application_id}/recalled", INTAKE, CENTRE_OPERATOR),
     _r("GET", "/api/v1/portal/notifications", INTAKE, PORTAL, SUPERVISOR),
     _r("GET", "/api/v1/services", INTAKE, ALL_ROLES),
+    _r("GET", "/api/v1/services/contradictions", INTAKE, ALL_ROLES),
     _r("GET", "/api/v1/services/{service_id}", INTAKE, ALL_ROLES),
     # registry: cases through the office, and the civil-status records they produce
     _r("GET", "/api/v1/worklist", REGISTRY, REGISTRY_ROLES, SUPERVISOR),

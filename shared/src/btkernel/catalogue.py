@@ -92,6 +92,11 @@ class DateAssignment(_Frozen):
     required: bool
     agreed_with_applicants: bool = False
     source: str
+    # The variants that need it (marriage itself, not an amendment of a marriage record); None: every variant.
+    variants: list[str] | None = None
+
+    def needed_for(self, variant: str) -> bool:
+        return self.required and (self.variants is None or variant in self.variants)
 
 
 class Contradiction(_Frozen):

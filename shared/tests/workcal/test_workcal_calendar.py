@@ -132,7 +132,7 @@ def test_next_and_previous_working_day() -> None:
 
 
 def test_drop_in_for_the_weekday_calendar() -> None:
-    # Same calls as btkernel.calendar.WeekdayCalendar, now with holidays: Thu 7 Mar 2024 + 1 WD skips 8 Mar.
+    # Holidays count: Thu 7 Mar 2024 + 1 WD skips 8 Mar.
     assert KZ.add_working_days(D(2024, 3, 7), 1) == D(2024, 3, 11)
     assert KZ.add_working_days(D(2024, 3, 7), 1, start_counted=True) == D(2024, 3, 7)
     assert KZ.working_days_between(D(2024, 3, 7), D(2024, 3, 11)) == 1

@@ -36,7 +36,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _visible(row: object, actor: Actor, application_id: str) -> None:
+def ensure_visible(row: object, actor: Actor, application_id: str) -> None:
     # A site sees only the applications it accepted (an office: also those for it); the portal only portal
     # applications. 404 rather than 403 so ids of other sites leak nothing.
     if row is None or not _sees(row, actor):
@@ -112,7 +112,7 @@ async def get_application(application_id: str, pool: PoolDep, actor: ActorDep) -
     require_role(actor, *READ_ROLES)
     async with pool.acquire() as conn:
         row = await store.get(conn, application_id)
-    _visible(row, actor, application_id)
+    ensure_visible(row, actor, application_id)
     assert row is not None
     return ApplicationView(**dict(row))
 
@@ -126,7 +126,7 @@ async def timeline(application_id: str, pool: PoolDep, actor: ActorDep) -> list[
     require_role(actor, *READ_ROLES)
     async with pool.acquire() as conn:
         row = await store.get(conn, application_id)
-        _visible(row, actor, application_id)
+        ensure_visible(row, actor, application_id)
         events = await eventstore.load(conn, application_id)
     return [
         TimelineEntry(
@@ -152,7 +152,7 @@ async def hand_over(
     require_role(actor, *HANDOVER_ROLES)
     async with pool.acquire() as conn, conn.transaction():
         row = await store.get(conn, application_id)
-        _visible(row, actor, application_id)
+        ensure_visible(row, actor, application_id)
         # The result is handed over where it waits: the accepting centre, or the office (desk and portal).
         if row is None or row["centre_id"] != actor.site:
             raise NotFound(f"the result of application {application_id} is not handed over at your site")

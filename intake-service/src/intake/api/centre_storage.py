@@ -12,9 +12,9 @@ from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
 from btkernel.terms import KZ_CALENDAR
 from btkernel.workcal import REGISTRY_OFFICE, Term, due
 from intake.adapters import store
-from intake.api.applications import _visible
+from intake.api.applications import ensure_visible
 from intake.api.schemas import ApplicationView
-from intake.app.handover import _load, _save
+from intake.app.handover import load_application, save_application
 from intake.domain.application import Application
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
@@ -35,11 +35,11 @@ def recall_due(at: dt.datetime) -> dt.datetime:
 async def _act(application_id: str, pool: Any, actor: Any, ctx: Any, command: Any) -> ApplicationView:
     require_role(actor, "centre_operator")
     async with pool.acquire() as conn, conn.transaction():
-        _visible(await store.get(conn, application_id), actor, application_id)
-        app: Application = await _load(conn, application_id)
+        ensure_visible(await store.get(conn, application_id), actor, application_id)
+        app: Application = await load_application(conn, application_id)
         now = _now()
         command(app, now)
-        await _save(conn, app, ctx, now)
+        await save_application(conn, app, ctx, now)
         row = await store.get(conn, application_id)
     assert row is not None
     return ApplicationView(**dict(row))

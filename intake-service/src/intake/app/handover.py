@@ -18,9 +18,17 @@ from intake.api.schemas import HandOver
 from intake.domain.application import READY_FOR_PICKUP, Application
 
 SOURCE = "/intake"
+# How the personal cabinet words each kind of assigned date (services.md §2.7).
+DATE_WORDS = {
+    "date_of_registration": "Назначена дата государственной регистрации",
+    "date_of_issue": "Назначена дата выдачи результата",
+    "time_of_issue": "Назначено время выдачи результата (дата)",
+    "date_of_restoration": "Назначена дата восстановления записи",
+    "date_of_annulment": "Назначена дата аннулирования записи",
+}
 
 
-async def _load(conn: asyncpg.Connection, application_id: str) -> Application:
+async def load_application(conn: asyncpg.Connection, application_id: str) -> Application:
     app = await Application.load(conn, application_id)
     if app is None:
         raise NotFound(f"no application {application_id}")
@@ -35,7 +43,7 @@ async def hand_over(
     ctx: RequestContext,
     now: dt.datetime,
 ) -> None:
-    app = await _load(conn, application_id)
+    app = await load_application(conn, application_id)
     app.hand_over(
         receipt_number=body.receipt_number,
         presented_iin=body.identity_document_iin,
@@ -44,7 +52,7 @@ async def hand_over(
         operator_name=actor.name,
         at=now,
     )
-    await _save(conn, app, ctx, now)
+    await save_application(conn, app, ctx, now)
 
 
 def _place(site_id: str) -> str:
@@ -53,7 +61,9 @@ def _place(site_id: str) -> str:
     return f"{site.name.ru}, {site.address}" if site else site_id
 
 
-async def _save(conn: asyncpg.Connection, app: Application, ctx: RequestContext, now: dt.datetime) -> None:
+async def save_application(
+    conn: asyncpg.Connection, app: Application, ctx: RequestContext, now: dt.datetime
+) -> None:
     pending = list(app.pending)
     base = app.version - len(pending)
     await app.save(conn, ctx, SOURCE)
@@ -68,7 +78,7 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
     application becomes ready for pickup; a portal applicant is told in the personal cabinet (services.md §2.7)."""
     event = parse(envelope.type, envelope.data)
     assert isinstance(event, ResultSentToCentre)
-    app = await _load(conn, event.application_id)
+    app = await load_application(conn, event.application_id)
     if app.status == READY_FOR_PICKUP and app.case_id == event.case_id:
         return  # the same result again
     place = _place(event.centre_id)
@@ -91,7 +101,7 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
         )
     else:
         app.notify_cabinet(kind="result_ready", text=f"Результат готов к выдаче: {place}", at=now)
-    await _save(conn, app, ctx, now)
+    await save_application(conn, app, ctx, now)
 
 
 async def on_date_assigned(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
@@ -101,12 +111,12 @@ async def on_date_assigned(conn: asyncpg.Connection, envelope: Envelope, ctx: Re
     assert isinstance(event, RegistrationDateAssigned)
     if event.application_id is None or event.channel != "portal":
         return
-    app = await _load(conn, event.application_id)
+    app = await load_application(conn, event.application_id)
     when = event.registration_on.strftime("%d.%m.%Y")
     app.notify_cabinet(
         kind="date_assigned",
-        text=f"Назначена дата государственной регистрации: {when}",
+        text=f"{DATE_WORDS.get(event.date_kind or '', DATE_WORDS['date_of_registration'])}: {when}",
         at=event.assigned_at,
         registration_on=event.registration_on,
     )
-    await _save(conn, app, ctx, dt.datetime.now(dt.UTC))
+    await save_application(conn, app, ctx, dt.datetime.now(dt.UTC))

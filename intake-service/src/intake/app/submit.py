@@ -1,4 +1,5 @@
-"""Submitting an application at a service centre: checklist, receipt or refusal receipt, forwarding."""
+"""Submitting an application on any channel: checklist, receipt (registration mark at the desk) or refusal receipt,
+forwarding to the registry office."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import uuid
 from typing import Any
 
 import asyncpg
-from pydantic import ValidationError
 
 from btkernel import catalogue, sites
 from btkernel.calendar import ALMATY
@@ -19,103 +19,15 @@ from btkernel.events.application import (
     ApplicationSubmitted,
 )
 from btkernel.events.values import PresentedDocument, Receipt, RefusalReceipt
-from btkernel.problems import Forbidden, InvalidInput, RuleViolation
+from btkernel.problems import Forbidden, InvalidInput
 from btkernel.terms import KZ_CALENDAR, due_at, review_term
 from intake.adapters import store
 from intake.api.schemas import SubmitApplication
+from intake.app import channels
 from intake.domain import application as states
 from intake.domain.application import Application
-from intake.domain.details import DETAILS_BY_SERVICE, ActDetails, missing_fields
 
 SOURCE = "/intake"
-# The channel is who accepts: a centre operator (S002 p.9), the registry chancellery at its desk — or the worker
-# of the provider for annulment (S002/App.1 p.10, App.10 p.7) — or the portal client (S002 portal processes).
-CHANNEL_OF_ROLE = {
-    "centre_operator": "state_corporation",
-    "registry_chancellery": "desk",
-    "registry_worker": "desk",
-    "portal": "portal",
-}
-CHANNEL_WORDS = {
-    "state_corporation": "at service centres",
-    "desk": "at the registry desk",
-    "portal": "on the portal",
-}
-# What the acceptance document is on each channel (Receipt.form).
-RECEIPT_FORM = {"state_corporation": "receipt", "desk": "registration_mark", "portal": "e_registration"}
-
-
-def _validate_details(service: catalogue.StateService, details: dict[str, Any]) -> dict[str, Any]:
-    variant = details.get("variant")
-    if variant is not None and variant not in service.variants():
-        raise InvalidInput(
-            f"{variant!r} is not a variant of this service; one of: {', '.join(service.variants())}",
-            field="body.details.variant",
-        )
-    model = DETAILS_BY_SERVICE.get(service.id, ActDetails)
-    if variant == "amendment":
-        model = ActDetails
-    try:
-        validated = model.model_validate(details)
-    except ValidationError as exc:
-        errors = []
-        for e in exc.errors():
-            path = "body.details" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"])
-            reason = str(e["msg"]).removeprefix("Value error, ")
-            errors.append({"path": path, "reason": reason})
-        raise InvalidInput("; ".join(f"{e['path']}: {e['reason']}" for e in errors), errors=errors) from None
-    if isinstance(validated, ActDetails):
-        missing = missing_fields(service.id, validated)
-        if missing:
-            errors = [{"path": f"body.details.{f}", "reason": "required for this service"} for f in missing]
-            raise InvalidInput(f"{service.names.en} needs: {', '.join(missing)}", errors=errors)
-        return validated.model_dump(mode="json", exclude_defaults=True)
-    return validated.model_dump(mode="json")
-
-
-def _check_channel(service: catalogue.StateService, channel: str, details: dict[str, Any]) -> None:
-    """A service is refused on a channel it is not offered on (services.md §1.2): paternity and adoption at the
-    desk only, marriage not at centres, repeat certificates at the desk only from abroad (S002/App.3 p.2)."""
-    if channel not in service.channels:
-        raise RuleViolation(
-            f"{service.names.en} is not offered {CHANNEL_WORDS[channel]}; offered: "
-            f"{', '.join(CHANNEL_WORDS[c] for c in service.channels)}",
-            field="body.service_id",
-            code="channel_not_offered",
-        )
-    condition = service.channel_conditions.get(channel)
-    if condition is not None and not details.get(condition):
-        raise RuleViolation(
-            f"{service.names.en} is offered {CHANNEL_WORDS[channel]} only when {condition} "
-            f"({service.source} p.2)",
-            field=f"body.details.{condition}",
-            code="channel_not_offered",
-        )
-
-
-def _check_signature(req: SubmitApplication, today: dt.date) -> None:
-    """The portal's checks of the EDS (S002 portal condition 2): valid, not revoked, the signer is the applicant."""
-    sig = req.signature
-    if sig is None:
-        raise InvalidInput(
-            "a portal application must carry the applicant's EDS signature", field="body.signature"
-        )
-    if sig.revoked:
-        raise RuleViolation(
-            "the EDS certificate is revoked", field="body.signature.revoked", code="eds_revoked"
-        )
-    if sig.certificate_valid_until < today:
-        raise RuleViolation(
-            "the EDS certificate has expired",
-            field="body.signature.certificate_valid_until",
-            code="eds_expired",
-        )
-    if sig.signer_iin != req.applicant.iin:
-        raise RuleViolation(
-            "the IIN of the EDS certificate is not the applicant's IIN",
-            field="body.signature.signer_iin",
-            code="eds_iin_mismatch",
-        )
 
 
 def planned_issue_date(
@@ -143,10 +55,10 @@ async def submit(
     if service is None:
         known = ", ".join(catalogue.load().ids())
         raise InvalidInput(f"unknown service {req.service_id!r}; offered: {known}", field="body.service_id")
-    channel = CHANNEL_OF_ROLE.get(actor.role)
+    channel = channels.CHANNEL_OF_ROLE.get(actor.role)
     if channel is None:
         raise Forbidden(f"role {actor.role} cannot accept applications")
-    _check_channel(service, channel, req.details)
+    channels.check_channel(service, channel, req.details)
     if channel == "state_corporation":
         centre = sites.load().centre(actor.site or "")
         if centre is None:
@@ -162,7 +74,7 @@ async def submit(
             )
         site_id = office_id
     else:
-        _check_signature(req, today)
+        channels.check_signature(req, today)
         if req.registry_office_id is None:
             raise InvalidInput(
                 "name the registry office for a portal application", field="body.registry_office_id"
@@ -174,7 +86,7 @@ async def submit(
         raise InvalidInput(f"unknown registry office {office_id!r}", field="body.registry_office_id")
     if channel != "state_corporation":
         pickup = f"{office.name.ru}, {office.address}"
-    details = _validate_details(service, req.details)
+    details = channels.validate_details(service, req.details)
 
     by_code = {d.code: d for d in service.documents}
     for i, code in enumerate(req.documents):
@@ -242,7 +154,7 @@ async def submit(
             documents_count=len(presented),
             result_issue_date=planned_issue_date(service, details, today, channel),
             result_issue_place=pickup,
-            form=RECEIPT_FORM[channel],
+            form=channels.RECEIPT_FORM[channel],
             **common,
         )
         app.record(

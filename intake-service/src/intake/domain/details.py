@@ -86,7 +86,11 @@ class ActDetails(_Strict):
     changes: dict[str, Any] = Field(default_factory=dict)
     reason: str | None = None
     from_abroad: bool = False
-    document: Literal["repeat_certificate", "civil_status_spravka"] | None = None
+    # Which result is asked for where the regulation offers a choice: a repeat certificate or a справка
+    # (S002/App.3 p.3), a death certificate or a death справка (S002/App.7 p.3).
+    document: (
+        Literal["repeat_certificate", "civil_status_spravka", "death_certificate", "death_spravka"] | None
+    ) = None
 
 
 class BirthAmendment(ActDetails):

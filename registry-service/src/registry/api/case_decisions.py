@@ -11,7 +11,7 @@ from fastapi import APIRouter
 
 from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
 from registry.adapters import store
-from registry.api.cases import _detail
+from registry.api.cases import case_detail
 from registry.api.schemas import CaseDetail, DateAssignment, Extension, Refusal, ThirdPartyNotice
 from registry.app import cases as use_cases
 from registry.domain.case import Case
@@ -32,7 +32,7 @@ async def _act(
         command(case, now)
         await case.save(conn, ctx, use_cases.SOURCE)
         await store.update_case(conn, case, now)
-        return await _detail(conn, case_id, actor)
+        return await case_detail(conn, case_id, actor)
 
 
 @router.post(

@@ -97,7 +97,7 @@ async def find_cases(
     return [_view(r, now) for r in rows]
 
 
-async def _detail(conn: asyncpg.Connection, case_id: str, actor: Actor) -> dict[str, Any]:
+async def case_detail(conn: asyncpg.Connection, case_id: str, actor: Actor) -> dict[str, Any]:
     row = await conn.fetchrow("SELECT * FROM cases WHERE case_id=$1", case_id)
     if row is None or (actor.role != "supervisor" and row["registry_office_id"] != actor.site):
         raise NotFound(f"no case {case_id} in your registry office")
@@ -121,7 +121,7 @@ async def _detail(conn: asyncpg.Connection, case_id: str, actor: Actor) -> dict[
 async def get_case(case_id: str, pool: PoolDep, actor: ActorDep) -> dict[str, Any]:
     require_role(actor, *REGISTRY_ROLES, "supervisor")
     async with pool.acquire() as conn:
-        return await _detail(conn, case_id, actor)
+        return await case_detail(conn, case_id, actor)
 
 
 @router.post(
@@ -139,7 +139,7 @@ async def chancellery_registration(
         case.register_in_chancellery(actor, _now())
         await case.save(conn, ctx, use_cases.SOURCE)
         await store.update_case(conn, case, _now())
-        return await _detail(conn, case_id, actor)
+        return await case_detail(conn, case_id, actor)
 
 
 @router.post(
@@ -156,7 +156,7 @@ async def resolution(
         case.impose_resolution(actor, body.executive_id, body.instruction, _now())
         await case.save(conn, ctx, use_cases.SOURCE)
         await store.update_case(conn, case, _now())
-        return await _detail(conn, case_id, actor)
+        return await case_detail(conn, case_id, actor)
 
 
 @router.post(
@@ -171,7 +171,7 @@ async def registration(
     async with pool.acquire() as conn, conn.transaction():
         case = await use_cases.load_for(conn, case_id, actor)
         await use_cases.register_act(conn, case, actor, ctx, _now(), body.child_iin)
-        return await _detail(conn, case_id, actor)
+        return await case_detail(conn, case_id, actor)
 
 
 @router.post(
@@ -186,7 +186,7 @@ async def signature(case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDe
         case.sign(actor, _now())
         await case.save(conn, ctx, use_cases.SOURCE)
         await store.update_case(conn, case, _now())
-        return await _detail(conn, case_id, actor)
+        return await case_detail(conn, case_id, actor)
 
 
 @router.post(
@@ -202,4 +202,4 @@ async def dispatch(case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDep
         case.send_result(actor, _now())
         await case.save(conn, ctx, use_cases.SOURCE)
         await store.update_case(conn, case, _now())
-        return await _detail(conn, case_id, actor)
+        return await case_detail(conn, case_id, actor)

@@ -175,6 +175,8 @@ async def _register_other(
     parties = [Person.model_validate(p) for p in details.get("parties") or []]
     facts: dict[str, Any] = dict(details.get("facts") or {})
     docs = [CERTIFICATE_OF[kind]] if not restored else ["restored_record_certificate"]
+    if kind == "death" and details.get("document") == "death_spravka":
+        docs = ["death_spravka"]  # S002/App.7 p.3: a death certificate or a death справка
     birth_record: Record | None = None
     if kind in BIRTH_RECORD_EFFECTS and not restored and details.get("birth_record_id"):
         birth_record = await _record(conn, details["birth_record_id"], "body.details.birth_record_id")

@@ -189,10 +189,19 @@ class Case(Aggregate):
             )
         )
 
+    def dates_assigned(self) -> bool:
+        """Marriage assigns its registration date (S002/App.2 p.5(4)); on the portal, the other services tell the
+        applicant the date of registration, restoration, annulment or issue (services.md §2.7)."""
+        if self.service.date_assignment is not None:
+            return True
+        assert self.opened is not None
+        return self.opened.channel == "portal" and self.service.portal_notice not in (None, "acceptance")
+
     def assign_registration_date(self, actor: Actor, registration_on: dt.date, at: dt.datetime) -> None:
         """Marriage: the executive assigns the date of registration agreed with the applicants, not before one
-        month from filing (S002/App.2 p.5(4)); a portal applicant is told in the personal cabinet."""
-        if self.service.date_assignment is None:
+        month from filing (S002/App.2 p.5(4)); a portal applicant is told in the personal cabinet. For the other
+        portal services the date is the one §2.7 names (`portal_notice`), e.g. the date of issue of a birth."""
+        if not self.dates_assigned():
             raise RuleViolation(f"{self.service.names.en} has no date assignment", code="no_date_assignment")
         self.expect_status(UNDER_REVIEW, "assign the registration date", DATE_ASSIGNED)
         self._expect_executive(actor)
@@ -214,15 +223,17 @@ class Case(Aggregate):
                 earliest_allowed=earliest,
                 application_id=self.opened.application_id,
                 channel=self.opened.channel,
+                date_kind=self.service.portal_notice,
             )
         )
 
     def check_registration_allowed(self, actor: Actor, at: dt.datetime) -> None:
         """Everything that must hold before an act is registered; checked before a record number is taken."""
-        if self.service.date_assignment is not None and self.service.date_assignment.required:
+        assignment = self.service.date_assignment
+        if assignment is not None and assignment.needed_for(self.variant):
             self.expect_status(DATE_ASSIGNED, "register the act")
         else:
-            self.expect_status(UNDER_REVIEW, "register the act")
+            self.expect_status(UNDER_REVIEW, "register the act", DATE_ASSIGNED)
         self._expect_executive(actor)
         today = at.astimezone(ALMATY).date()
         earliest = self.earliest_registration()
@@ -231,7 +242,8 @@ class Case(Aggregate):
                 f"too early: this act may be registered from {earliest.isoformat()}, one month after filing",
                 code="too_early",
             )
-        if self.registration_on is not None and today < self.registration_on:
+        # Only an assigned registration date binds the registration; a date of issue binds the hand-over.
+        if assignment is not None and self.registration_on is not None and today < self.registration_on:
             raise RuleViolation(
                 f"the registration is assigned to {self.registration_on.isoformat()}", code="too_early"
             )

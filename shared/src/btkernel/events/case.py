@@ -114,6 +114,9 @@ class RegistrationDateAssigned(_CaseEvent):
     earliest_allowed: dt.date | None = None
     application_id: str | None = None
     channel: str | None = None
+    # What the date is, as the personal cabinet names it (catalogue `portal_notice`): date_of_registration,
+    # date_of_issue, date_of_restoration, date_of_annulment, time_of_issue.
+    date_kind: str | None = None
 
 
 class ThirdPartyNotified(_CaseEvent):

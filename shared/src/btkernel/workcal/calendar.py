@@ -232,7 +232,7 @@ class WorkingCalendar:
     def add_working_days(
         self, start: dt.date, n: int, *, start_counted: bool = False, site_schedule: Schedule | None = None
     ) -> dt.date:
-        """The n-th working day from `start` (drop-in for `btkernel.calendar.WeekdayCalendar`). With
+        """The n-th working day from `start`. With
         `start_counted=False` ("day of acceptance not counted") the count begins on the next working day."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise TermError(f"a working-day term is at least 1 working day, got {n!r}")
