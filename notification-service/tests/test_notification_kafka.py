@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from notification_factories import envelope, result_received, submitted
 
 from btkernel import db, topics
@@ -40,13 +41,26 @@ async def _start_group_at_end(bootstrap: str, group: str, topic: str) -> None:
         await consumer.stop()
 
 
-async def _produce(bootstrap: str, *envelopes: Envelope) -> None:
+async def _private_topic(bootstrap: str) -> str:
+    """A topic of this test's own: the end-to-end stack's notification service, which may be running in the same
+    session, consumes civreg.application too and would mail the same address a second time."""
+    name = f"test.application.{uuid.uuid4().hex[:10]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 3, 1)])
+    finally:
+        await admin.close()
+    return name
+
+
+async def _produce(bootstrap: str, topic: str, *envelopes: Envelope) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await producer.start()
     try:
         for env in envelopes:
             key, value, headers = env.to_kafka()
-            await producer.send_and_wait(topics.APPLICATION, value=value, key=key, headers=headers)
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
     finally:
         await producer.stop()
 
@@ -74,12 +88,13 @@ async def test_result_ready_reaches_the_applicant_once_and_is_announced_on_kafka
     pool = await db.create_pool(dsn, max_size=6)
     await db.migrate(pool, "notification.migrations")
     group = f"{projection.GROUP}.test-{uuid.uuid4().hex[:8]}"
-    await _start_group_at_end(kafka_bootstrap, group, topics.APPLICATION)
+    source_topic = await _private_topic(kafka_bootstrap)
+    await _start_group_at_end(kafka_bootstrap, group, source_topic)
     consumer = IdempotentConsumer(
         pool=pool,
         bootstrap=kafka_bootstrap,
         group_id=group,
-        topics=[topics.APPLICATION],
+        topics=[source_topic],
         handler=projection.handle,
         service="notification",
         max_attempts=2,
@@ -102,7 +117,7 @@ async def test_result_ready_reaches_the_applicant_once_and_is_announced_on_kafka
         sub = submitted(email=email)
         ready = envelope(result_received(sub.application_id))
         # The result event twice, as a redelivery would bring it: one message all the same.
-        await _produce(kafka_bootstrap, envelope(sub), ready, ready)
+        await _produce(kafka_bootstrap, source_topic, envelope(sub), ready, ready)
         [mail] = await asyncio.to_thread(smtp_sink.wait_for, email, 1, 60.0)
         assert "R-2025-000123" in mail.subject
         async with pool.acquire() as conn:
