@@ -3,6 +3,7 @@ in hand — and the refusal paths: wrong channel, incomplete package, too early,
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Any
@@ -240,13 +241,17 @@ async def test_restoration_on_a_court_decision_at_a_centre(gateway: Gateway, peo
     assert none.json() == []
 
 
-async def test_death_at_the_desk_with_one_extension(gateway: Gateway, people: Office) -> None:
+async def test_death_at_the_desk_with_one_extension(
+    gateway: Gateway, people: Office, smtp_sink: SmtpSink
+) -> None:
     deceased = person("Сейтов", "Болат", sex="male", born=dt.date(1940, 1, 1))
+    email = f"death-{uuid.uuid4().hex[:8]}@example.kz"
     body = act_application(
         "death_registration",
         subject=deceased,
         facts={"died_on": dt.date.today().isoformat()},
         document="death_spravka",
+        email=email,
     )
     accepted = await submit(gateway, people, "desk", body)
     # At the desk: a registration mark with the date and time of acceptance (S002/App.1 p.10).
@@ -262,6 +267,19 @@ async def test_death_at_the_desk_with_one_extension(gateway: Gateway, people: Of
     assert extended["review_due_at"] > case["review_due_at"]
     again = await step(gateway, people.head, case_id, "extension", {"reason": "ещё", "days": 1}, status=422)
     assert again["code"] == "already_extended"
+    # The applicant is told of the extension (S002 §2.2), and that obligation's deadline closes on delivery.
+    [notice] = await asyncio.to_thread(smtp_sink.wait_for, email, 1, 60.0)
+    assert "продлён" in notice.subject and "запрос в МВД" in notice.text()
+
+    async def notice_given() -> dict[str, Any] | None:
+        r = await gateway.as_(
+            people.head, "GET", "/api/v1/deadlines", params={"case_id": case_id, "include_done": "true"}
+        )
+        kinds = {d["kind"]: d for d in r.json()}
+        return kinds if kinds.get("extension_notice", {}).get("status") == "met" else None
+
+    kinds = await eventually(notice_given, what="the extension notice met")
+    assert kinds["review"]["status"] == "superseded" and kinds["review:extended"]["status"] == "running"
     done = await finish(gateway, people, case_id)
     assert done["record_number"].startswith(f"{OFFICE}/death/")
     sent = next(h for h in done["history"] if h["type"].endswith("result-sent-to-centre.v1"))

@@ -53,7 +53,13 @@ def build(settings: NotificationSettings) -> FastAPI:
                 topics=[topics.APPLICATION],
                 handler=projection.handle,
                 event_types=projection.EVENT_TYPES,
-            )
+            ),
+            ConsumerSpec(
+                group=projection.CASE_GROUP,
+                topics=[topics.CASE],
+                handler=projection.handle,
+                event_types=projection.CASE_EVENT_TYPES,
+            ),
         ],
         on_start=start_delivery,
         on_stop=stop_delivery,

@@ -15,6 +15,7 @@ from btkernel.events.values import PresentedDocument
 RESULT_READY = "result_ready"
 ACCEPTANCE_REFUSED = "acceptance_refused"
 REGISTRY_REFUSAL = "registry_refusal"
+REVIEW_EXTENDED = "review_extended"
 TEMPLATES = (RESULT_READY, ACCEPTANCE_REFUSED, REGISTRY_REFUSAL)
 
 
@@ -84,6 +85,29 @@ def registry_refusal(
         receipt_number=receipt_number,
         pickup_place=pickup_place,
         reason=reason,
+    )
+
+
+def review_extended(
+    *,
+    recipient_name: str,
+    service_name_ru: str,
+    service_name_kk: str,
+    receipt_number: str,
+    reason: str,
+    days: int,
+    due_on: dt.date,
+) -> Rendered:
+    """The notice the provider owes the applicant within 3 calendar days of extending the term (S002 §2.2)."""
+    return render(
+        REVIEW_EXTENDED,
+        recipient_name=recipient_name,
+        service_name_ru=service_name_ru,
+        service_name_kk=service_name_kk,
+        receipt_number=receipt_number,
+        reason=reason,
+        days=days,
+        due_on=due_on.strftime("%d.%m.%Y"),
     )
 
 

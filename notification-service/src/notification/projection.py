@@ -16,6 +16,7 @@ from btkernel.events.application import (
     ApplicationResultReceived,
     ApplicationSubmitted,
 )
+from btkernel.events.case import ReviewExtended
 from btkernel.events.values import Contact, Person, Representative
 from notification import messages
 from notification.store import (
@@ -31,6 +32,9 @@ log = btlog.get(__name__)
 
 GROUP = "notification.applicant"
 EVENT_TYPES = (ApplicationSubmitted.TYPE, ApplicationResultReceived.TYPE, ApplicationAcceptanceRefused.TYPE)
+# The registry's case topic, for what the provider must tell the applicant while the case runs.
+CASE_GROUP = "notification.case"
+CASE_EVENT_TYPES = (ReviewExtended.TYPE,)
 # Sites without a known timezone are in Kazakhstan: dates on messages are local dates.
 DEFAULT_TIMEZONE = "Asia/Almaty"
 
@@ -59,6 +63,28 @@ async def apply(envelope: Envelope, store: Store) -> None:
         await _result_received(event, envelope, store)
     elif isinstance(event, ApplicationAcceptanceRefused):
         await _acceptance_refused(event, envelope, store)
+    elif isinstance(event, ReviewExtended):
+        await _review_extended(event, envelope, store)
+
+
+async def _review_extended(e: ReviewExtended, envelope: Envelope, store: Store) -> None:
+    if e.application_id is None:
+        return  # an extension recorded before events named their application: nobody to address
+    app = await store.get_application(e.application_id)
+    if app is None or app.receipt_number is None:
+        raise UnknownApplication(
+            f"review of application {e.application_id} extended, but it was never submitted"
+        )
+    rendered = messages.review_extended(
+        recipient_name=app.recipient_name,
+        service_name_ru=app.service_name_ru,
+        service_name_kk=app.service_name_kk,
+        receipt_number=app.receipt_number,
+        reason=e.reason,
+        days=e.days,
+        due_on=e.review_due_at.astimezone(ZoneInfo(app.timezone)).date(),
+    )
+    await _queue(store, app, envelope, rendered)
 
 
 def _submitted(e: ApplicationSubmitted, event_id: str) -> ApplicationContact:

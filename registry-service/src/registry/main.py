@@ -54,6 +54,12 @@ def build_app(settings: RegistrySettings) -> FastAPI:
                 handler=projector.on_case_event,
                 event_types=projector.HANDLED_TYPES,
             ),
+            ConsumerSpec(
+                group="registry.notices",
+                topics=[topics.NOTIFICATION],
+                handler=projector.on_notification_event,
+                event_types=projector.NOTIFICATION_TYPES,
+            ),
         ],
         on_start=on_start,
         on_stop=on_stop,

@@ -17,7 +17,14 @@ from btkernel.calendar import ALMATY
 from btkernel.context import new_context
 from btkernel.envelope import Envelope
 from btkernel.events.application import ApplicationForwarded
-from btkernel.events.case import CaseOpened, CaseRegisteredInChancellery, ResolutionImposed
+from btkernel.events.case import (
+    CaseOpened,
+    CaseRegisteredInChancellery,
+    ResolutionImposed,
+    ReviewExtended,
+    ThirdPartyNotified,
+)
+from btkernel.events.notification import NotificationDelivered
 from btkernel.testing import actor_headers, serve
 from registry.app.cases import open_case
 from registry.deadlines import projector
@@ -243,3 +250,98 @@ async def test_the_astana_pilot_adds_three_working_hours_end_to_end(
     assert due["pilot_total"][0] == dt.datetime(2026, 11, 30, 10, 30, tzinfo=ALMATY)
     ordinary = await _open(pool, saturday + dt.timedelta(minutes=1))
     assert "pilot_total" not in await _due(pool, ordinary.case_id)
+
+
+async def test_an_extension_supersedes_the_review_term_and_owes_the_applicant_a_notice(
+    registry: tuple[httpx.AsyncClient, asyncpg.Pool],
+) -> None:
+    _, pool = registry
+    opened = await _open(pool, MONDAY_10)
+    at = dt.datetime(2026, 11, 24, 11, 0, tzinfo=ALMATY)
+    new_due = opened.review_due_at + dt.timedelta(days=30)
+    await _project(
+        pool,
+        opened.case_id,
+        ReviewExtended(
+            case_id=opened.case_id,
+            extended_at=at,
+            extended_by="head1",
+            reason="запрос в другой орган",
+            days=30,
+            previous_due_at=opened.review_due_at,
+            review_due_at=new_due,
+            applicant_notice_due_at=at + dt.timedelta(days=3),
+            application_id=opened.application_id,
+        ),
+        at,
+    )
+    rows = {
+        r["kind"]: r for r in await pool.fetch("SELECT * FROM deadlines WHERE case_id = $1", opened.case_id)
+    }
+    assert rows["review"]["status"] == "superseded"
+    assert rows["review:extended"]["status"] == "running" and rows["review:extended"]["due_at"] == new_due
+    assert rows["review:extended"]["extension_days"] == 30
+    notice = rows["extension_notice"]
+    assert notice["status"] == "running" and notice["due_at"] == at + dt.timedelta(days=3)
+    # The applicant's mail was delivered two days later: the obligation is met.
+    delivered = NotificationDelivered(
+        notification_id="n1",
+        application_id=opened.application_id,
+        channel="email",
+        recipient="a@example.kz",
+        template="review_extended",
+        delivered_at=at + dt.timedelta(days=2),
+        attempts=1,
+    )
+    env = Envelope.new(
+        type=delivered.TYPE,
+        source="/notification",
+        subject="n1",
+        data=delivered.to_data(),
+        correlation_id="c",
+        causation_id=None,
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        await projector.on_notification_event(conn, env, new_context())
+    assert (await _due(pool, opened.case_id))["extension_notice"][1] == "met"
+
+
+async def test_a_divorce_with_an_imprisoned_spouse_owes_the_third_party_a_notice_within_a_week(
+    registry: tuple[httpx.AsyncClient, asyncpg.Pool],
+) -> None:
+    _, pool = registry
+    body = birth_application()
+    forwarded = ApplicationForwarded(
+        application_id="divorce-1",
+        service_id="divorce_registration",
+        channel="state_corporation",
+        centre_id="almaty-con-1",
+        registry_office_id=OFFICE,
+        submitted_at=MONDAY_10,
+        forwarded_at=MONDAY_10,
+        receipt_number="R-9",
+        applicant=body["applicant"],
+        details={"variant": "spouse_missing_incapacitated_or_imprisoned"},
+        documents=[],
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        case = await open_case(conn, forwarded, new_context(), MONDAY_10)
+    assert case.opened is not None
+    await _project(pool, case.id, case.opened, MONDAY_10)
+    due = await _due(pool, case.id)
+    # 1 week from receipt, counted in calendar days to the end of the day (S002/App.9 p.5(4)).
+    assert due["third_party_notice"][0].date() == dt.date(2026, 11, 30)
+    notified = dt.datetime(2026, 11, 26, 12, 0, tzinfo=ALMATY)
+    await _project(
+        pool,
+        case.id,
+        ThirdPartyNotified(
+            case_id=case.id,
+            notified_at=notified,
+            notified_by="exec",
+            party="guardian",
+            notice_due_at=due["third_party_notice"][0],
+        ),
+        notified,
+    )
+    assert (await _due(pool, case.id))["third_party_notice"][1] == "met"

@@ -19,10 +19,15 @@ from btkernel.events.case import (
     ActRegistered,
     CaseOpened,
     CaseRegisteredInChancellery,
+    RefusalPrepared,
     ResolutionImposed,
     ResultSentToCentre,
     ResultSigned,
+    ReviewExtended,
+    ThirdPartyNotified,
 )
+from btkernel.events.notification import NotificationDelivered
+from btkernel.terms import variant_of
 from registry.deadlines import terms
 
 # How much of a term has run when it counts as approaching (configuration, not a rule of the sources).
@@ -40,11 +45,26 @@ COMPLETES_STEP: dict[type[Event], int] = {
     CaseRegisteredInChancellery: 1,
     ResolutionImposed: 2,
     ActRegistered: 4,  # review, forming the record and registering are one command of the executive
+    RefusalPrepared: 4,  # or the reasoned refusal, prepared instead of the record (S002 p.5(3))
     ResultSigned: 5,
     ResultSentToCentre: 6,
 }
 
-HANDLED_TYPES = [CaseOpened.TYPE, *(t.TYPE for t in COMPLETES_STEP)]
+HANDLED_TYPES = [
+    CaseOpened.TYPE,
+    ReviewExtended.TYPE,
+    ThirdPartyNotified.TYPE,
+    *(t.TYPE for t in COMPLETES_STEP),
+]
+# The notice of an extension is owed to the applicant (S002 §2.2): it is given when the mail is delivered.
+NOTICE_TEMPLATE = "review_extended"
+NOTIFICATION_TYPES = [NotificationDelivered.TYPE]
+EXTENSION_NOTICE_TERM = {
+    "value": 3,
+    "unit": "calendar_days",
+    "acceptance_day_counted": None,
+    "source": "S002 §2.2: the applicant is notified within 3 calendar days of the extension",
+}
 
 
 def _approaching(start: dt.datetime, due_at: dt.datetime) -> dt.datetime:
@@ -154,6 +174,12 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
     if isinstance(event, CaseOpened):
         await _on_opened(conn, event, now)
         return
+    if isinstance(event, ReviewExtended):
+        await _on_extended(conn, event, envelope.time, now)
+        return
+    if isinstance(event, ThirdPartyNotified):
+        await _close(conn, case_id, ["third_party_notice"], event.notified_at)
+        return
     order = COMPLETES_STEP.get(type(event))
     if order is None:
         return
@@ -188,7 +214,7 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
             event.executive_id,
         )
     elif isinstance(event, ResultSentToCentre):
-        await _close(conn, case_id, ["review", "pilot_total"], at)
+        await _close(conn, case_id, ["review", "review:extended", "pilot_total"], at)
     else:
         await _open_step(conn, clock, case, order + 1, at, now)
 
@@ -223,6 +249,7 @@ async def _on_opened(conn: asyncpg.Connection, e: CaseOpened, now: dt.datetime) 
     )
     clock = await terms.load(conn)
     await _open_step(conn, clock, case, 1, e.opened_at, now)
+    await _open_third_party_notice(conn, case, e, clock, now)
     centre = sites.load().centre(e.centre_id)
     if centre is not None and "accelerated_birth_death" in centre.pilots and e.service_id in PILOT_SERVICES:
         due_at = clock.due(e.submitted_at, PILOT_TERM, e.centre_id)
@@ -239,3 +266,106 @@ async def _on_opened(conn: asyncpg.Connection, e: CaseOpened, now: dt.datetime) 
             responsible_id=None,
             now=now,
         )
+
+
+async def _on_extended(
+    conn: asyncpg.Connection, e: ReviewExtended, at: dt.datetime, now: dt.datetime
+) -> None:
+    """The review term runs on to the new due moment as a deadline of its own (each deadline's warnings are sent
+    once: the original one is superseded, not moved), the executive's step follows it, and the notice to the
+    applicant becomes an obligation with its own term (S002 §2.2)."""
+    row = await conn.fetchrow("SELECT * FROM deadlines WHERE case_id = $1 AND kind = 'review'", e.case_id)
+    if row is None:
+        raise LookupError(f"case {e.case_id} has no review deadline yet")
+    case = {k: row[k] for k in ("case_id", "application_id", "registry_office_id", "service_id")}
+    await conn.execute(
+        "UPDATE deadlines SET status = 'superseded', completed_at = $2, updated_at = $2"
+        " WHERE deadline_id = $1 AND status = 'running'",
+        row["deadline_id"],
+        at,
+    )
+    term = {
+        **row["term"],
+        "source": f"{row['term']['source']}; extended by {e.days} calendar days (S002 §2.2)",
+    }
+    await _open(
+        conn,
+        case,
+        kind="review:extended",
+        description=f"the extended term: {e.reason}",
+        term=term,
+        site_id=row["site_id"],
+        start=row["started_at"],
+        due_at=e.review_due_at,
+        role="registry_head",
+        responsible_id=None,
+        now=now,
+    )
+    await conn.execute(
+        "UPDATE deadlines SET extension_days = $2 WHERE deadline_id = $1",
+        f"{e.case_id}:review:extended",
+        e.days,
+    )
+    await conn.execute(
+        "UPDATE deadlines SET due_at = $2, approaching_at = started_at + ($2 - started_at) * $3,"
+        " updated_at = $4 WHERE case_id = $1 AND kind = 'step:3' AND status = 'running'",
+        e.case_id,
+        e.review_due_at,
+        APPROACHING_SHARE,
+        now,
+    )
+    await _open(
+        conn,
+        case,
+        kind="extension_notice",
+        description="tell the applicant of the extension",
+        term=EXTENSION_NOTICE_TERM,
+        site_id=row["registry_office_id"],
+        start=at,
+        due_at=e.applicant_notice_due_at,
+        role="registry_executive",
+        responsible_id=None,
+        now=now,
+    )
+
+
+async def on_notification_event(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
+    """The applicant was told of the extension: that obligation is met when the mail was delivered."""
+    event = parse(envelope.type, envelope.data)
+    if isinstance(event, NotificationDelivered) and event.template == NOTICE_TEMPLATE:
+        await conn.execute(
+            "UPDATE deadlines SET status = CASE WHEN $2 <= due_at THEN 'met' ELSE 'met_late' END, completed_at = $2,"
+            " updated_at = $2 WHERE application_id = $1 AND kind = 'extension_notice' AND status = 'running'",
+            event.application_id,
+            event.delivered_at,
+        )
+
+
+async def _open_third_party_notice(
+    conn: asyncpg.Connection, case: dict[str, Any], e: CaseOpened, clock: terms.SiteClock, now: dt.datetime
+) -> None:
+    """Divorce on a court decision on a missing or incapacitated spouse or a prison sentence: the other party is
+    told within one week of the application's receipt (S002/App.9 p.5(4))."""
+    service = catalogue.load().get(e.service_id, on=e.submitted_at.date())
+    notice = service.third_party_notice if service else None
+    if service is None or notice is None or variant_of(service, e.details) not in notice.variants:
+        return
+    term = {
+        "value": notice.value,
+        "unit": notice.unit,
+        "acceptance_day_counted": None,
+        "source": notice.source,
+    }
+    await _open(
+        conn,
+        case,
+        kind="third_party_notice",
+        description="notify the third party of the divorce",
+        term=term,
+        site_id=e.registry_office_id,
+        start=e.opened_at,
+        due_at=clock.due(e.opened_at, term, e.registry_office_id),
+        role="registry_executive",
+        responsible_id=None,
+        now=now,
+    )

@@ -163,6 +163,7 @@ class Case(Aggregate):
                 previous_due_at=self.review_due_at,
                 review_due_at=self.review_due_at + dt.timedelta(days=days),
                 applicant_notice_due_at=at + dt.timedelta(days=EXTENSION_NOTICE_DAYS),
+                application_id=self.opened.application_id if self.opened else None,
             )
         )
 

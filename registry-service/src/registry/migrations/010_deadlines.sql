@@ -5,7 +5,8 @@ CREATE TABLE deadlines (
     application_id         text        NOT NULL,
     registry_office_id     text        NOT NULL,
     service_id             text        NOT NULL,
-    kind                   text        NOT NULL,             -- review | step:<order> | extension_notice | pilot_total
+    kind                   text        NOT NULL,             -- review | review:extended | step:<order> |
+                                                             -- extension_notice | third_party_notice | pilot_total
     description            text        NOT NULL,
     term                   jsonb       NOT NULL,             -- {value, unit, acceptance_day_counted, source}
     site_id                text        NOT NULL,             -- whose working time the term is counted in
@@ -15,7 +16,7 @@ CREATE TABLE deadlines (
     approaching_at         timestamptz NOT NULL,
     responsible_role       text        NOT NULL,
     responsible_id         text,
-    status                 text        NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'met', 'met_late')),
+    status                 text        NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'met', 'met_late', 'superseded')),
     completed_at           timestamptz,
     approaching_emitted_at timestamptz,
     missed_emitted_at      timestamptz,

@@ -101,6 +101,8 @@ class ReviewExtended(_CaseEvent):
     previous_due_at: dt.datetime
     review_due_at: dt.datetime
     applicant_notice_due_at: dt.datetime
+    # So the notification service can tell the applicant without knowing cases.
+    application_id: str | None = None
 
 
 class RegistrationDateAssigned(_CaseEvent):
