@@ -1,16 +1,31 @@
 """Composition root of the intake service."""
 
+import datetime as dt
+
 from fastapi import FastAPI
 
 from btkernel import topics
 from btkernel.events.case import RegistrationDateAssigned, ResultSentToCentre
-from btkernel.service import ConsumerSpec, create_app
-from btkernel.settings import ServiceSettings
+from btkernel.service import ConsumerSpec, Runtime, create_app
 from intake.api import applications, centre_storage, portal, services
 from intake.app.handover import on_case_event, on_date_assigned
+from intake.app.storage_sweep import StorageSweeper
+from intake.settings import IntakeSettings
 
 
-def build_app(settings: ServiceSettings) -> FastAPI:
+def build_app(settings: IntakeSettings) -> FastAPI:
+    async def on_start(rt: Runtime) -> None:
+        if settings.storage_sweep_enabled:
+            sweeper = StorageSweeper(
+                rt.pool, lambda: dt.datetime.now(dt.UTC), settings.storage_sweep_interval_s
+            )
+            sweeper.start()
+            rt.extras["sweeper"] = sweeper
+
+    async def on_stop(rt: Runtime) -> None:
+        if sweeper := rt.extras.get("sweeper"):
+            await sweeper.stop()
+
     return create_app(
         settings=settings,
         title="Bir Tereze intake service",
@@ -31,7 +46,9 @@ def build_app(settings: ServiceSettings) -> FastAPI:
                 event_types=[RegistrationDateAssigned.TYPE],
             ),
         ],
+        on_start=on_start,
+        on_stop=on_stop,
     )
 
 
-app = build_app(ServiceSettings(service_name="intake"))
+app = build_app(IntakeSettings())

@@ -8,16 +8,16 @@ from typing import Any
 import httpx
 import pytest
 
-from btkernel.settings import ServiceSettings
 from btkernel.testing import serve
 from intake.main import build_app
+from intake.settings import IntakeSettings
 
 
 @pytest.fixture
 async def intake(make_database: Any) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     dsn = await make_database("intake")
-    settings = ServiceSettings(
-        service_name="intake", database_url=dsn, relay_enabled=False, consumers_enabled=False
+    settings = IntakeSettings(
+        database_url=dsn, relay_enabled=False, consumers_enabled=False, storage_sweep_enabled=False
     )
     async with serve(lambda: build_app(settings)) as client:
         yield client, dsn
