@@ -9,14 +9,14 @@ from btkernel.events.case import RegistrationDateAssigned, ResultSentToCentre
 from btkernel.service import ConsumerSpec, Runtime, create_app
 from intake.api import applications, centre_storage, portal, services
 from intake.app.handover import on_case_event, on_date_assigned
-from intake.app.storage_sweep import StorageSweeper
+from intake.app.storage_sweep import storage_sweeper
 from intake.settings import IntakeSettings
 
 
 def build_app(settings: IntakeSettings) -> FastAPI:
     async def on_start(rt: Runtime) -> None:
         if settings.storage_sweep_enabled:
-            sweeper = StorageSweeper(
+            sweeper = storage_sweeper(
                 rt.pool, lambda: dt.datetime.now(dt.UTC), settings.storage_sweep_interval_s
             )
             sweeper.start()

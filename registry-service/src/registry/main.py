@@ -11,14 +11,14 @@ from registry.api import case_decisions, cases, records
 from registry.app.cases import on_application_event
 from registry.deadlines import api as deadlines_api
 from registry.deadlines import calendar_api, projector
-from registry.deadlines.scheduler import Scheduler
+from registry.deadlines import scheduler as deadline_scheduler
 from registry.settings import RegistrySettings
 
 
 def build_app(settings: RegistrySettings) -> FastAPI:
     async def on_start(rt: Runtime) -> None:
         if settings.scheduler_enabled:
-            scheduler = Scheduler(
+            scheduler = deadline_scheduler.scheduler(
                 rt.pool, clock=lambda: dt.datetime.now(dt.UTC), interval_s=settings.scheduler_interval_s
             )
             scheduler.start()

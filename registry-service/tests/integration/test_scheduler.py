@@ -125,7 +125,7 @@ async def test_a_crash_in_the_middle_of_a_tick_emits_nothing_and_the_next_tick_c
 async def test_the_background_scheduler_follows_its_clock(pool: asyncpg.Pool) -> None:
     await _deadlines(pool, 2, due_in=dt.timedelta(hours=1))
     now = [T0]
-    sched = scheduler.Scheduler(pool, clock=lambda: now[0], interval_s=0.05)
+    sched = scheduler.scheduler(pool, clock=lambda: now[0], interval_s=0.05)
     sched.start()
     try:
         await asyncio.sleep(0.3)

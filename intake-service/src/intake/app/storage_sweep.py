@@ -6,8 +6,6 @@ reach the same application one of them gets a conflict (or finds it already retu
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 
@@ -16,6 +14,7 @@ import asyncpg
 from btkernel import logging as btlog
 from btkernel.context import Actor, new_context
 from btkernel.eventstore import ConcurrencyConflict
+from btkernel.periodic import Periodic
 from btkernel.problems import RuleViolation
 from intake.adapters import store
 from intake.app.handover import load_application, save_application
@@ -44,28 +43,8 @@ async def sweep(pool: asyncpg.Pool, now: dt.datetime) -> int:
     return returned
 
 
-class StorageSweeper:
-    """Runs `sweep` every `interval_s` with the clock's time until stopped."""
+def storage_sweeper(pool: asyncpg.Pool, clock: Callable[[], dt.datetime], interval_s: float) -> Periodic:
+    async def job() -> None:
+        await sweep(pool, clock())
 
-    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], dt.datetime], interval_s: float) -> None:
-        self.pool, self.clock, self.interval_s = pool, clock, interval_s
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="storage-sweep")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await sweep(self.pool, self.clock())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("storage_sweep_failed", error=repr(exc))
-            await asyncio.sleep(self.interval_s)
+    return Periodic("storage-sweep", job, interval_s)

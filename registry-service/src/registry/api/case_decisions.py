@@ -3,36 +3,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
 
 from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
-from registry.adapters import store
-from registry.api.cases import case_detail
+from registry.api.cases import act_on_case
 from registry.api.schemas import CaseDetail, DateAssignment, Extension, Refusal, ThirdPartyNotice
-from registry.app import cases as use_cases
-from registry.domain.case import Case
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-async def _act(
-    case_id: str, pool: Any, actor: Any, ctx: Any, command: Callable[[Case, dt.datetime], None]
-) -> dict[str, Any]:
-    async with pool.acquire() as conn, conn.transaction():
-        case = await use_cases.load_for(conn, case_id, actor)
-        now = _now()
-        command(case, now)
-        await case.save(conn, ctx, use_cases.SOURCE)
-        await store.update_case(conn, case, now)
-        return await case_detail(conn, case_id, actor)
 
 
 @router.post(
@@ -44,7 +23,9 @@ async def refusal(
     case_id: str, body: Refusal, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_executive")
-    return await _act(case_id, pool, actor, ctx, lambda c, now: c.prepare_refusal(actor, body.reason, now))
+    return await act_on_case(
+        case_id, pool, actor, ctx, lambda c, now: c.prepare_refusal(actor, body.reason, now)
+    )
 
 
 @router.post(
@@ -56,7 +37,7 @@ async def extension(
     case_id: str, body: Extension, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_head", "registry_executive")
-    return await _act(
+    return await act_on_case(
         case_id, pool, actor, ctx, lambda c, now: c.extend_review(actor, body.reason, body.days, now)
     )
 
@@ -70,7 +51,7 @@ async def registration_date(
     case_id: str, body: DateAssignment, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_executive")
-    return await _act(
+    return await act_on_case(
         case_id, pool, actor, ctx, lambda c, now: c.assign_registration_date(actor, body.registration_on, now)
     )
 
@@ -84,4 +65,6 @@ async def third_party_notice(
     case_id: str, body: ThirdPartyNotice, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_executive")
-    return await _act(case_id, pool, actor, ctx, lambda c, now: c.notify_third_party(actor, body.party, now))
+    return await act_on_case(
+        case_id, pool, actor, ctx, lambda c, now: c.notify_third_party(actor, body.party, now)
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import asyncpg
@@ -15,7 +16,7 @@ from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
 from registry.adapters import store
 from registry.api.schemas import CaseDetail, CaseHistoryEntry, CaseView, Registration, Resolution
 from registry.app import cases as use_cases
-from registry.domain.case import RESULT_SENT, STATUSES
+from registry.domain.case import RESULT_SENT, STATUSES, Case
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 REGISTRY_ROLES = ("registry_chancellery", "registry_head", "registry_executive", "registry_worker")
@@ -117,6 +118,20 @@ async def case_detail(conn: asyncpg.Connection, case_id: str, actor: Actor) -> d
     return data
 
 
+async def act_on_case(
+    case_id: str, pool: Any, actor: Actor, ctx: Any, command: Callable[[Case, dt.datetime], None]
+) -> dict[str, Any]:
+    """One command on one case of the actor's office: load, decide, append its events, update the worklist, all in
+    one transaction; the case as it now stands is the answer."""
+    async with pool.acquire() as conn, conn.transaction():
+        case = await use_cases.load_for(conn, case_id, actor)
+        now = _now()
+        command(case, now)
+        await case.save(conn, ctx, use_cases.SOURCE)
+        await store.update_case(conn, case, now)
+        return await case_detail(conn, case_id, actor)
+
+
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case with its full history")
 async def get_case(case_id: str, pool: PoolDep, actor: ActorDep) -> dict[str, Any]:
     require_role(actor, *REGISTRY_ROLES, "supervisor")
@@ -134,12 +149,7 @@ async def chancellery_registration(
 ) -> dict[str, Any]:
     # The case's service decides which of the two registers (annulment: the worker, S002/App.10 p.7).
     require_role(actor, "registry_chancellery", "registry_worker")
-    async with pool.acquire() as conn, conn.transaction():
-        case = await use_cases.load_for(conn, case_id, actor)
-        case.register_in_chancellery(actor, _now())
-        await case.save(conn, ctx, use_cases.SOURCE)
-        await store.update_case(conn, case, _now())
-        return await case_detail(conn, case_id, actor)
+    return await act_on_case(case_id, pool, actor, ctx, lambda c, now: c.register_in_chancellery(actor, now))
 
 
 @router.post(
@@ -151,12 +161,13 @@ async def resolution(
     case_id: str, body: Resolution, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_head")
-    async with pool.acquire() as conn, conn.transaction():
-        case = await use_cases.load_for(conn, case_id, actor)
-        case.impose_resolution(actor, body.executive_id, body.instruction, _now())
-        await case.save(conn, ctx, use_cases.SOURCE)
-        await store.update_case(conn, case, _now())
-        return await case_detail(conn, case_id, actor)
+    return await act_on_case(
+        case_id,
+        pool,
+        actor,
+        ctx,
+        lambda c, now: c.impose_resolution(actor, body.executive_id, body.instruction, now),
+    )
 
 
 @router.post(
@@ -181,12 +192,7 @@ async def registration(
 )
 async def signature(case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDep) -> dict[str, Any]:
     require_role(actor, "registry_head")
-    async with pool.acquire() as conn, conn.transaction():
-        case = await use_cases.load_for(conn, case_id, actor)
-        case.sign(actor, _now())
-        await case.save(conn, ctx, use_cases.SOURCE)
-        await store.update_case(conn, case, _now())
-        return await case_detail(conn, case_id, actor)
+    return await act_on_case(case_id, pool, actor, ctx, lambda c, now: c.sign(actor, now))
 
 
 @router.post(
@@ -197,9 +203,4 @@ async def signature(case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDe
 async def dispatch(case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDep) -> dict[str, Any]:
     # The last step's role issues: the chancellery, or the executive in annulment and marriage.
     require_role(actor, "registry_chancellery", "registry_executive")
-    async with pool.acquire() as conn, conn.transaction():
-        case = await use_cases.load_for(conn, case_id, actor)
-        case.send_result(actor, _now())
-        await case.save(conn, ctx, use_cases.SOURCE)
-        await store.update_case(conn, case, _now())
-        return await case_detail(conn, case_id, actor)
+    return await act_on_case(case_id, pool, actor, ctx, lambda c, now: c.send_result(actor, now))

@@ -8,8 +8,6 @@ parameter, so tests drive time.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 
@@ -19,6 +17,7 @@ from btkernel import logging as btlog
 from btkernel import outbox
 from btkernel.envelope import Envelope
 from btkernel.events.deadline import DeadlineApproaching, DeadlineMissed
+from btkernel.periodic import Periodic
 
 log = btlog.get(__name__)
 SOURCE = "/registry/scheduler"
@@ -106,32 +105,11 @@ async def tick(pool: asyncpg.Pool, now: dt.datetime, *, batch: int = 200) -> tup
     return approaching, missed
 
 
-class Scheduler:
-    """Calls `tick` every `interval_s` with the clock's time until stopped."""
+def scheduler(pool: asyncpg.Pool, clock: Clock, interval_s: float = 5.0) -> Periodic:
+    """Calls `tick` every `interval_s` with the clock's time, draining full batches before resting."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Clock, interval_s: float = 5.0) -> None:
-        self.pool = pool
-        self.clock = clock
-        self.interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
+    async def drain() -> None:
+        while sum(await tick(pool, clock())) >= 200:
+            pass
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="deadline-scheduler")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                # Drain: keep ticking while full batches come back, then rest.
-                while sum(await tick(self.pool, self.clock())) >= 200:
-                    pass
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("scheduler_tick_failed", error=repr(exc))
-            await asyncio.sleep(self.interval_s)
+    return Periodic("deadline-scheduler", drain, interval_s)
