@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from notification_factories import MemoryStore, envelope, person, refused, result_received, submitted
 
+from btkernel.events.case import ReviewExtended
 from notification import projection
 from notification.store import PENDING, SKIPPED_NO_ADDRESS
 
@@ -112,3 +115,48 @@ async def test_events_without_a_correlation_id_correlate_to_themselves() -> None
     await projection.apply(env, store)
     [n] = store.notifications.values()
     assert n.correlation_id == env.id
+
+
+async def test_an_extension_queues_the_notice_the_applicant_is_owed_in_both_languages() -> None:
+    store = MemoryStore()
+    sub = submitted()
+    await projection.apply(envelope(sub), store)
+    at = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
+    extended = ReviewExtended(
+        case_id="k1",
+        extended_at=at,
+        extended_by="head1",
+        reason="запрос в МВД",
+        days=30,
+        previous_due_at=at,
+        review_due_at=dt.datetime(2026, 12, 24, 12, 30, tzinfo=dt.UTC),
+        applicant_notice_due_at=at + dt.timedelta(days=3),
+        application_id=sub.application_id,
+    )
+    await projection.apply(envelope(extended), store)
+    [n] = store.notifications.values()
+    assert n.template == "review_extended" and n.status == PENDING
+    assert "R-2025-000123" in n.subject
+    # The new due date is the applicant's local date; the reason is named (S002 §2.2).
+    assert "24.12.2026" in n.body and "запрос в МВД" in n.body and "күнтізбелік" in n.body
+
+
+async def test_an_extension_without_its_application_is_left_alone() -> None:
+    store = MemoryStore()
+    at = dt.datetime(2026, 11, 24, 6, 0, tzinfo=dt.UTC)
+    await projection.apply(
+        envelope(
+            ReviewExtended(
+                case_id="k1",
+                extended_at=at,
+                extended_by="head1",
+                reason="x",
+                days=5,
+                previous_due_at=at,
+                review_due_at=at,
+                applicant_notice_due_at=at,
+            )
+        ),
+        store,
+    )
+    assert store.notifications == {}
