@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import asyncpg
 
 from btkernel import sites
-from btkernel.workcal import DayOverride, Schedule, Term, WorkingCalendar, builtin_schedule, due
+from btkernel.workcal import Country, DayOverride, Schedule, Term, WorkingCalendar, builtin_schedule, due
 from btkernel.workcal.errors import TermError
 
 
@@ -68,14 +69,25 @@ class SiteClock:
         return days
 
 
+@lru_cache(maxsize=16)
+def _calendar(country: Country, overrides: tuple[tuple[dt.date, str, str, str], ...]) -> WorkingCalendar:
+    # Building a calendar computes the holidays package's years; decrees change rarely, so one calendar per set of
+    # decrees serves every transaction until a supervisor changes them.
+    return WorkingCalendar(
+        country,
+        [DayOverride.from_dict({"day": d, "kind": k, "reason": r, "source": s}) for d, k, r, s in overrides],
+    )
+
+
 async def load(conn: asyncpg.Connection) -> SiteClock:
-    overrides: dict[str, list[DayOverride]] = {}
-    for r in await conn.fetch("SELECT country, day, kind, reason, source FROM calendar_overrides"):
-        overrides.setdefault(r["country"], []).append(
-            DayOverride(day=r["day"], kind=r["kind"], reason=r["reason"], source=r["source"])
-        )
+    overrides: dict[str, list[tuple[dt.date, str, str, str]]] = {}
+    for r in await conn.fetch(
+        "SELECT country, day, kind, reason, source FROM calendar_overrides ORDER BY day"
+    ):
+        overrides.setdefault(r["country"], []).append((r["day"], r["kind"], r["reason"], r["source"]))
     exceptions: dict[str, list[dict[str, Any]]] = {}
     for r in await conn.fetch("SELECT site_id, day, hours FROM site_schedule_exceptions"):
         exceptions.setdefault(r["site_id"], []).append({"day": r["day"], "hours": r["hours"]})
-    calendars = {c: WorkingCalendar(c, overrides.get(c, [])) for c in ("KZ", "KG")}
+    countries: tuple[Country, ...] = ("KZ", "KG")
+    calendars: dict[str, WorkingCalendar] = {c: _calendar(c, tuple(overrides.get(c, []))) for c in countries}
     return SiteClock(calendars=calendars, exceptions=exceptions)
