@@ -1,10 +1,8 @@
 """Composition root of the intake service."""
 
-import datetime as dt
-
 from fastapi import FastAPI
 
-from btkernel import topics
+from btkernel import clock, topics
 from btkernel.events.case import RegistrationDateAssigned, ResultSentToCentre
 from btkernel.service import ConsumerSpec, Runtime, create_app
 from intake.api import applications, centre_storage, portal, services
@@ -16,9 +14,7 @@ from intake.settings import IntakeSettings
 def build_app(settings: IntakeSettings) -> FastAPI:
     async def on_start(rt: Runtime) -> None:
         if settings.storage_sweep_enabled:
-            sweeper = storage_sweeper(
-                rt.pool, lambda: dt.datetime.now(dt.UTC), settings.storage_sweep_interval_s
-            )
+            sweeper = storage_sweeper(rt.pool, clock.now, settings.storage_sweep_interval_s)
             sweeper.start()
             rt.extras["sweeper"] = sweeper
 

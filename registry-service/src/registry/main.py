@@ -1,10 +1,8 @@
 """Composition root of the registry service."""
 
-import datetime as dt
-
 from fastapi import FastAPI
 
-from btkernel import topics
+from btkernel import clock, topics
 from btkernel.events.application import ApplicationForwarded
 from btkernel.service import ConsumerSpec, Runtime, create_app
 from registry.api import case_decisions, cases, records
@@ -19,7 +17,7 @@ def build_app(settings: RegistrySettings) -> FastAPI:
     async def on_start(rt: Runtime) -> None:
         if settings.scheduler_enabled:
             scheduler = deadline_scheduler.scheduler(
-                rt.pool, clock=lambda: dt.datetime.now(dt.UTC), interval_s=settings.scheduler_interval_s
+                rt.pool, clock=clock.now, interval_s=settings.scheduler_interval_s
             )
             scheduler.start()
             rt.extras["scheduler"] = scheduler

@@ -13,7 +13,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from btkernel import context, db, metrics, problems
+from btkernel import clock, context, db, metrics, problems
 from btkernel import logging as btlog
 from btkernel.consumer import Handler, IdempotentConsumer
 from btkernel.context import Actor, RequestContext
@@ -53,6 +53,7 @@ def create_app(
     health: bool = True,
 ) -> FastAPI:
     btlog.configure(settings.service_name, settings.log_level)
+    clock.set_offset(settings.clock_offset_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

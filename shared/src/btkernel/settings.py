@@ -25,6 +25,14 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.5
     db_pool_max: int = 10
+    # End-to-end tests of month-long terms only (btkernel.clock); refused in production.
+    clock_offset_s: float = 0.0
+
+    @model_validator(mode="after")
+    def _no_shifted_clock_in_production(self) -> ServiceSettings:
+        if self.env == "production" and self.clock_offset_s:
+            raise ValueError("BT_CLOCK_OFFSET_S is for tests; a production service runs on real time")
+        return self
 
 
 class GatewaySettings(ServiceSettings):

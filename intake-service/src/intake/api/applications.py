@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
-from btkernel import eventstore, idempotency
+from btkernel import clock, eventstore, idempotency
 from btkernel.context import Actor
 from btkernel.problems import NotFound
 from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
@@ -33,7 +33,7 @@ HANDOVER_ROLES = ("centre_operator", *REGISTRY_ROLES)
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def ensure_visible(row: object, actor: Actor, application_id: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from btkernel import clock
 from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
 from btkernel.terms import KZ_CALENDAR
 from btkernel.workcal import REGISTRY_OFFICE, Term, due
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 RECALL_TERM = Term(value=1, unit="working_days", acceptance_day_counted=False, source="S004 p.9")

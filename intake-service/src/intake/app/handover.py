@@ -6,7 +6,7 @@ import datetime as dt
 
 import asyncpg
 
-from btkernel import sites
+from btkernel import clock, sites
 from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope
 from btkernel.events import parse
@@ -82,7 +82,7 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
     if app.status == READY_FOR_PICKUP and app.case_id == event.case_id:
         return  # the same result again
     place = _place(event.centre_id)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     app.receive_result(
         case_id=event.case_id,
         outcome=event.outcome,
@@ -119,4 +119,4 @@ async def on_date_assigned(conn: asyncpg.Connection, envelope: Envelope, ctx: Re
         at=event.assigned_at,
         registration_on=event.registration_on,
     )
-    await save_application(conn, app, ctx, dt.datetime.now(dt.UTC))
+    await save_application(conn, app, ctx, clock.now())

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 import asyncpg
 from fastapi import APIRouter, Query
 
-from btkernel import eventstore
+from btkernel import clock, eventstore
 from btkernel.context import Actor
 from btkernel.problems import InvalidInput, NotFound
 from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
@@ -23,7 +23,7 @@ REGISTRY_ROLES = ("registry_chancellery", "registry_head", "registry_executive",
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def _view(row: asyncpg.Record, now: dt.datetime) -> dict[str, Any]:

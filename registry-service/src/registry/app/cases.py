@@ -7,7 +7,7 @@ import uuid
 
 import asyncpg
 
-from btkernel import catalogue
+from btkernel import catalogue, clock
 from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope
@@ -34,7 +34,7 @@ def case_id_for(application_id: str) -> str:
 async def on_application_event(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
     event = parse(envelope.type, envelope.data)
     assert isinstance(event, ApplicationForwarded)
-    await open_case(conn, event, ctx, dt.datetime.now(dt.UTC))
+    await open_case(conn, event, ctx, clock.now())
 
 
 async def open_case(
@@ -48,9 +48,9 @@ async def open_case(
     service = catalogue.load().get(e.service_id, on=filed_on)
     if service is None:
         raise ValueError(f"service {e.service_id} not in the catalogue on {filed_on}")
-    clock = await deadline_terms.load(conn)
+    site_clock = await deadline_terms.load(conn)
     rule = review_term(
-        service, e.details, filed_on, clock.calendar_of(e.registry_office_id), channel=e.channel
+        service, e.details, filed_on, site_clock.calendar_of(e.registry_office_id), channel=e.channel
     )
     case = Case(case_id)
     case.record(
@@ -66,7 +66,7 @@ async def open_case(
             receipt_number=e.receipt_number,
             review_term=Term(value=rule.value, unit=rule.unit, source=rule.source),
             # The term runs from the application's acceptance, not from when this office saw it.
-            review_due_at=clock.due(e.submitted_at, rule.term(), e.registry_office_id),
+            review_due_at=site_clock.due(e.submitted_at, rule.term(), e.registry_office_id),
             applicant=e.applicant,
             representative=e.representative,
             details=e.details,

@@ -11,6 +11,7 @@ import asyncpg
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from btkernel import clock
 from btkernel.calendar import ALMATY
 from btkernel.problems import InvalidInput, NotFound
 from btkernel.service import ActorDep, PoolDep, require_role
@@ -22,14 +23,14 @@ READ_ROLES = ("registry_chancellery", "registry_head", "registry_executive", "su
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return clock.now()
 
 
 def _office_of(role: str, site: str | None) -> str | None:
     return None if role == "supervisor" else site
 
 
-def _view(row: asyncpg.Record, now: dt.datetime, clock: terms.SiteClock) -> dict[str, Any]:
+def _view(row: asyncpg.Record, now: dt.datetime, site_clock: terms.SiteClock) -> dict[str, Any]:
     data = {
         k: row[k]
         for k in (
@@ -54,8 +55,8 @@ def _view(row: asyncpg.Record, now: dt.datetime, clock: terms.SiteClock) -> dict
     end = row["completed_at"] or now
     data["seconds_left"] = int((row["due_at"] - end).total_seconds())
     # What a registrar can still use: time inside the site's working hours (negative when late).
-    schedule, _ = clock.schedule(row["site_id"])
-    left = working_time_left(end, row["due_at"], schedule, clock.calendar_of(row["site_id"]))
+    schedule, _ = site_clock.schedule(row["site_id"])
+    left = working_time_left(end, row["due_at"], schedule, site_clock.calendar_of(row["site_id"]))
     data["working_seconds_left"] = int(left.total_seconds())
     data["overdue"] = row["status"] == "met_late" or (row["status"] == "running" and row["due_at"] < now)
     return data
@@ -100,8 +101,8 @@ async def list_deadlines(
     if (application_id or case_id) and not rows and include_done:
         raise NotFound("no deadlines for that case in your registry office")
     async with pool.acquire() as conn:
-        clock = await terms.load(conn)
-    return [_view(r, now, clock) for r in rows]
+        site_clock = await terms.load(conn)
+    return [_view(r, now, site_clock) for r in rows]
 
 
 @router.get(

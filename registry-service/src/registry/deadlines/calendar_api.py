@@ -145,5 +145,5 @@ async def working_days(
     if not 0 <= (date_to - date_from).days <= 366:
         raise InvalidInput("give a period of at most a year, `from` not after `to`", field="query.to")
     async with pool.acquire() as conn:
-        clock = await terms.load(conn)
-    return clock.working_days(site_id, date_from, date_to)
+        site_clock = await terms.load(conn)
+    return site_clock.working_days(site_id, date_from, date_to)

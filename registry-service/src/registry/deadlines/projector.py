@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from btkernel import catalogue, sites
+from btkernel import catalogue, clock, sites
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
 from btkernel.events import Event, parse
@@ -131,7 +131,7 @@ def _step_term(step: catalogue.Step) -> dict[str, Any] | None:
 
 async def _open_step(
     conn: asyncpg.Connection,
-    clock: terms.SiteClock,
+    site_clock: terms.SiteClock,
     case: dict[str, Any],
     order: int,
     start: dt.datetime,
@@ -150,7 +150,7 @@ async def _open_step(
         due_at = execution_due_at or case["review_due_at"]
         term = {"value": 0, "unit": "resolution", "acceptance_day_counted": None, "source": step.source}
     else:
-        due_at = clock.due(start, term, case["registry_office_id"])
+        due_at = site_clock.due(start, term, case["registry_office_id"])
     responsible = executive_id if step.role == "registry_executive" else None
     await _open(
         conn,
@@ -169,7 +169,7 @@ async def _open_step(
 
 async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
     event = parse(envelope.type, envelope.data)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     case_id = envelope.subject
     if isinstance(event, CaseOpened):
         await _on_opened(conn, event, now)
@@ -194,11 +194,11 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
     case = {**dict(row), "submitted_at": submitted_at}
     at = envelope.time
     await _close(conn, case_id, [f"step:{n}" for n in range(1, order + 1)], at)
-    clock = await terms.load(conn)
+    site_clock = await terms.load(conn)
     if isinstance(event, ResolutionImposed):
         await _open_step(
             conn,
-            clock,
+            site_clock,
             case,
             order + 1,
             at,
@@ -216,7 +216,7 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
     elif isinstance(event, ResultSentToCentre):
         await _close(conn, case_id, ["review", "review:extended", "pilot_total"], at)
     else:
-        await _open_step(conn, clock, case, order + 1, at, now)
+        await _open_step(conn, site_clock, case, order + 1, at, now)
 
 
 async def _on_opened(conn: asyncpg.Connection, e: CaseOpened, now: dt.datetime) -> None:
@@ -247,12 +247,12 @@ async def _on_opened(conn: asyncpg.Connection, e: CaseOpened, now: dt.datetime) 
         responsible_id=None,
         now=now,
     )
-    clock = await terms.load(conn)
-    await _open_step(conn, clock, case, 1, e.opened_at, now)
-    await _open_third_party_notice(conn, case, e, clock, now)
+    site_clock = await terms.load(conn)
+    await _open_step(conn, site_clock, case, 1, e.opened_at, now)
+    await _open_third_party_notice(conn, case, e, site_clock, now)
     centre = sites.load().centre(e.centre_id)
     if centre is not None and "accelerated_birth_death" in centre.pilots and e.service_id in PILOT_SERVICES:
-        due_at = clock.due(e.submitted_at, PILOT_TERM, e.centre_id)
+        due_at = site_clock.due(e.submitted_at, PILOT_TERM, e.centre_id)
         await _open(
             conn,
             case,
@@ -342,7 +342,11 @@ async def on_notification_event(conn: asyncpg.Connection, envelope: Envelope, ct
 
 
 async def _open_third_party_notice(
-    conn: asyncpg.Connection, case: dict[str, Any], e: CaseOpened, clock: terms.SiteClock, now: dt.datetime
+    conn: asyncpg.Connection,
+    case: dict[str, Any],
+    e: CaseOpened,
+    site_clock: terms.SiteClock,
+    now: dt.datetime,
 ) -> None:
     """Divorce on a court decision on a missing or incapacitated spouse or a prison sentence: the other party is
     told within one week of the application's receipt (S002/App.9 p.5(4))."""
@@ -364,7 +368,7 @@ async def _open_third_party_notice(
         term=term,
         site_id=e.registry_office_id,
         start=e.opened_at,
-        due_at=clock.due(e.opened_at, term, e.registry_office_id),
+        due_at=site_clock.due(e.opened_at, term, e.registry_office_id),
         role="registry_executive",
         responsible_id=None,
         now=now,

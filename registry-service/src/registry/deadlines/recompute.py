@@ -16,7 +16,7 @@ _RECOMPUTED_UNITS = ("minutes", "hours", "working_hours", "working_days")
 async def recompute_running(conn: asyncpg.Connection) -> int:
     """New due moments for every running deadline counted in working time; returns how many moved. Events
     already emitted stay emitted: a decree does not un-send a warning."""
-    clock = await terms.load(conn)
+    site_clock = await terms.load(conn)
     rows = await conn.fetch(
         "SELECT deadline_id, case_id, kind, term, site_id, started_at, extension_days, due_at FROM deadlines"
         " WHERE status = 'running' AND term->>'unit' = ANY($1::text[]) FOR UPDATE",
@@ -24,7 +24,9 @@ async def recompute_running(conn: asyncpg.Connection) -> int:
     )
     moved = 0
     for r in rows:
-        due_at = clock.due(r["started_at"], r["term"], r["site_id"]) + dt.timedelta(days=r["extension_days"])
+        due_at = site_clock.due(r["started_at"], r["term"], r["site_id"]) + dt.timedelta(
+            days=r["extension_days"]
+        )
         if due_at == r["due_at"]:
             continue
         approaching_at = r["started_at"] + (due_at - r["started_at"]) * APPROACHING_SHARE
