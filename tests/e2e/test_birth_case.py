@@ -12,6 +12,7 @@ import pytest
 from btdeploy.e2e import Gateway, dev_user, eventually
 from btdeploy.samples import birth_application
 from btdeploy.smtp_sink import SmtpSink
+from btkernel import clock
 
 pytestmark = pytest.mark.e2e
 
@@ -133,7 +134,7 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
         head,
         "GET",
         "/api/v1/statistics",
-        params={"from": str(dt.date.today() - dt.timedelta(days=1)), "to": str(dt.date.today())},
+        params={"from": str(clock.today() - dt.timedelta(days=1)), "to": str(clock.today())},
     )
     birth = next(i for i in stats.json()["items"] if i["service_id"] == "birth_registration")
     assert birth["count"] >= 1 and birth["share_on_time"] == 1.0
@@ -141,7 +142,7 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
         head,
         "GET",
         "/api/v1/statistics",
-        params={"from": str(dt.date.today()), "to": str(dt.date.today()), "format": "csv"},
+        params={"from": str(clock.today()), "to": str(clock.today()), "format": "csv"},
     )
     assert csv.headers["content-type"].startswith("text/csv") and csv.text.startswith("registry_office_id,")
 

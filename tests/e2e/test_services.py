@@ -27,6 +27,7 @@ from services_flow import (
 from btdeploy.e2e import Gateway, eventually
 from btdeploy.samples import act_application, birth_application, eds_signature, person, required_documents
 from btdeploy.smtp_sink import SmtpSink
+from btkernel import clock
 from btkernel.workcal import months_later as add_months
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +46,7 @@ async def test_birth_on_the_portal_with_cabinet_notifications(gateway: Gateway, 
         gateway, people, await find_case(gateway, people, accepted["application_id"])
     )
     # The date of issue, told in the personal cabinet (services.md §2.7: birth — the date of issue).
-    issue_on = dt.date.today().isoformat()
+    issue_on = clock.today().isoformat()
     await step(gateway, people.executive, case_id, "registration-date", {"registration_on": issue_on})
     done = await finish(gateway, people, case_id)
     assert done["record_number"].startswith(f"{OFFICE}/birth/")
@@ -82,7 +83,7 @@ async def test_marriage_on_the_portal_date_not_before_a_month_then_refusal_in_ha
     case_id = await through_review(
         gateway, people, await find_case(gateway, people, accepted["application_id"])
     )
-    today = dt.date.today()
+    today = clock.today()
     early = await step(
         gateway,
         people.executive,
@@ -225,7 +226,7 @@ async def test_restoration_on_a_court_decision_at_a_centre(gateway: Gateway, peo
     )
     assert [r["record_number"] for r in found] == [done["record_number"]]  # type: ignore[index]
     assert found[0]["content"]["restored"] is True  # type: ignore[index]
-    today = dt.date.today().isoformat()
+    today = clock.today().isoformat()
     by_kind = ok(
         await gateway.as_(
             people.executive,
@@ -249,7 +250,7 @@ async def test_death_at_the_desk_with_one_extension(
     body = act_application(
         "death_registration",
         subject=deceased,
-        facts={"died_on": dt.date.today().isoformat()},
+        facts={"died_on": clock.today().isoformat()},
         document="death_spravka",
         email=email,
     )

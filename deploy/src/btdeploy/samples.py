@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 from typing import Any
 
+from btkernel import clock
 from btkernel.iin import make
 
 _serial = itertools.count(1)
@@ -15,7 +16,7 @@ def birth_application(
     *, born: dt.date | None = None, email: str = "asel@example.kz", **overrides: Any
 ) -> dict[str, Any]:
     """A complete birth application for a service centre, with a fresh valid IIN for the mother."""
-    born = born or dt.date.today() - dt.timedelta(days=1)
+    born = born or clock.today() - dt.timedelta(days=1)
     mother_iin = make(dt.date(1996, 2, 14), "female", next(_serial) % 9000)
     body: dict[str, Any] = {
         "service_id": "birth_registration",

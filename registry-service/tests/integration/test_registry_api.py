@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from btdeploy.samples import birth_application
-from btkernel import db
+from btkernel import clock, db
 from btkernel.context import new_context
 from btkernel.events.application import ApplicationForwarded
 from btkernel.testing import actor_headers, serve
@@ -139,7 +139,7 @@ async def test_full_path_and_the_rules_on_the_way(registry: tuple[httpx.AsyncCli
 
 async def test_worklist_is_per_office_and_most_urgent_first(registry: tuple[httpx.AsyncClient, str]) -> None:
     client, dsn = registry
-    late = await _open(dsn, 1, born=dt.date.today() - dt.timedelta(days=30))  # 7 working days
+    late = await _open(dsn, 1, born=clock.today() - dt.timedelta(days=30))  # 7 working days
     on_time = await _open(dsn, 1)  # 1 working day
     worklist = (await client.get("/api/v1/worklist", headers=CHANCELLERY)).json()
     ids = [c["case_id"] for c in worklist]

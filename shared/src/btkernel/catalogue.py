@@ -10,6 +10,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict
 
+from btkernel import clock
 from btkernel.sites import Names
 
 Channel = Literal["desk", "state_corporation", "portal"]
@@ -184,7 +185,7 @@ class Catalogue(_Frozen):
 
     def get(self, service_id: str, on: dt.date | None = None) -> StateService | None:
         """The edition of a service in force on `on` (today when not given)."""
-        day = on or dt.date.today()
+        day = on or clock.today()
         for s in self.services:
             if s.id == service_id and s.valid_from <= day and (s.valid_to is None or day <= s.valid_to):
                 return s

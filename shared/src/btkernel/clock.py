@@ -19,3 +19,10 @@ def now() -> dt.datetime:
 def set_offset(seconds: float) -> None:
     global _offset
     _offset = dt.timedelta(seconds=seconds)
+
+
+def today() -> dt.date:
+    """Today in Kazakhstan (Asia/Almaty, UTC+5): from 19:00 UTC it is already tomorrow there."""
+    from btkernel.calendar import ALMATY
+
+    return now().astimezone(ALMATY).date()

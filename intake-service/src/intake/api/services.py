@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from btkernel import catalogue
+from btkernel import catalogue, clock
 from btkernel.problems import NotFound
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
@@ -50,7 +50,7 @@ async def get_service(
 ) -> dict[str, Any]:
     s = catalogue.load().get(service_id, on=on)
     if s is None:
-        raise NotFound(f"no service {service_id!r} in force on {on or dt.date.today()}")
+        raise NotFound(f"no service {service_id!r} in force on {on or clock.today()}")
     data = s.model_dump(mode="json")
     data["catalogue_version"] = catalogue.load().catalogue_version
     data["editions"] = [

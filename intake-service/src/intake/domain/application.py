@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from btkernel.calendar import ALMATY
 from btkernel.events.application import (
     ApplicationAcceptanceRefused,
     ApplicationCabinetNotified,
@@ -141,7 +142,7 @@ class Application(Aggregate):
                     code="no_representative",
                 )
             valid_until = self.representative.power_of_attorney.valid_until
-            if valid_until is not None and valid_until < at.date():
+            if valid_until is not None and valid_until < at.astimezone(ALMATY).date():
                 raise RuleViolation(
                     "the representative's power of attorney has expired",
                     field="body.recipient",

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from btkernel import clock
 from btkernel import iin as iin_rules
 from btkernel.events.values import PersonName
 
@@ -36,7 +37,7 @@ class Child(_Strict):
     @field_validator("birth_date")
     @classmethod
     def _not_in_future(cls, v: dt.date) -> dt.date:
-        if v > dt.date.today():
+        if v > clock.today():
             raise ValueError("the date of birth cannot be in the future")
         return v
 

@@ -131,8 +131,8 @@ async def statistics(
         " FROM cases WHERE completed_at IS NOT NULL AND completed_at >= $1 AND completed_at < $2"
         " AND ($3::text IS NULL OR registry_office_id = $3) AND ($4::text IS NULL OR service_id = $4)"
         " GROUP BY registry_office_id, service_id ORDER BY registry_office_id, service_id",
-        dt.datetime.combine(date_from, dt.time.min, tzinfo=dt.UTC),
-        dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC),
+        dt.datetime.combine(date_from, dt.time.min, tzinfo=ALMATY),
+        dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=ALMATY),
         office,
         service_id,
     )

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from btkernel import catalogue, clock, sites
+from btkernel.calendar import ALMATY
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
 from btkernel.events import Event, parse
@@ -139,7 +140,7 @@ async def _open_step(
     execution_due_at: dt.datetime | None = None,
     executive_id: str | None = None,
 ) -> None:
-    service = catalogue.load().get(case["service_id"], on=case["submitted_at"].date())
+    service = catalogue.load().get(case["service_id"], on=case["submitted_at"].astimezone(ALMATY).date())
     if service is None:
         return
     step = next((s for s in service.steps if s.order == order), None)
@@ -350,7 +351,7 @@ async def _open_third_party_notice(
 ) -> None:
     """Divorce on a court decision on a missing or incapacitated spouse or a prison sentence: the other party is
     told within one week of the application's receipt (S002/App.9 p.5(4))."""
-    service = catalogue.load().get(e.service_id, on=e.submitted_at.date())
+    service = catalogue.load().get(e.service_id, on=e.submitted_at.astimezone(ALMATY).date())
     notice = service.third_party_notice if service else None
     if service is None or notice is None or variant_of(service, e.details) not in notice.variants:
         return
