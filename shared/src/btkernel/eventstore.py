@@ -41,6 +41,17 @@ class StoredEvent:
     def event(self) -> Event:
         return parse(self.type, self.data)
 
+    def history_entry(self) -> dict[str, Any]:
+        """What a timeline or history shows of one event: its place, type, time, who and why, and the data."""
+        return {
+            "version": self.version,
+            "type": self.type,
+            "at": self.recorded_at,
+            "actor": self.actor,
+            "correlation_id": self.correlation_id,
+            "data": self.data,
+        }
+
 
 async def append(
     conn: asyncpg.Connection,

@@ -128,17 +128,7 @@ async def timeline(application_id: str, pool: PoolDep, actor: ActorDep) -> list[
         row = await store.get(conn, application_id)
         ensure_visible(row, actor, application_id)
         events = await eventstore.load(conn, application_id)
-    return [
-        TimelineEntry(
-            version=e.version,
-            type=e.type,
-            at=e.recorded_at,
-            actor=e.actor,
-            correlation_id=e.correlation_id,
-            data=e.data,
-        )
-        for e in events
-    ]
+    return [TimelineEntry(**e.history_entry()) for e in events]
 
 
 @router.post(

@@ -104,17 +104,7 @@ async def case_detail(conn: asyncpg.Connection, case_id: str, actor: Actor) -> d
         raise NotFound(f"no case {case_id} in your registry office")
     events = await eventstore.load(conn, case_id)
     data = _view(row, _now())
-    data["history"] = [
-        CaseHistoryEntry(
-            version=e.version,
-            type=e.type,
-            at=e.recorded_at,
-            actor=e.actor,
-            correlation_id=e.correlation_id,
-            data=e.data,
-        )
-        for e in events
-    ]
+    data["history"] = [CaseHistoryEntry(**e.history_entry()) for e in events]
     return data
 
 

@@ -86,14 +86,4 @@ async def record_history(record_id: str, pool: PoolDep, actor: ActorDep) -> list
         events = await eventstore.load(conn, record_id)
     if not events:
         raise NotFound(f"no record {record_id}")
-    return [
-        CaseHistoryEntry(
-            version=e.version,
-            type=e.type,
-            at=e.recorded_at,
-            actor=e.actor,
-            correlation_id=e.correlation_id,
-            data=e.data,
-        )
-        for e in events
-    ]
+    return [CaseHistoryEntry(**e.history_entry()) for e in events]
