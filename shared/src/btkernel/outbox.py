@@ -95,9 +95,11 @@ class OutboxRelay:
             await producer.start()
             log.info("outbox_relay_started")
             while not self._stopping:
+                # Cleared before reading, so a commit notified while we publish wakes the next round at once
+                # instead of waiting out the poll interval.
+                self._wake.clear()
                 published = await self.publish_pending(conn, producer)
                 if published < self.batch_size:
-                    self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
         finally:
