@@ -54,8 +54,8 @@ async def _consume(pool: asyncpg.Pool, env: Envelope) -> bool:
         event_types=projection.EVENT_TYPES,
     )
     record = SimpleNamespace(topic=topics.APPLICATION, partition=0, offset=0)
-    applied: bool = await consumer._apply_once(env, record)
-    return applied
+    outcome = await consumer.apply_once(env, record)
+    return outcome == "applied"
 
 
 async def test_fee_assessed_lands_in_the_outbox_with_the_decision(pool: asyncpg.Pool) -> None:

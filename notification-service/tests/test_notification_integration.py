@@ -70,8 +70,8 @@ def _consumer(pool: asyncpg.Pool) -> IdempotentConsumer:
 
 async def _consume(pool: asyncpg.Pool, env: Envelope) -> bool:
     record = SimpleNamespace(topic=topics.APPLICATION, partition=0, offset=0)
-    applied: bool = await _consumer(pool)._apply_once(env, record)
-    return applied
+    outcome = await _consumer(pool).apply_once(env, record)
+    return outcome == "applied"
 
 
 async def _queue_result_ready(pool: asyncpg.Pool, email: str | None) -> tuple[str, Envelope]:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -48,7 +49,7 @@ class IdempotentConsumer:
         self.service = service
         self.max_attempts = max_attempts
         self.retry_backoff_s = retry_backoff_s
-        # Types this consumer acts on; others are recorded as processed and skipped.
+        # Types this consumer acts on; others are skipped without touching the database.
         self.event_types = set(event_types) if event_types is not None else None
         self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -121,10 +122,8 @@ class IdempotentConsumer:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 envelope = Envelope.from_kafka(record.key, record.value, list(record.headers or ()))
-                applied = await self._apply_once(envelope, record)
-                metrics.CONSUMER_PROCESSED.labels(
-                    self.service, self.group_id, "applied" if applied else "duplicate"
-                ).inc()
+                outcome = await self.apply_once(envelope, record)
+                metrics.CONSUMER_PROCESSED.labels(self.service, self.group_id, outcome).inc()
                 return
             except Exception as exc:
                 error = exc
@@ -141,7 +140,12 @@ class IdempotentConsumer:
         assert error is not None
         await self._dead_letter(record, error, producer)
 
-    async def _apply_once(self, envelope: Envelope, record: ConsumerRecord) -> bool:
+    async def apply_once(self, envelope: Envelope, record: Any) -> str:
+        """Apply one event in its own transaction: `applied`, `duplicate` (seen before) or `skipped` (a type this
+        group does not act on). `record` needs `topic`, `partition`, `offset` (a Kafka record, or a test's stand-in)."""
+        if self.event_types is not None and envelope.type not in self.event_types:
+            # Not this group's business: nothing to apply, so nothing to remember (the offset still moves on).
+            return "skipped"
         ctx = RequestContext(
             correlation_id=envelope.correlation_id or envelope.id,
             causation_id=envelope.id,
@@ -160,10 +164,9 @@ class IdempotentConsumer:
                     record.offset,
                 )
                 if not inserted:
-                    return False
-                if self.event_types is None or envelope.type in self.event_types:
-                    await self.handler(conn, envelope, ctx)
-                return True
+                    return "duplicate"
+                await self.handler(conn, envelope, ctx)
+                return "applied"
         finally:
             context.unbind(token)
 
