@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -143,3 +144,16 @@ def test_kept_one_month_then_returned_and_recalled() -> None:
     assert app.status == a.RECALL_REQUESTED
     app.receive_recalled(by="op", at=NOW + dt.timedelta(days=41))
     assert app.status == a.READY_FOR_PICKUP and app.recall_due_at is None
+
+
+def test_a_recalled_result_gets_a_new_month_at_the_centre() -> None:
+    app = _forwarded("state_corporation")
+    app.receive_result(case_id="k1", outcome="registered", record_number="N", at=NOW, pickup_place="ЦОН")
+    app.return_to_registry(by="op", at=NOW + dt.timedelta(days=31))
+    app.request_recall(by="op", at=NOW + dt.timedelta(days=40), due_at=NOW + dt.timedelta(days=41))
+    app.receive_recalled(by="op", at=NOW + dt.timedelta(days=41))
+    # The applicant asked for it: the next sweep must not send it straight back (S004 p.9).
+    with pytest.raises(RuleViolation):
+        app.return_to_registry(by="sweep", at=NOW + dt.timedelta(days=42))
+    app.return_to_registry(by="sweep", at=NOW + dt.timedelta(days=41 + 31))
+    assert app.status == a.RETURNED_TO_REGISTRY

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -220,3 +221,16 @@ def test_every_service_and_variant_has_a_path_to_the_result() -> None:
         case.sign(HEAD, LATER)
         case.send_result(EXEC if service.issuing_role == "registry_executive" else CHANCELLERY, LATER)
         assert case.status == c.RESULT_SENT, (service_id, variant)
+
+
+def test_an_executive_acts_only_on_the_cases_assigned_to_them() -> None:
+    case = _opened("divorce_registration", "spouse_missing_incapacitated_or_imprisoned")
+    case.register_in_chancellery(CHANCELLERY, FILED)
+    case.impose_resolution(HEAD, EXEC.id, "x", FILED)
+    # Another executive of the same office can neither use up the one extension nor record the notice.
+    with pytest.raises(Forbidden):
+        case.extend_review(OTHER_EXEC, "запрос", 10, FILED)
+    with pytest.raises(Forbidden):
+        case.notify_third_party(OTHER_EXEC, "опекун", FILED)
+    case.extend_review(HEAD, "запрос в МВД", 10, FILED)  # the head may, for the office
+    case.notify_third_party(EXEC, "опекун", FILED)

@@ -115,6 +115,8 @@ async def test_same_idempotency_key_gives_the_same_receipt_once(
             {"applicant": {"iin": "900517400016", "name": {"surname": "А", "first_name": "Б"}}},
             "body.applicant.iin",
         ),
+        # Without the IIN nobody could be identified at hand-over (S002 p.9).
+        ({"applicant": {"name": {"surname": "А", "first_name": "Б"}}}, "body.applicant.iin"),
         ({"contact": {"phone": "12"}}, "body.contact.phone"),
         ({"contact": {}}, "body.contact"),
         ({"documents": ["identity_document", "passport_of_mars"]}, "body.documents[1]"),

@@ -18,8 +18,10 @@ from btkernel.context import new_context
 from btkernel.envelope import Envelope
 from btkernel.events.application import ApplicationForwarded
 from btkernel.events.case import (
+    ActRegistered,
     CaseOpened,
     CaseRegisteredInChancellery,
+    RegistrationDateAssigned,
     ResolutionImposed,
     ReviewExtended,
     ThirdPartyNotified,
@@ -345,3 +347,91 @@ async def test_a_divorce_with_an_imprisoned_spouse_owes_the_third_party_a_notice
         notified,
     )
     assert (await _due(pool, case.id))["third_party_notice"][1] == "met"
+
+
+async def _open_service(pool: asyncpg.Pool, service_id: str, details: dict[str, Any]) -> CaseOpened:
+    body = birth_application()
+    forwarded = ApplicationForwarded(
+        application_id=f"{service_id}-{MONDAY_10.timestamp()}",
+        service_id=service_id,
+        channel="desk",
+        centre_id=OFFICE,
+        registry_office_id=OFFICE,
+        submitted_at=MONDAY_10,
+        forwarded_at=MONDAY_10,
+        receipt_number="R-7",
+        applicant=body["applicant"],
+        details=details,
+        documents=[],
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        case = await open_case(conn, forwarded, new_context(), MONDAY_10)
+    assert case.opened is not None
+    await _project(pool, case.id, case.opened, MONDAY_10)
+    return case.opened
+
+
+async def test_a_marriage_review_ends_with_the_date_and_the_record_is_formed_on_that_day(
+    registry: tuple[httpx.AsyncClient, asyncpg.Pool],
+) -> None:
+    _, pool = registry
+    opened = await _open_service(pool, "marriage_registration", {})
+    at = dt.datetime(2026, 11, 23, 15, 0, tzinfo=ALMATY)
+    await _project(
+        pool,
+        opened.case_id,
+        CaseRegisteredInChancellery(case_id=opened.case_id, registered_at=at, registered_by="ch"),
+        at,
+    )
+    await _project(
+        pool,
+        opened.case_id,
+        ResolutionImposed(
+            case_id=opened.case_id,
+            imposed_at=at,
+            imposed_by="head1",
+            executive_id="executive1a",
+            instruction="x",
+            execution_due_at=opened.review_due_at,
+        ),
+        at,
+    )
+    day = dt.date(2026, 12, 24)
+    await _project(
+        pool,
+        opened.case_id,
+        RegistrationDateAssigned(
+            case_id=opened.case_id, assigned_at=at, assigned_by="executive1a", registration_on=day
+        ),
+        at,
+    )
+    due = await _due(pool, opened.case_id)
+    # The review (1 WD, S002/App.2 p.5(3)) ended with the date: met, not "missed" a month later.
+    assert due["review"][1] == "met" and due["step:3"][1] == "met"
+    assert due.get("step:4", (None, "met"))[1] == "met"  # done within the review, never left running
+    # Forming the record (3 h, p.5(5)) runs from the opening of the assigned day: 09:00 + 3 working hours.
+    assert due["step:5"] == (dt.datetime(2026, 12, 24, 12, 0, tzinfo=ALMATY), "running")
+
+
+async def test_annulment_steps_follow_its_own_five_step_procedure(
+    registry: tuple[httpx.AsyncClient, asyncpg.Pool],
+) -> None:
+    _, pool = registry
+    opened = await _open_service(pool, "annulment_of_records", {})
+    at = dt.datetime(2026, 11, 23, 11, 0, tzinfo=ALMATY)
+    await _project(
+        pool,
+        opened.case_id,
+        ActRegistered(
+            case_id=opened.case_id,
+            registered_at=at,
+            registered_by="executive1a",
+            record_id="r",
+            record_number="n",
+        ),
+        at,
+    )
+    due = await _due(pool, opened.case_id)
+    # S002/App.10 p.5: the executive's step 3 ends with the act; the head signs within 10 minutes (step 4).
+    assert due["step:4"] == (dt.datetime(2026, 11, 23, 11, 10, tzinfo=ALMATY), "running")
+    assert "step:5" not in due

@@ -106,6 +106,8 @@ async def test_full_path_and_the_rules_on_the_way(registry: tuple[httpx.AsyncCli
     client, dsn = registry
     (cid,) = await _open(dsn, 1)
     assert (await client.get(f"/api/v1/cases/{cid}", headers=OTHER_OFFICE_HEAD)).status_code == 404
+    # A case's stream is not a record: its history is not readable as one (another office's applicant data).
+    assert (await client.get(f"/api/v1/records/{cid}/history", headers=OTHER_OFFICE_HEAD)).status_code == 404
     early = await client.post(f"/api/v1/cases/{cid}/signature", headers=HEAD)
     assert early.status_code == 422 and early.json()["code"] == "wrong_step"
     assert (

@@ -85,10 +85,11 @@ def create_app(
                 )
                 consumer.start()
                 rt.consumers.append(consumer)
-        if on_start:
-            await on_start(rt)
-        log.info("service_started", port=settings.http_port)
         try:
+            # Inside the try: a failing start still stops the relay, the consumers and the pool it started.
+            if on_start:
+                await on_start(rt)
+            log.info("service_started", port=settings.http_port)
             yield
         finally:
             if on_stop:

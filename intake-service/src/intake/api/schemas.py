@@ -16,6 +16,9 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class ApplicantIn(Person):
+    # Required here (optional in events, for records of people without one): hand-over checks the ID against it.
+    iin: str
+
     @field_validator("iin")
     @classmethod
     def _iin(cls, v: str | None) -> str | None:

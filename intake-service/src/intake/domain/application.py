@@ -51,7 +51,8 @@ def keep_until(received_at: dt.datetime) -> dt.datetime:
     """The moment a result received at the centre has been kept one month."""
     from btkernel.workcal import months_later as add_months
 
-    return dt.datetime.combine(add_months(received_at.date(), KEEP_AT_CENTRE_MONTHS), received_at.timetz())
+    local = received_at.astimezone(ALMATY)  # the month is counted on Kazakhstan's calendar days
+    return dt.datetime.combine(add_months(local.date(), KEEP_AT_CENTRE_MONTHS), local.timetz())
 
 
 class Application(Aggregate):
@@ -149,7 +150,14 @@ class Application(Aggregate):
                     code="power_of_attorney_expired",
                 )
             expected = self.representative.person.iin
-        if expected is not None and presented_iin != expected:
+        if expected is None:
+            # Without an IIN on file nobody can be identified against the application: refuse, never guess.
+            raise RuleViolation(
+                f"the {recipient}'s IIN is not on file; the result cannot be handed over",
+                field="body.recipient",
+                code="no_identity_on_file",
+            )
+        if presented_iin != expected:
             raise RuleViolation(
                 f"the identity document presented does not belong to the {recipient}",
                 field="body.identity_document_iin",
@@ -274,6 +282,8 @@ class Application(Aggregate):
     def when_ApplicationResultRecalled(self, e: ApplicationResultRecalled) -> None:
         self.status = READY_FOR_PICKUP
         self.recall_due_at = None
+        # The applicant came for it: the month at the centre starts again, or the next sweep would send it back.
+        self.received_at = e.recalled_at
 
     def summary(self) -> dict[str, Any]:
         return {

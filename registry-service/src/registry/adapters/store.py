@@ -49,7 +49,11 @@ async def insert_case(conn: asyncpg.Connection, e: CaseOpened) -> None:
     )
 
 
-async def update_case(conn: asyncpg.Connection, case: Case, at: dt.datetime) -> None:
+async def update_case(
+    conn: asyncpg.Connection, case: Case, at: dt.datetime, review_due_at: dt.datetime | None = None
+) -> None:
+    """The worklist row after a command. The review due moment is written only when the command moved it (an
+    extension): a decree recomputes it in the read model, and the aggregate's older value must not undo that."""
     await conn.execute(
         "UPDATE cases SET status=$2, executive_id=$3, record_id=$4, record_number=$5, updated_at=$6,"
         " completed_at = CASE WHEN $2 = $7 THEN $6 ELSE completed_at END,"
@@ -61,7 +65,7 @@ async def update_case(conn: asyncpg.Connection, case: Case, at: dt.datetime) -> 
         case.record_number,
         at,
         RESULT_SENT,
-        case.review_due_at,
+        review_due_at,
     )
 
 

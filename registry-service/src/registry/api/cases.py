@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 
 from btkernel import clock, eventstore
 from btkernel.context import Actor
+from btkernel.events.case import ReviewExtended
 from btkernel.problems import InvalidInput, NotFound
 from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
 from registry.adapters import store
@@ -117,8 +118,9 @@ async def act_on_case(
         case = await use_cases.load_for(conn, case_id, actor)
         now = _now()
         command(case, now)
+        extended = any(isinstance(e, ReviewExtended) for e in case.pending)
         await case.save(conn, ctx, use_cases.SOURCE)
-        await store.update_case(conn, case, now)
+        await store.update_case(conn, case, now, review_due_at=case.review_due_at if extended else None)
         return await case_detail(conn, case_id, actor)
 
 

@@ -83,7 +83,11 @@ async def get_record(record_id: str, pool: PoolDep, actor: ActorDep) -> RecordVi
 async def record_history(record_id: str, pool: PoolDep, actor: ActorDep) -> list[CaseHistoryEntry]:
     require_role(actor, *READ_ROLES)
     async with pool.acquire() as conn:
-        events = await eventstore.load(conn, record_id)
+        # Records only: a case's stream has the same shape of id and is its office's business alone.
+        is_record = await conn.fetchval(
+            "SELECT true FROM events WHERE stream_id = $1 AND stream_type = 'record' LIMIT 1", record_id
+        )
+        events = await eventstore.load(conn, record_id) if is_record else []
     if not events:
         raise NotFound(f"no record {record_id}")
     return [CaseHistoryEntry(**e.history_entry()) for e in events]

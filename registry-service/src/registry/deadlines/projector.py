@@ -21,6 +21,7 @@ from btkernel.events.case import (
     CaseOpened,
     CaseRegisteredInChancellery,
     RefusalPrepared,
+    RegistrationDateAssigned,
     ResolutionImposed,
     ResultSentToCentre,
     ResultSigned,
@@ -41,21 +42,23 @@ PILOT_TERM = {
     "source": "S000 (Astana pilot, 5 July 2017): 3 working hours instead of 2 days",
 }
 PILOT_SERVICES = {"birth_registration", "death_registration"}
-# Which procedure step (S002 p.5 order) each case event completes; the next step starts with it.
-COMPLETES_STEP: dict[type[Event], int] = {
-    CaseRegisteredInChancellery: 1,
-    ResolutionImposed: 2,
-    ActRegistered: 4,  # review, forming the record and registering are one command of the executive
-    RefusalPrepared: 4,  # or the reasoned refusal, prepared instead of the record (S002 p.5(3))
-    ResultSigned: 5,
-    ResultSentToCentre: 6,
-}
+# Case events that complete procedure steps; which step each completes depends on the service's steps in the
+# catalogue (birth has six, marriage seven, annulment five), see `_completed_up_to`.
+STEP_EVENTS: tuple[type[Event], ...] = (
+    CaseRegisteredInChancellery,
+    ResolutionImposed,
+    RegistrationDateAssigned,
+    ActRegistered,
+    RefusalPrepared,
+    ResultSigned,
+    ResultSentToCentre,
+)
 
 HANDLED_TYPES = [
     CaseOpened.TYPE,
     ReviewExtended.TYPE,
     ThirdPartyNotified.TYPE,
-    *(t.TYPE for t in COMPLETES_STEP),
+    *(t.TYPE for t in STEP_EVENTS),
 ]
 # The notice of an extension is owed to the applicant (S002 §2.2): it is given when the mail is delivered.
 NOTICE_TEMPLATE = "review_extended"
@@ -109,13 +112,17 @@ async def _open(
     )
 
 
-async def _close(conn: asyncpg.Connection, case_id: str, kinds: list[str], at: dt.datetime) -> None:
+async def _close(
+    conn: asyncpg.Connection, case_id: str, kinds: list[str], at: dt.datetime, status: str | None = None
+) -> None:
+    """Close running deadlines: met or met late by the due moment, or with `status` (e.g. not_required)."""
     await conn.execute(
-        "UPDATE deadlines SET status = CASE WHEN $3 <= due_at THEN 'met' ELSE 'met_late' END, completed_at = $3,"
-        " updated_at = $3 WHERE case_id = $1 AND kind = ANY($2::text[]) AND status = 'running'",
+        "UPDATE deadlines SET status = COALESCE($4, CASE WHEN $3 <= due_at THEN 'met' ELSE 'met_late' END),"
+        " completed_at = $3, updated_at = $3 WHERE case_id = $1 AND kind = ANY($2::text[]) AND status = 'running'",
         case_id,
         kinds,
         at,
+        status,
     )
 
 
@@ -147,8 +154,15 @@ async def _open_step(
     if step is None:
         return
     term = _step_term(step)
-    if term is None:  # the executive's review: its deadline is the resolution's execution deadline
-        due_at = execution_due_at or case["review_due_at"]
+    if term is None:
+        # The executive's review runs to the review term as it stands now (a decree may have moved it since the
+        # head's resolution named its execution deadline).
+        current = await conn.fetchval(
+            "SELECT due_at FROM deadlines WHERE case_id = $1 AND kind IN ('review', 'review:extended')"
+            " AND status = 'running' ORDER BY kind DESC LIMIT 1",
+            case["case_id"],
+        )
+        due_at = current or execution_due_at or case["review_due_at"]
         term = {"value": 0, "unit": "resolution", "acceptance_day_counted": None, "source": step.source}
     else:
         due_at = site_clock.due(start, term, case["registry_office_id"])
@@ -181,8 +195,7 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
     if isinstance(event, ThirdPartyNotified):
         await _close(conn, case_id, ["third_party_notice"], event.notified_at)
         return
-    order = COMPLETES_STEP.get(type(event))
-    if order is None:
+    if not isinstance(event, STEP_EVENTS):
         return
     row = await conn.fetchrow("SELECT * FROM cases WHERE case_id = $1", case_id)
     if row is None:
@@ -193,7 +206,11 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
         case_id,
     )
     case = {**dict(row), "submitted_at": submitted_at}
+    service = catalogue.load().get(case["service_id"], on=submitted_at.astimezone(ALMATY).date())
+    if service is None:
+        raise LookupError(f"service {case['service_id']} not in the catalogue on {submitted_at}")
     at = envelope.time
+    order = _completed_up_to(service, event)
     await _close(conn, case_id, [f"step:{n}" for n in range(1, order + 1)], at)
     site_clock = await terms.load(conn)
     if isinstance(event, ResolutionImposed):
@@ -209,15 +226,48 @@ async def on_case_event(conn: asyncpg.Connection, envelope: Envelope, ctx: Reque
         )
         # A re-assignment moves the running review step to the new executive.
         await conn.execute(
-            "UPDATE deadlines SET responsible_id = $2 WHERE case_id = $1 AND kind = 'step:3'"
-            " AND status = 'running'",
+            "UPDATE deadlines SET responsible_id = $2 WHERE case_id = $1 AND kind LIKE 'step:%'"
+            " AND responsible_role = 'registry_executive' AND status = 'running'",
             case_id,
             event.executive_id,
         )
+    elif isinstance(event, RegistrationDateAssigned):
+        # The review ended with a date agreed with the couple (S002/App.2 p.5(3)-(4)): the review term is met, and
+        # forming the record runs from the opening of the assigned day, not from now.
+        await _close(conn, case_id, ["review", "review:extended"], at)
+        day_start = dt.datetime.combine(event.registration_on, dt.time(0, 0), tzinfo=ALMATY)
+        await _open_step(
+            conn, site_clock, case, order + 1, max(at, day_start), now, executive_id=case.get("executive_id")
+        )
     elif isinstance(event, ResultSentToCentre):
         await _close(conn, case_id, ["review", "review:extended", "pilot_total"], at)
+        # A refused divorce needs no notice to the third party any more.
+        await _close(conn, case_id, ["third_party_notice"], at, status="not_required")
     else:
-        await _open_step(conn, site_clock, case, order + 1, at, now)
+        if isinstance(event, RefusalPrepared):
+            await _close(conn, case_id, ["third_party_notice"], at, status="not_required")
+        await _open_step(conn, site_clock, case, order + 1, at, now, executive_id=case.get("executive_id"))
+
+
+def _completed_up_to(service: catalogue.StateService, event: Event) -> int:
+    """The last procedure step (S002 p.5 order) an event completes, read from the service's own steps: the
+    chancellery's registration is step 1 and the head's resolution step 2 everywhere; the date assignment
+    follows the review; the act (or the refusal) ends the executive's work before the head's last signature;
+    the signature is the head's last step; the result sent is the last step of all."""
+    orders = [s.order for s in service.steps]
+    review = next((s.order for s in service.steps if s.max == "review_term"), 3)
+    signature = max((s.order for s in service.steps if s.role == "registry_head"), default=max(orders))
+    if isinstance(event, CaseRegisteredInChancellery):
+        return 1
+    if isinstance(event, ResolutionImposed):
+        return 2
+    if isinstance(event, RegistrationDateAssigned):
+        return review + 1
+    if isinstance(event, (ActRegistered, RefusalPrepared)):
+        return signature - 1
+    if isinstance(event, ResultSigned):
+        return signature
+    return max(orders)
 
 
 async def _on_opened(conn: asyncpg.Connection, e: CaseOpened, now: dt.datetime) -> None:

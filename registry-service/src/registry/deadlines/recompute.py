@@ -37,7 +37,15 @@ async def recompute_running(conn: asyncpg.Connection) -> int:
             due_at,
             approaching_at,
         )
-        if r["kind"] == "review":
+        if r["kind"] in ("review", "review:extended"):
             await conn.execute("UPDATE cases SET review_due_at = $2 WHERE case_id = $1", r["case_id"], due_at)
+            # The executive's review step runs to the review term: it moves with it.
+            await conn.execute(
+                "UPDATE deadlines SET due_at = $2, approaching_at = started_at + ($2 - started_at) * $3,"
+                " updated_at = now() WHERE case_id = $1 AND term->>'unit' = 'resolution' AND status = 'running'",
+                r["case_id"],
+                due_at,
+                APPROACHING_SHARE,
+            )
         moved += 1
     return moved

@@ -107,6 +107,11 @@ class Case(Aggregate):
         if actor.id != self.executive_id:
             raise Forbidden(f"case {self.id} is assigned to executive {self.executive_id}, not to {actor.id}")
 
+    def _expect_assigned_if_executive(self, actor: Actor) -> None:
+        """An executive acts only on the cases assigned to them; the head acts on every case of the office."""
+        if actor.role == "registry_executive":
+            self._expect_executive(actor)
+
     def earliest_registration(self) -> dt.date | None:
         assert self.opened is not None
         return earliest_registration(self.service, self.opened.details, self.opened.submitted_at)
@@ -142,6 +147,7 @@ class Case(Aggregate):
         other bodies; the applicant is to be told within 3 calendar days (S002 §2.2, p.5(3) of each regulation).
         The deadline engine consumes ReviewExtended for the new due moment and the notice timer."""
         self.expect_status(UNDER_REVIEW, "extend the review", DATE_ASSIGNED)
+        self._expect_assigned_if_executive(actor)
         if self.extended:
             raise RuleViolation(
                 f"the review of case {self.id} was already extended once", code="already_extended"
@@ -174,6 +180,7 @@ class Case(Aggregate):
         if notice is None or self.variant not in notice.variants:
             raise RuleViolation(f"case {self.id} needs no third-party notice", code="no_notice_required")
         self.expect_status(UNDER_REVIEW, "notify the third party")
+        self._expect_executive(actor)
         if self.third_party_notified:
             raise Conflict(f"the third party of case {self.id} was already notified", code="already_notified")
         if not party.strip():
@@ -306,6 +313,7 @@ class Case(Aggregate):
         role = self.service.issuing_role
         if actor.role != role:
             raise Forbidden(f"{self.service.names.en}: the result is issued by the {role}")
+        self._expect_assigned_if_executive(actor)
         assert self.opened is not None
         refused = self.refusal_reason is not None
         self.record(

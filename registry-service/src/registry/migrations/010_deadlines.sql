@@ -16,7 +16,7 @@ CREATE TABLE deadlines (
     approaching_at         timestamptz NOT NULL,
     responsible_role       text        NOT NULL,
     responsible_id         text,
-    status                 text        NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'met', 'met_late', 'superseded')),
+    status                 text        NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'met', 'met_late', 'superseded', 'not_required')),
     completed_at           timestamptz,
     approaching_emitted_at timestamptz,
     missed_emitted_at      timestamptz,
