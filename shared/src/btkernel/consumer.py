@@ -20,11 +20,28 @@ from btkernel import context, metrics, topics
 from btkernel import logging as btlog
 from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope
+from btkernel.eventstore import ConcurrencyConflict
 from btkernel.outbox import make_producer
 
 log = btlog.get(__name__)
 
 Handler = Callable[[asyncpg.Connection, Envelope, RequestContext], Awaitable[None]]
+
+# Failures of the surroundings, not of the event: retried without end (by restarting), never dead-lettered.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    ConcurrencyConflict,
+)
+
+
+class InfrastructureUnavailable(RuntimeError):
+    """Raised out of the consume loop so the consumer restarts from its committed offset."""
 
 
 class IdempotentConsumer:
@@ -138,6 +155,10 @@ class IdempotentConsumer:
                 if attempt < self.max_attempts:
                     await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
         assert error is not None
+        if isinstance(error, TRANSIENT_ERRORS):
+            # The event is fine; the database or a neighbour is not. Dead-lettering would lose it: instead the
+            # consumer starts over from its last committed offset, and what it applied since is deduplicated.
+            raise InfrastructureUnavailable(f"{self.group_id}: {error!r}") from error
         await self._dead_letter(record, error, producer)
 
     async def apply_once(self, envelope: Envelope, record: Any) -> str:

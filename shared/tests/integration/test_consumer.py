@@ -135,3 +135,39 @@ async def test_a_poison_event_is_dead_lettered_and_the_rest_flow(
     assert Envelope.from_kafka(dead[0].key, dead[0].value, list(dead[0].headers)).data == {"n": 2}
     # The failed attempts rolled back: only 1 and 3 were applied.
     assert sorted(r["n"] for r in await pool.fetch("SELECT n FROM ok")) == [1, 3]
+
+
+async def test_an_outage_is_waited_out_not_dead_lettered(
+    kernel_db: tuple[str, asyncpg.Pool],
+    kafka_bootstrap: str,
+    topic: str,
+    read_all: Callable[..., Any],
+) -> None:
+    _, pool = kernel_db
+    failures = {"left": 5}
+
+    async def handler(conn: asyncpg.Connection, env: Envelope, ctx: RequestContext) -> None:
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise ConnectionResetError("database restarting")  # the surroundings failed, not the event
+        await conn.execute("CREATE TABLE IF NOT EXISTS ok (n int)")
+        await conn.execute("INSERT INTO ok VALUES ($1)", env.data["n"])
+
+    await _publish(kafka_bootstrap, topic, [_env(1), _env(2)])
+    consumer = IdempotentConsumer(
+        pool=pool,
+        bootstrap=kafka_bootstrap,
+        group_id="g3",
+        topics=[topic],
+        handler=handler,
+        service="test",
+        max_attempts=2,
+        retry_backoff_s=0.01,
+    )
+    consumer.start()
+    try:
+        await _until(lambda: _processed_at_least(pool, 2), timeout_s=60)
+    finally:
+        await consumer.stop()
+    assert sorted(r["n"] for r in await pool.fetch("SELECT n FROM ok")) == [1, 2]
+    assert await read_all(kafka_bootstrap, topic + ".dlq", 1, timeout_s=2) == []
