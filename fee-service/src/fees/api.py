@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from btkernel import problems
-from btkernel.service import ActorDep, PoolDep, require_role
+from btkernel.service import ActorDep, ApplicationIdQuery, PoolDep, require_role
 from fees import store
 from fees.assessment import format_mrp
 
@@ -45,15 +44,7 @@ class FeeDecisionList(BaseModel):
 async def list_fees(
     pool: PoolDep,
     actor: ActorDep,
-    application_id: Annotated[
-        str,
-        Query(
-            min_length=1,
-            max_length=100,
-            pattern=r"^[A-Za-z0-9._:-]+$",
-            description="the application whose fee decisions to list",
-        ),
-    ],
+    application_id: ApplicationIdQuery,
 ) -> FeeDecisionList:
     require_role(actor, *READER_ROLES)
     async with pool.acquire() as conn:

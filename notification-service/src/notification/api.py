@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from btkernel import problems
-from btkernel.service import ActorDep, PoolDep, require_role
+from btkernel.service import ActorDep, ApplicationIdQuery, PoolDep, require_role
 from notification import store
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
@@ -46,15 +45,7 @@ class NotificationList(BaseModel):
 async def list_notifications(
     pool: PoolDep,
     actor: ActorDep,
-    application_id: Annotated[
-        str,
-        Query(
-            min_length=1,
-            max_length=100,
-            pattern=r"^[A-Za-z0-9._:-]+$",
-            description="the application whose notifications to list",
-        ),
-    ],
+    application_id: ApplicationIdQuery,
 ) -> NotificationList:
     require_role(actor, *READER_ROLES)
     async with pool.acquire() as conn:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from btkernel import clock, context, db, metrics, problems
@@ -183,6 +183,13 @@ def get_actor(request: Request) -> Actor:
 
 
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+# The `application_id` query parameter of the per-application views (fees, notifications, …).
+ApplicationIdQuery = Annotated[
+    str,
+    Query(
+        min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$", description="the application to look at"
+    ),
+]
 ContextDep = Annotated[RequestContext, Depends(get_context)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
