@@ -7,11 +7,12 @@ session ends, and only when some test asked for it.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,16 @@ def stack(
         yield whole
     finally:
         whole.stop()
+
+
+@pytest.fixture
+def clock_at() -> Iterator[Callable[[dt.datetime], None]]:
+    """Moves this process's clock (`btkernel.clock`) to a fixed moment; put back when the test ends.
+
+    Call it after the app under test is built: `create_app` sets the clock from the service's settings.
+    """
+    from btkernel import clock
+
+    before = clock.offset_s()
+    yield clock.travel_to
+    clock.set_offset(before)

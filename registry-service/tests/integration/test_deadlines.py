@@ -4,7 +4,7 @@ office's working time (the lunch break), the review term in working days, a decr
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -42,13 +42,17 @@ MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=ALMATY)
 
 
 @pytest.fixture
-async def registry(make_database: Any) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Pool]]:
+async def registry(
+    make_database: Any, clock_at: Callable[[dt.datetime], None]
+) -> AsyncIterator[tuple[httpx.AsyncClient, asyncpg.Pool]]:
     dsn = await make_database("deadlines")
     settings = RegistrySettings(
         database_url=dsn, relay_enabled=False, consumers_enabled=False, scheduler_enabled=False
     )
     pool = await db.create_pool(dsn)
     async with serve(lambda: build_app(settings)) as client:
+        # The cases below are opened on fixed dates; times left are read on those dates too, never on today's.
+        clock_at(MONDAY_10)
         yield client, pool
     await pool.close()
 
@@ -97,7 +101,7 @@ async def _due(pool: asyncpg.Pool, case_id: str) -> dict[str, tuple[dt.datetime,
 
 
 async def test_review_and_step_terms_on_the_working_calendar(
-    registry: tuple[httpx.AsyncClient, asyncpg.Pool],
+    registry: tuple[httpx.AsyncClient, asyncpg.Pool], clock_at: Callable[[dt.datetime], None]
 ) -> None:
     client, pool = registry
     opened = await _open(pool, MONDAY_10)
@@ -137,9 +141,14 @@ async def test_review_and_step_terms_on_the_working_calendar(
     )
     due = await _due(pool, opened.case_id)
     assert due["step:2"][1] == "met" and due["step:3"][0] == due["review"][0]
+    # Read at 15:00 on Monday: to Tuesday 17:30 are 26.5 calendar hours, of which 2.5 + 7 are working hours.
+    clock_at(three)
     mine = await client.get("/api/v1/deadlines", params={"responsible_id": "executive1a"}, headers=HEAD)
     assert [d["kind"] for d in mine.json()] == ["step:3"]
-    assert mine.json()[0]["working_seconds_left"] <= mine.json()[0]["seconds_left"]
+    left = mine.json()[0]
+    assert 0 < left["working_seconds_left"] < left["seconds_left"]
+    assert abs(left["seconds_left"] - 26.5 * 3600) < 600
+    assert abs(left["working_seconds_left"] - 9.5 * 3600) < 600
 
     # A decree makes Tuesday a day off: the review term moves to Wednesday at once, in the worklist too.
     r = await client.post(

@@ -21,6 +21,21 @@ def set_offset(seconds: float) -> None:
     _offset = dt.timedelta(seconds=seconds)
 
 
+def offset_s() -> float:
+    return _offset.total_seconds()
+
+
+def travel_to(moment: dt.datetime) -> None:
+    """Shift the clock so that `now()` is `moment` at this instant (and runs on from there).
+
+    Tests that open a case on a fixed date and then read times left must read them at a fixed moment too: against
+    the real clock the same assertion holds on the day it was written and fails a week later.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("travel_to needs a time-zone aware moment")
+    set_offset((moment - dt.datetime.now(dt.UTC)).total_seconds())
+
+
 def today() -> dt.date:
     """Today in Kazakhstan (Asia/Almaty, UTC+5): from 19:00 UTC it is already tomorrow there."""
     from btkernel.calendar import ALMATY
