@@ -9,13 +9,13 @@ STAMP := $(VENV)/.installed
 # after 2024-03-01 (btkernel.workcal.zones refuses to run on a disagreeing one).
 export PYTHONTZPATH :=
 
-.PHONY: install run test test-unit test-integration test-e2e lint format bench schemas kafka clean
+.PHONY: install run test test-unit test-integration test-e2e fuzz lint format bench schemas kafka clean
 
 $(STAMP): constraints.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PACKAGES),-e ./$(p)) \
-	  pytest pytest-asyncio hypothesis aiosmtpd ruff mypy types-PyYAML
+	  pytest pytest-asyncio hypothesis schemathesis aiosmtpd ruff mypy types-PyYAML
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,6 +31,11 @@ run: install
 ## Unit, integration and end-to-end tests (real PostgreSQL and Kafka, started on free ports).
 test: install kafka
 	$(BIN)/pytest -q -p no:cacheprovider
+
+## schemathesis over every operation of the gateway's OpenAPI as every role, far longer than in `make test`
+## (BT_FUZZ_EXAMPLES examples per operation and role in its fuzzing phase; BT_FUZZ_SEED another seed).
+fuzz: install kafka
+	BT_FUZZ_EXAMPLES=$${BT_FUZZ_EXAMPLES:-300} $(BIN)/pytest -q -p no:cacheprovider -m fuzz tests/fuzz
 
 test-unit: install
 	$(BIN)/pytest -q -m "not integration and not e2e"
@@ -53,5 +58,7 @@ schemas: install
 bench: install kafka
 	$(BIN)/python -m btdeploy bench $(BENCH_ARGS)
 
+## Removes what `make run` keeps, its database included (as root the cluster lives where .run/postgres/cluster points).
 clean:
+	if [ -L .run/postgres/cluster ]; then rm -rf -- "$$(readlink .run/postgres/cluster)"; fi
 	rm -rf .run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import smtplib
 from email.message import EmailMessage
@@ -11,7 +12,7 @@ import pytest
 
 from btdeploy.kafka import KafkaServer, new_cluster_id
 from btdeploy.ports import free_port, free_ports
-from btdeploy.postgres import ExternalPostgres
+from btdeploy.postgres import CLUSTERS_ENV, ExternalPostgres, _sweep_orphans, cluster_dir_for
 from btdeploy.processes import ChildProcess
 from btdeploy.smtp_sink import SmtpSink
 from btdeploy.stack import PortPlan, Stack
@@ -84,3 +85,41 @@ def test_gateway_env_points_at_the_other_services(tmp_path: Path) -> None:
     assert notification["BT_SMTP_PORT"] == "8025" and notification["BT_RELAY_ENABLED"] == "false"
     with pytest.raises(KeyError):
         stack.env_for("nonexistent")
+
+
+def test_clusters_whose_work_folder_is_gone_are_swept(tmp_path: Path) -> None:
+    root, clone = tmp_path / "clusters", tmp_path / "clone"
+    clone.mkdir()
+
+    def cluster(name: str, owner: Path | None, pid: int | None = None) -> Path:
+        folder = root / name
+        (folder / "data").mkdir(parents=True)
+        if owner is not None:
+            (folder / "workdir").write_text(f"{owner}\n")
+        if pid is not None:
+            (folder / "data" / "postmaster.pid").write_text(f"{pid}\n/some/data\n")
+        return folder
+
+    orphan = cluster("orphan", tmp_path / "deleted-clone")
+    crashed = cluster("crashed", tmp_path / "deleted-too", pid=_exited_pid(tmp_path))
+    kept = cluster("kept", clone)
+    running = cluster("running", tmp_path / "deleted-while-running", pid=os.getpid())
+    unknown = cluster("unknown", None)
+    _sweep_orphans(root)
+    assert not orphan.exists() and not crashed.exists()
+    assert kept.exists() and running.exists() and unknown.exists()
+
+
+def _exited_pid(tmp_path: Path) -> int:
+    child = ChildProcess("true", ["true"], log_path=tmp_path / "true.log")
+    child.start()
+    child.wait(10)
+    assert child.pid is not None
+    return child.pid
+
+
+def test_each_work_folder_has_its_own_cluster_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CLUSTERS_ENV, str(tmp_path / "clusters"))
+    first, second = cluster_dir_for(tmp_path / "a" / ".run"), cluster_dir_for(tmp_path / "b" / ".run")
+    assert first != second and first.parent == second.parent == tmp_path / "clusters"
+    assert cluster_dir_for(tmp_path / "a" / "x" / ".." / ".run") == first

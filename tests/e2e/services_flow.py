@@ -42,7 +42,14 @@ def ok(r: httpx.Response, status: int = 200) -> dict[str, Any]:
 async def submit(gw: Gateway, people: Office, channel: str, body: dict[str, Any]) -> dict[str, Any]:
     if channel == "portal":
         body = {**body, "registry_office_id": OFFICE, "signature": eds_signature(body["applicant"]["iin"])}
-    r = await gw.as_(people.submitter(channel, body["service_id"]), "POST", "/api/v1/applications", json=body)
+    user = people.submitter(channel, body["service_id"])
+
+    async def attempt() -> httpx.Response | None:
+        r = await gw.as_(user, "POST", "/api/v1/applications", json=body)
+        # Intake learns of a record from the record topic a moment after it is registered (ADR 0012).
+        return None if r.status_code == 422 and r.json().get("code") == "record_unknown" else r
+
+    r = await eventually(attempt, what="intake to know the records the application names")
     accepted = ok(r, 201)
     assert accepted["status"] == "forwarded_to_registry", accepted
     return accepted

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -21,6 +23,10 @@ from btdeploy.processes import ChildProcess
 # initdb and postgres refuse to run as root; this OS user owns the cluster instead.
 OS_USER = "postgres"
 SUPERUSER = "postgres"
+# Where a cluster owned by OS_USER lives, unless BT_PG_CLUSTERS names another folder.
+CLUSTERS_ENV = "BT_PG_CLUSTERS"
+# In a cluster's folder: the work folder it belongs to (read by the sweep of orphans, and by a curious person).
+OWNER_FILE = "workdir"
 
 
 class Postgres(Protocol):
@@ -67,22 +73,44 @@ async def _drop_database(admin_dsn: str, name: str) -> None:
         await conn.close()
 
 
-class PostgresServer:
-    """A private cluster in `workdir` on 127.0.0.1:<port>, trust auth for the `postgres` superuser.
+def clusters_root() -> Path:
+    """The folder of the clusters that the `postgres` OS user owns: its home (Debian: /var/lib/postgresql),
+    which it can always enter, wherever the checkout is — a clone in a 0700 home folder is closed to it."""
+    if override := os.environ.get(CLUSTERS_ENV):
+        return Path(override)
+    home = Path(pwd.getpwnam(OS_USER).pw_dir)
+    return (home if home.is_dir() else Path("/var/tmp")) / "bt-clusters"
 
-    An existing cluster in `workdir` is reused, so `make run` keeps its data. `fast` turns durability off,
-    which is what tests want and what nothing else should have.
+
+def cluster_dir_for(workdir: Path) -> Path:
+    """One folder per work folder (so per clone for `make run`), named by a hash of its absolute path: the same
+    clone finds its data again, two clones never share a cluster."""
+    key = hashlib.sha256(str(workdir.resolve()).encode()).hexdigest()[:16]
+    return clusters_root() / key
+
+
+class PostgresServer:
+    """A private cluster for `workdir` on 127.0.0.1:<port>, trust auth for the `postgres` superuser.
+
+    Run by an ordinary user, the cluster is in `workdir`. Run as root, the cluster belongs to the `postgres`
+    OS user and lives in a folder of its own (`cluster_dir_for`), so that it works from any checkout; `workdir`
+    then holds the server's log and `cluster`, a symbolic link to that folder.
+
+    An existing cluster is reused, so `make run` keeps its data. `fast` turns durability off, which is what
+    tests want and what nothing else should have.
     """
 
     def __init__(self, workdir: Path, port: int, fast: bool = False) -> None:
         self.workdir = workdir
         self.port = port
         self.fast = fast
-        self.data_dir = workdir / "data"
-        self.socket_dir = workdir / "socket"
+        self._as_user = OS_USER if os.geteuid() == 0 else None
+        self.cluster_dir = cluster_dir_for(workdir) if self._as_user is not None else workdir
+        self.data_dir = self.cluster_dir / "data"
+        self.socket_dir = self.cluster_dir / "socket"
+        # Written through a descriptor we open before dropping root: the log may stay in the work folder.
         self.log_path = workdir / "postgres.log"
         self.process: ChildProcess | None = None
-        self._as_user = OS_USER if os.geteuid() == 0 else None
 
     @property
     def pid(self) -> int | None:
@@ -114,7 +142,7 @@ class PostgresServer:
             "postgres",
             argv,
             log_path=self.log_path,
-            cwd=self.workdir,
+            cwd=self.cluster_dir,
             user=self._as_user,
             stop_signal=signal.SIGINT,
             stop_timeout=20.0,
@@ -126,6 +154,16 @@ class PostgresServer:
         if self.process is not None:
             self.process.stop(timeout)
 
+    def remove(self) -> None:
+        """Stop, and delete the cluster with its data: for throwaway clusters (tests). The log stays."""
+        self.stop()
+        for folder in (self.data_dir, self.socket_dir):
+            shutil.rmtree(folder, ignore_errors=True)
+        if self.cluster_dir != self.workdir:
+            shutil.rmtree(self.cluster_dir, ignore_errors=True)
+            with contextlib.suppress(FileNotFoundError):
+                (self.workdir / "cluster").unlink()
+
     async def create_database(self, name: str) -> str:
         """Create `name` unless it exists; returns its DSN."""
         await _create_database(self.dsn("postgres"), name)
@@ -135,26 +173,49 @@ class PostgresServer:
         await _drop_database(self.dsn("postgres"), name)
 
     def _prepare_dirs(self) -> None:
-        # A Unix socket path is limited to about 107 bytes; a deep workdir gets its socket elsewhere.
+        if self._as_user is not None:
+            # Before our own folder exists: a work folder deleted (`make clean`) means its data goes too.
+            _sweep_orphans(clusters_root())
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if self._as_user is not None:
+            self._prepare_cluster_dir(self._as_user)
+        # A Unix socket path is limited to about 107 bytes; a deep folder gets its socket elsewhere.
         if len(str(self.socket_dir / f".s.PGSQL.{self.port}")) > 100:
             self.socket_dir = Path(tempfile.mkdtemp(prefix="bt-pgsock-"))
-        for folder in (self.workdir, self.socket_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
         if self._as_user is None:
             return
         account = pwd.getpwnam(self._as_user)
-        for folder in (self.workdir, self.socket_dir):
-            os.chown(folder, account.pw_uid, account.pw_gid)
+        os.chown(self.socket_dir, account.pw_uid, account.pw_gid)
         probe = subprocess.run(
-            ["test", "-w", str(self.workdir), "-a", "-w", str(self.socket_dir)],
+            ["test", "-w", str(self.cluster_dir), "-a", "-w", str(self.socket_dir)],
             user=self._as_user,
             check=False,
         )
         if probe.returncode != 0:
             raise RuntimeError(
-                f"the {self._as_user} OS user cannot write {self.workdir} (a parent folder is closed to it); "
-                "use a work folder it can reach, e.g. under /tmp, or set DATABASE_URL"
+                f"the {self._as_user} OS user cannot write {self.cluster_dir} (a parent folder is closed to "
+                f"it); point {CLUSTERS_ENV} at a folder it can reach, or set DATABASE_URL"
             )
+
+    def _prepare_cluster_dir(self, user: str) -> None:
+        """The cluster's folder under `clusters_root()`, owned by `user`, and the link to it from the work folder."""
+        account = pwd.getpwnam(user)
+        root = clusters_root()
+        if not root.is_dir():
+            root.mkdir(parents=True, exist_ok=True)
+            # Only the cluster owner may look inside: the data folders would be 0700 anyway.
+            os.chown(root, account.pw_uid, account.pw_gid)
+            root.chmod(0o700)
+        self.cluster_dir.mkdir(exist_ok=True)
+        os.chown(self.cluster_dir, account.pw_uid, account.pw_gid)
+        (self.cluster_dir / OWNER_FILE).write_text(f"{self.workdir.resolve()}\n")
+        link = self.workdir / "cluster"
+        if link.is_symlink() and link.readlink() == self.cluster_dir:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            link.unlink()
+        link.symlink_to(self.cluster_dir, target_is_directory=True)
 
     def _initdb(self, bindir: Path) -> None:
         argv = [
@@ -171,7 +232,7 @@ class PostgresServer:
             argv.append("--no-sync")  # nothing to keep if the machine crashes mid-test
         done = subprocess.run(
             argv,
-            cwd=self.workdir,
+            cwd=self.cluster_dir,
             capture_output=True,
             text=True,
             check=False,
@@ -199,6 +260,36 @@ class PostgresServer:
                     f"last lines of {self.log_path}:\n{self.process.log_tail()}"
                 )
             time.sleep(0.1)
+
+
+def _sweep_orphans(root: Path) -> None:
+    """Delete the clusters whose work folder is gone (a test session's temporary folder, a deleted clone) and
+    whose server is not running; left alone, each would keep its data for ever."""
+    if not root.is_dir():
+        return
+    for cluster in root.iterdir():
+        try:
+            owner = Path((cluster / OWNER_FILE).read_text().strip())
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # not one of ours, or still being made
+        if owner.exists() or _postmaster_alive(cluster / "data"):
+            continue
+        shutil.rmtree(cluster, ignore_errors=True)
+
+
+def _postmaster_alive(data_dir: Path) -> bool:
+    """Whether the server that wrote `postmaster.pid` still runs (a stale file after a crash says nothing)."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (FileNotFoundError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 async def _ping(dsn: str) -> None:

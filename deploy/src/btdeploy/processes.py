@@ -144,13 +144,14 @@ class ChildProcess:
 
 
 class ServiceProcess(ChildProcess):
-    """One service's ASGI app under uvicorn on 127.0.0.1:<port>."""
+    """One service's ASGI app under uvicorn on 127.0.0.1:<port>, with the connection limits of `btkernel.serve`
+    (header, body and keep-alive timeouts, concurrency limit) — in this process, so its pid is the server's."""
 
     def __init__(self, name: str, app: str, port: int, env: Mapping[str, str], log_path: Path) -> None:
         argv = [
             sys.executable,
             "-m",
-            "uvicorn",
+            "btkernel.serve",
             app,
             "--host",
             "127.0.0.1",

@@ -63,6 +63,10 @@ def required_documents(
     return [d.code for d in service.required_documents(with_representative=False, variant=variant)]
 
 
+# Services whose application must name its variant (intake refuses it otherwise): the ground of a divorce.
+GROUND_REQUIRED = {"divorce_registration": "court_decision"}
+
+
 def act_application(
     service_id: str,
     *,
@@ -73,6 +77,8 @@ def act_application(
 ) -> dict[str, Any]:
     """An application of any service but birth: the applicant, a complete package for its variant, the details."""
     applicant = applicant or person("Сейітова", "Айгүл")
+    if service_id in GROUND_REQUIRED:
+        details.setdefault("variant", GROUND_REQUIRED[service_id])
     return {
         "service_id": service_id,
         "applicant": {k: applicant[k] for k in ("iin", "name")},

@@ -218,6 +218,9 @@ class Stack:
                 env["BT_JWT_SECRET"] = secret
             for upstream in ("intake", "registry", "notification", "fee"):
                 env[f"BT_{upstream.upper()}_URL"] = f"http://127.0.0.1:{self.ports.service(upstream)}"
+        if spec.name == "registry":
+            # The staff directory: only an active executive of the office may be assigned (gateway.staff).
+            env["BT_GATEWAY_URL"] = f"http://127.0.0.1:{self.ports.service('gateway')}"
         if spec.name == "notification":
             env |= {
                 "BT_SMTP_HOST": self.smtp.host,

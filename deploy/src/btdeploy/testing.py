@@ -48,7 +48,11 @@ def postgres_server(bt_workdir: Path) -> Iterator[PostgresServer | ExternalPostg
         server.start()
         yield server
     finally:
-        server.stop()
+        # Run as root, the cluster is outside bt_workdir (see PostgresServer) and goes with its own remove().
+        if isinstance(server, PostgresServer) and not os.environ.get("BT_KEEP_TEST_DIRS"):
+            server.remove()
+        else:
+            server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from btkernel import problems
+from btkernel import problem_docs, problems
 from btkernel.service import ActorDep, ApplicationIdQuery, PoolDep, require_role
 from fees import store
 from fees.assessment import format_mrp
@@ -40,7 +40,12 @@ class FeeDecisionList(BaseModel):
     items: list[FeeDecisionOut]
 
 
-@router.get("/fees", response_model=FeeDecisionList, summary="Fee decisions (state duty) of one application")
+@router.get(
+    "/fees",
+    response_model=FeeDecisionList,
+    summary="Fee decisions (state duty) of one application",
+    responses=problem_docs.declare(404),
+)
 async def list_fees(
     pool: PoolDep,
     actor: ActorDep,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from btkernel import problems
+from btkernel.bounded import ID_MAX, SHORT_MAX
 from gateway import tokens, users
 from gateway.state import GatewayDep
 from gateway.tokens import Principal
@@ -47,6 +48,37 @@ async def current_principal(gateway: GatewayDep, token: Annotated[str | None, De
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
+# Far longer than any passphrase a person types, and short enough that hashing it (scrypt) costs no more than
+# hashing a normal one: an unbounded password would make every failed sign-in a CPU-bound denial of service.
+PASSWORD_MAX = 256
+
+
+class SignInForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form (RFC 6749 §4.3.2) with every field bounded."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form(min_length=1, max_length=ID_MAX)],
+        password: Annotated[
+            str, Form(min_length=1, max_length=PASSWORD_MAX, json_schema_extra={"format": "password"})
+        ],
+        scope: Annotated[str, Form(max_length=SHORT_MAX)] = "",
+        client_id: Annotated[str | None, Form(max_length=ID_MAX)] = None,
+        client_secret: Annotated[
+            str | None, Form(max_length=PASSWORD_MAX, json_schema_extra={"format": "password"})
+        ] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
+
 
 def authorize(principal: Principal, allowed: frozenset[str]) -> None:
     if principal.role not in allowed:
@@ -69,7 +101,7 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
     },
 )
 async def issue_token(
-    request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()], gateway: GatewayDep
+    request: Request, form: Annotated[SignInForm, Depends()], gateway: GatewayDep
 ) -> Response:
     key = users.normalise(form.username)
     wait = gateway.login_guard.retry_after(key)

@@ -1,4 +1,6 @@
-"""Readiness of the gateway (its database) and of every upstream service, in one answer."""
+"""Readiness of the gateway (its database) and of every upstream service, in one answer: the worst status of all
+(`ok` < `degraded` < `unavailable`, see btkernel.health), each upstream's checks, and every reason in `reasons`
+prefixed with the service it comes from. 503 only when something is unavailable."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import httpx
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from btkernel.health import worst
 from gateway.state import Gateway, GatewayDep
 
 router = APIRouter(tags=["health"])
@@ -26,8 +29,14 @@ async def _probe(gateway: Gateway, base: str) -> dict[str, Any]:
     except ValueError:
         body = {}
     checks = body.get("checks") if isinstance(body, dict) else None
-    status = "ok" if response.status_code == 200 else "unavailable"
-    return {"status": status, "http_status": response.status_code, "checks": checks}
+    # A 200 is ok or degraded (the service serves, something needs a person), as the service itself says.
+    said = body.get("status") if isinstance(body, dict) else None
+    status = (said if said in ("ok", "degraded") else "ok") if response.status_code == 200 else "unavailable"
+    probe: dict[str, Any] = {"status": status, "http_status": response.status_code, "checks": checks}
+    reasons = body.get("reasons") if isinstance(body, dict) else None
+    if isinstance(reasons, list) and reasons:
+        probe["reasons"] = [str(r) for r in reasons]
+    return probe
 
 
 @router.get("/health", summary="Readiness of the gateway and of every upstream service")
@@ -41,13 +50,27 @@ async def health(gateway: GatewayDep) -> JSONResponse:
     names = sorted(gateway.upstreams)
     probes = await asyncio.gather(*(_probe(gateway, gateway.upstreams[name]) for name in names))
     upstreams = dict(zip(names, probes, strict=True))
-    ok = checks["database"] == "ok" and all(p["status"] == "ok" for p in probes)
-    return JSONResponse(
-        {
-            "status": "ok" if ok else "unavailable",
-            "service": gateway.settings.service_name,
-            "checks": checks,
-            "upstreams": upstreams,
-        },
-        status_code=200 if ok else 503,
-    )
+    # The worst of the gateway's own database and every upstream ("down" counts as unavailable).
+    status = worst(["ok" if checks["database"] == "ok" else "unavailable", *(p["status"] for p in probes)])
+    body: dict[str, Any] = {
+        "status": status,
+        "service": gateway.settings.service_name,
+        "checks": checks,
+        "upstreams": upstreams,
+    }
+    reasons = [f"{name}: {reason}" for name, p in upstreams.items() for reason in _reasons(p)]
+    if checks["database"] != "ok":
+        reasons.insert(0, f"gateway: database: {checks['database']}")
+    if reasons:
+        body["reasons"] = reasons
+    return JSONResponse(body, status_code=503 if status == "unavailable" else 200)
+
+
+def _reasons(probe: dict[str, Any]) -> list[str]:
+    if probe.get("reasons"):
+        return list(probe["reasons"])
+    if probe["status"] == "down":
+        return [f"does not answer: {probe.get('error')}"]
+    if probe["status"] != "ok":
+        return [f"/health answered {probe.get('http_status')}"]
+    return []

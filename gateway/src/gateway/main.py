@@ -10,11 +10,12 @@ from fastapi import FastAPI
 
 from btkernel import logging as btlog
 from btkernel.service import Runtime, create_app
-from gateway import auth, docs, health, proxy, seed
+from gateway import auth, docs, health, proxy, seed, staff
 from gateway import settings as gateway_settings
 from gateway.routes import RouteTable
 from gateway.settings import Settings
 from gateway.state import Gateway
+from gateway.upstream import UpstreamClient
 from gateway.users import PgUserStore
 
 log = btlog.get(__name__)
@@ -43,14 +44,12 @@ def build_app(
             created = await seed.seed(store)
             if created:
                 log.info("dev_users_seeded", users=created)
-        # trust_env off: the services are on loopback, and an HTTP_PROXY meant for the outside must not apply.
-        http = httpx.AsyncClient(
-            timeout=settings.upstream_timeout_s,
+        upstream = UpstreamClient.create(
+            timeout_s=settings.upstream_timeout_s,
+            keepalive_s=settings.upstream_keepalive_s,
             transport=transport,
-            trust_env=False,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
-        gateway.attach(store, http)
+        gateway.attach(store, upstream)
 
     async def on_stop(rt: Runtime) -> None:
         await gateway.detach()
@@ -70,7 +69,7 @@ def build_app(
     # FastAPI's own /openapi.json would describe only the gateway's routes; the merged one replaces it (and
     # FastAPI's /docs, which points at that URL, then shows the whole platform).
     _drop_routes(app, {"/openapi.json"})
-    for router in (auth.router, health.router, docs.router, proxy.router(gateway.table)):
+    for router in (auth.router, health.router, docs.router, staff.router, proxy.router(gateway.table)):
         app.include_router(router)
     app.state.gateway = gateway
     return app

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from btkernel import logging as btlog
-from btkernel.problems import PROBLEM_JSON
+from btkernel import problem_docs
 from gateway.roles import ALL_ROLES
 from gateway.routes import Route, RouteTable
 
@@ -29,32 +29,15 @@ BEARER_SCHEME: Doc = {
     "description": "Sign in with user name and password; send the token as `Authorization: Bearer <token>`.",
     "flows": {"password": {"tokenUrl": "/api/v1/auth/token", "scopes": {}}},
 }
-PROBLEM_SCHEMA: Doc = {
-    "title": "Problem",
-    "description": "RFC 9457 problem details",
-    "type": "object",
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "instance": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {"path": {"type": "string"}, "reason": {"type": "string"}},
-            },
-        },
-    },
-    "required": ["type", "title", "status", "detail"],
-}
 # Answers the gateway itself gives on every proxied operation, whatever the service documents.
 GATEWAY_RESPONSES = {
-    "401": "No bearer token, or an invalid or expired one",
-    "403": "The caller's role may not call this operation (`allowed_roles` lists who may)",
-    "503": "The service owning this operation is unavailable",
-    "504": "The service owning this operation did not answer in time",
+    401: "No bearer token, or an invalid or expired one",
+    403: "The caller's role may not call this operation (`allowed_roles` lists who may)",
+    413: "The request body is larger than the gateway accepts",
+    422: "Invalid input, named in `errors[].path`: a parameter, a body field, or a header the gateway cannot "
+    "forward (`header.idempotency-key`)",
+    503: "The owning service or its database is unavailable (`service` names which); retry after Retry-After",
+    504: "The owning service did not answer in time; a retry with the same Idempotency-Key is safe",
 }
 
 
@@ -106,8 +89,8 @@ def merge(
     definition is renamed `<service>_<name>` and the service's `$ref`s follow it."""
     doc = copy.deepcopy(own)
     components = doc.setdefault("components", {})
-    # Claimed before any service's components, so the gateway's Problem keeps the plain name.
-    components.setdefault("schemas", {}).setdefault("Problem", PROBLEM_SCHEMA)
+    # Claimed before any service's components, so the kernel's Problem keeps the plain name.
+    components.setdefault("schemas", {})["Problem"] = problem_docs.PROBLEM_SCHEMA
     components.setdefault("securitySchemes", {})["bearer"] = BEARER_SCHEME
     paths: dict[str, Doc] = doc.setdefault("paths", {})
     tags: dict[str, Doc] = {t["name"]: t for t in doc.get("tags", [])}
@@ -123,6 +106,12 @@ def merge(
             tags.setdefault(tag["name"], tag)
     if tags:
         doc["tags"] = list(tags.values())
+    # The services document their problems by the kernel's rules already; applied again over the whole document,
+    # the rules also cover a service's document from an older version and the gateway's own operations.
+    problem_docs.document(doc)
+    for _, _, operation in problem_docs.operations(doc):
+        if "security" in operation and "401" not in operation["responses"]:
+            operation["responses"]["401"] = problem_docs.response(401)
     _prune(doc)
     missing = sorted(unavailable)
     if missing:
@@ -196,13 +185,8 @@ def _secured(operation: Doc, route: Route) -> Doc:
     operation["description"] = f"{operation.get('description', '')}\n\nRoles: {who}.".strip()
     responses = operation.setdefault("responses", {})
     for status, text in GATEWAY_RESPONSES.items():
-        responses.setdefault(
-            status,
-            {
-                "description": text,
-                "content": {PROBLEM_JSON: {"schema": {"$ref": f"{_REF}schemas/Problem"}}},
-            },
-        )
+        # The gateway's description: it says what both the gateway and the service mean by the status.
+        responses[str(status)] = problem_docs.response(status, text)
     return operation
 
 

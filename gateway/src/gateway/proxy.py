@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 import httpx
 from fastapi import APIRouter, Request, Response
 
+from btkernel import idempotency, problems
 from btkernel import logging as btlog
-from btkernel import problems
 from btkernel.context import encode_name
 from btkernel.service import get_context
 from gateway.auth import PrincipalDep, authorize
@@ -21,14 +22,63 @@ log = btlog.get(__name__)
 # Only these caller headers reach a service. An allow-list, so Authorization and any X-Actor-* a caller made up
 # never do: the services trust X-Actor-* as the gateway's word.
 FORWARDED_REQUEST_HEADERS = ("content-type", "idempotency-key", "accept", "accept-language")
+# Preferences a server may disregard (RFC 9110 §12.5.1, §12.5.4): an unusable value (non-ASCII, invalid UTF-8) is
+# dropped and the service answers in its default, rather than refusing a request over a broken browser setting.
+# The other forwarded headers change what the request means (its body's type, its once-only key): an unusable
+# one is refused with a 422 naming it.
+IGNORED_WHEN_UNUSABLE = frozenset({"accept", "accept-language"})
+# Caller ids the gateway passes on (and the services put into every event): a token, not text.
+CALLER_IDS = ("x-request-id", "x-correlation-id")
+MAX_CALLER_ID_LENGTH = 200
 # What a caller may need from the service's answer besides the body: its type, a receipt's file name, where a
-# created resource lives, when to retry.
-RETURNED_RESPONSE_HEADERS = ("content-type", "content-disposition", "location", "retry-after")
+# created resource lives, when to retry, and whether this is the stored answer to an Idempotency-Key.
+RETURNED_RESPONSE_HEADERS = (
+    "content-type",
+    "content-disposition",
+    "location",
+    "retry-after",
+    "idempotent-replayed",
+)
+# Seconds a caller waits after the gateway's 503 (docs/adr/0011-outages-are-503.md): a service process that
+# stopped is restarted within a few seconds; a gateway out of upstream connections frees one much sooner.
+RETRY_AFTER_UPSTREAM_S = 5
+RETRY_AFTER_BUSY_S = 1
+# A header value that can be forwarded: printable ASCII and tab. Starlette reads header bytes as Latin-1, so
+# non-ASCII and invalid UTF-8 both arrive as characters above 0x7e, which httpx refuses to send.
+_FORWARDABLE = re.compile(r"[\t\x20-\x7e]*")
+_CALLER_ID = re.compile(rf"[\x21-\x7e]{{1,{MAX_CALLER_ID_LENGTH}}}")
+
+
+def forwarded_headers(request: Request) -> dict[str, str]:
+    """The caller's headers that reach the service; a 422 naming the header when one is unusable."""
+    headers: dict[str, str] = {}
+    for name in FORWARDED_REQUEST_HEADERS:
+        value = request.headers.get(name)
+        if not value:
+            continue
+        if name == "idempotency-key":
+            reason = idempotency.key_problem(value)
+        else:
+            reason = None if _FORWARDABLE.fullmatch(value) else "must be ASCII text"
+        if reason is None:
+            headers[name] = value
+        elif name not in IGNORED_WHEN_UNUSABLE:
+            raise problems.InvalidInput(
+                f"{name}: {reason}", errors=[{"path": f"header.{name}", "reason": reason}]
+            )
+    for name in CALLER_IDS:
+        value = request.headers.get(name)
+        if value is not None and not _CALLER_ID.fullmatch(value):
+            reason = f"must be 1 to {MAX_CALLER_ID_LENGTH} visible ASCII characters"
+            raise problems.InvalidInput(
+                f"{name}: {reason}", errors=[{"path": f"header.{name}", "reason": reason}]
+            )
+    return headers
 
 
 def upstream_headers(request: Request, principal: Principal) -> dict[str, str]:
     ctx = get_context(request)
-    headers = {name: value for name in FORWARDED_REQUEST_HEADERS if (value := request.headers.get(name))}
+    headers = forwarded_headers(request)
     headers.update(
         {
             "X-Request-Id": ctx.request_id or ctx.correlation_id,
@@ -54,11 +104,13 @@ def _upstream_url(base: str, request: Request) -> str:
 async def forward(request: Request, route: Route, principal: Principal, gateway: Gateway) -> Response:
     """Send the request to the owning service and relay its status, body and content headers."""
     url = _upstream_url(gateway.upstreams[route.service], request)
+    headers = upstream_headers(request, principal)
     body = await request.body()
     try:
-        upstream = await gateway.http.request(
-            request.method, url, content=body or None, headers=upstream_headers(request, principal)
-        )
+        upstream = await gateway.upstream.send(request.method, url, content=body or None, headers=headers)
+    except httpx.PoolTimeout as exc:
+        # Nothing was sent: every connection of the gateway's pool is busy.
+        return _unavailable(request, route.service, exc, retry_after_s=RETRY_AFTER_BUSY_S)
     except httpx.ConnectTimeout as exc:
         return _unavailable(request, route.service, exc)
     except httpx.TimeoutException as exc:
@@ -73,14 +125,33 @@ async def forward(request: Request, route: Route, principal: Principal, gateway:
         )
     except httpx.TransportError as exc:
         return _unavailable(request, route.service, exc)
-    headers = {name: value for name in RETURNED_RESPONSE_HEADERS if (value := upstream.headers.get(name))}
-    return Response(upstream.content, status_code=upstream.status_code, headers=headers)
+    return _relayed(upstream)
 
 
-def _unavailable(request: Request, service: str, exc: Exception) -> Response:
+def _relayed(upstream: httpx.Response) -> Response:
+    response = Response(upstream.content, status_code=upstream.status_code)
+    # The raw bytes: a header value the service wrote (a file name) goes back exactly as it came.
+    response.raw_headers.extend(
+        (name.lower(), value) for name, value in upstream.headers.raw if name.lower() in _RETURNED
+    )
+    if upstream.status_code == 503 and "retry-after" not in upstream.headers:
+        # An outage is always a 503 with Retry-After, whoever in the chain noticed it.
+        response.headers["Retry-After"] = str(RETRY_AFTER_UPSTREAM_S)
+    return response
+
+
+_RETURNED = frozenset(name.encode() for name in RETURNED_RESPONSE_HEADERS)
+
+
+def _unavailable(
+    request: Request, service: str, exc: Exception, *, retry_after_s: int = RETRY_AFTER_UPSTREAM_S
+) -> Response:
     log.warning("upstream_unavailable", upstream=service, error=repr(exc))
-    return problems.problem_response(
-        503, "Service unavailable", f"the {service} service is unavailable", request.url.path, service=service
+    return problems.unavailable_response(
+        f"the {service} service is unavailable",
+        request.url.path,
+        retry_after_s=retry_after_s,
+        service=service,
     )
 
 

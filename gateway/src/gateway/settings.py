@@ -11,6 +11,10 @@ class Settings(GatewaySettings):
     login_window_s: float = 60.0
     # Health probes and OpenAPI fetches must not hang a readiness check for the full proxy timeout.
     upstream_probe_timeout_s: float = 3.0
+    # How long an idle pooled connection to a service is kept: well under the services' keep-alive timeout
+    # (btkernel.serve: 30 s), so the gateway drops it before the service can close it under a request
+    # (gateway.upstream).
+    upstream_keepalive_s: float = 5.0
 
     def upstream_urls(self) -> dict[str, str]:
         """Base URL of every upstream service, by the service name the route table uses."""

@@ -11,6 +11,7 @@ from gateway.openapi import OpenApiCache
 from gateway.ratelimit import FailureGuard
 from gateway.routes import RouteTable
 from gateway.settings import Settings
+from gateway.upstream import UpstreamClient
 from gateway.users import UserStore
 
 
@@ -28,16 +29,18 @@ class Gateway:
         self.login_guard = FailureGuard(settings.login_max_failures, settings.login_window_s)
         self.openapi = OpenApiCache()
         self._users: UserStore | None = None
-        self._http: httpx.AsyncClient | None = None
+        self._upstream: UpstreamClient | None = None
 
-    def attach(self, users: UserStore, http: httpx.AsyncClient) -> None:
+    def attach(self, users: UserStore, http: httpx.AsyncClient | UpstreamClient) -> None:
+        """`http` is the upstream client, or one httpx client (a test's fake transport) that plays both of its
+        parts: pooled and fresh connections are the same thing to a fake."""
         self._users = users
-        self._http = http
+        self._upstream = http if isinstance(http, UpstreamClient) else UpstreamClient(http, http)
 
     async def detach(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-        self._users = self._http = None
+        if self._upstream is not None:
+            await self._upstream.aclose()
+        self._users = self._upstream = None
 
     @property
     def users(self) -> UserStore:
@@ -46,11 +49,16 @@ class Gateway:
         return self._users
 
     @property
-    def http(self) -> httpx.AsyncClient:
-        """The one client every upstream call shares, so connections to the services are pooled."""
-        if self._http is None:
+    def upstream(self) -> UpstreamClient:
+        """The client the proxy forwards with (its retry rule: gateway.upstream)."""
+        if self._upstream is None:
             raise RuntimeError("the gateway has not started: no HTTP client attached")
-        return self._http
+        return self._upstream
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The pooled client, for the gateway's own GETs to the services (health probes, OpenAPI documents)."""
+        return self.upstream.pooled
 
 
 def get_gateway(request: Request) -> Gateway:

@@ -6,6 +6,7 @@ from btkernel import clock, topics
 from btkernel.events.case import RegistrationDateAssigned, ResultSentToCentre
 from btkernel.service import ConsumerSpec, Runtime, create_app
 from intake.api import applications, centre_storage, portal, services
+from intake.app import known_records
 from intake.app.handover import on_case_event, on_date_assigned
 from intake.app.storage_sweep import storage_sweeper
 from intake.settings import IntakeSettings
@@ -40,6 +41,13 @@ def build_app(settings: IntakeSettings) -> FastAPI:
                 topics=[topics.CASE],
                 handler=on_date_assigned,
                 event_types=[RegistrationDateAssigned.TYPE],
+            ),
+            # The register as far as a submission needs it (ADR 0012).
+            ConsumerSpec(
+                group="intake.records",
+                topics=[topics.RECORD],
+                handler=known_records.on_record_event,
+                event_types=known_records.HANDLED_TYPES,
             ),
         ],
         on_start=on_start,

@@ -105,7 +105,7 @@ async def test_same_idempotency_key_gives_the_same_receipt_once(
         "/api/v1/applications", json=birth_application(documents=["identity_document"]), headers=headers
     )
     assert other.status_code == 409
-    assert other.json()["errors"][0]["path"] == "header.Idempotency-Key"
+    assert other.json()["errors"][0]["path"] == "header.idempotency-key"
 
 
 @pytest.mark.parametrize(

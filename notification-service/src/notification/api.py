@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from btkernel import problems
+from btkernel import problem_docs, problems
 from btkernel.service import ActorDep, ApplicationIdQuery, PoolDep, require_role
 from notification import store
 
@@ -41,6 +41,7 @@ class NotificationList(BaseModel):
     "/notifications",
     response_model=NotificationList,
     summary="Delivery log of the notifications sent about one application",
+    responses=problem_docs.declare(404),
 )
 async def list_notifications(
     pool: PoolDep,

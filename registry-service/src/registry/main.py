@@ -5,6 +5,8 @@ from fastapi import FastAPI
 from btkernel import clock, topics
 from btkernel.events.application import ApplicationForwarded
 from btkernel.service import ConsumerSpec, Runtime, create_app
+from registry.adapters import staff as staff_directory
+from registry.adapters.staff import StaffDirectory
 from registry.api import case_decisions, cases, records
 from registry.app.cases import on_application_event
 from registry.deadlines import api as deadlines_api
@@ -13,7 +15,10 @@ from registry.deadlines import scheduler as deadline_scheduler
 from registry.settings import RegistrySettings
 
 
-def build_app(settings: RegistrySettings) -> FastAPI:
+def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -> FastAPI:
+    """`staff` replaces the gateway's staff directory (tests)."""
+    directory = staff or staff_directory.from_settings(settings.gateway_url, settings.env)
+
     async def on_start(rt: Runtime) -> None:
         if settings.scheduler_enabled:
             scheduler = deadline_scheduler.scheduler(
@@ -26,7 +31,7 @@ def build_app(settings: RegistrySettings) -> FastAPI:
         if scheduler := rt.extras.get("scheduler"):
             await scheduler.stop()
 
-    return create_app(
+    app = create_app(
         settings=settings,
         title="Bir Tereze registry service",
         description="Registry-office cases, civil-status records, review deadlines and worklists.",
@@ -62,6 +67,8 @@ def build_app(settings: RegistrySettings) -> FastAPI:
         on_start=on_start,
         on_stop=on_stop,
     )
+    app.state.staff = directory
+    return app
 
 
 app = build_app(RegistrySettings())

@@ -8,3 +8,5 @@ class RegistrySettings(ServiceSettings):
     # The durable scheduler of deadline events; every instance may run one (emission is exactly once anyway).
     scheduler_enabled: bool = True
     scheduler_interval_s: float = 5.0
+    # The gateway, whose staff directory says who may be assigned as an executive (registry.adapters.staff).
+    gateway_url: str | None = None

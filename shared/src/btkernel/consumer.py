@@ -32,6 +32,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    # asyncpg's word for a session the server ended mid-transaction (MagicStack/asyncpg#1069).
+    asyncpg.InternalClientError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.SerializationError,

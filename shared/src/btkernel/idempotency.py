@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,10 @@ import asyncpg
 from btkernel.problems import Conflict, InvalidInput
 
 MAX_KEY_LENGTH = 200
+HEADER_PATH = "header.idempotency-key"
+# Visible ASCII: what a UUID, a ULID or any client-made token is. A header value outside it (non-ASCII, invalid
+# UTF-8 read as Latin-1, control characters) is no key a client meant, and could not be forwarded as a header.
+_KEY = re.compile(rf"[\x21-\x7e]{{1,{MAX_KEY_LENGTH}}}")
 
 
 @dataclass(frozen=True)
@@ -25,13 +30,19 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def key_problem(key: str) -> str | None:
+    """Why `key` is no usable Idempotency-Key, or None when it is one."""
+    if _KEY.fullmatch(key) is None:
+        return f"must be 1 to {MAX_KEY_LENGTH} visible ASCII characters (letters, digits, punctuation; no spaces)"
+    return None
+
+
 def validate_key(key: str | None) -> str | None:
     if key is None:
         return None
-    if not key.strip() or len(key) > MAX_KEY_LENGTH:
-        raise InvalidInput(
-            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters", field="header.Idempotency-Key"
-        )
+    reason = key_problem(key)
+    if reason is not None:
+        raise InvalidInput(f"Idempotency-Key {reason}", errors=[{"path": HEADER_PATH, "reason": reason}])
     return key
 
 
@@ -50,7 +61,7 @@ async def lookup(conn: asyncpg.Connection, scope: str, key: str, req_hash: str) 
     if row["request_hash"] != req_hash:
         raise Conflict(
             "this Idempotency-Key was already used for a different request; use a new key",
-            field="header.Idempotency-Key",
+            field=HEADER_PATH,
             code="idempotency_key_reused",
         )
     return StoredResponse(row["status_code"], row["response"])

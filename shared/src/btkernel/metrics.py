@@ -1,4 +1,5 @@
-"""Prometheus metrics every service exposes at /metrics: request latency, consumer lag, outbox backlog."""
+"""Prometheus metrics every service exposes at /metrics: request latency, consumer lag, outbox backlog and parked
+events, health checks."""
 
 from __future__ import annotations
 
@@ -24,6 +25,17 @@ CONSUMER_PROCESSED = Counter(
 )
 OUTBOX_BACKLOG = Gauge("bt_outbox_backlog_events", "Outbox events not yet published", ["service"])
 OUTBOX_PUBLISHED = Counter("bt_outbox_published_total", "Outbox events published", ["service"])
+# Alert on bt_outbox_parked > 0: each parked row holds back every later event of its aggregate (ADR 0009).
+OUTBOX_PARKED = Gauge(
+    "bt_outbox_parked", "Outbox events parked after a publish error they cannot outlive", ["service"]
+)
+OUTBOX_PARKED_TOTAL = Counter("bt_outbox_parks", "Outbox events parked, by error type", ["service", "error"])
+OUTBOX_OLDEST_PENDING = Gauge(
+    "bt_outbox_oldest_pending_seconds", "Age of the oldest outbox event not yet published", ["service"]
+)
+HEALTH_STATUS = Gauge(
+    "bt_health_degraded", "1 while /health reports a check as degraded or unavailable", ["service", "check"]
+)
 
 
 def install(app: FastAPI, service: str) -> None:

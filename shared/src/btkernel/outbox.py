@@ -6,20 +6,34 @@ forever. Marking each row published loses nothing. Order within an aggregate hol
 can only be inserted after the previous one committed (optimistic concurrency on the stream), so it always gets
 the larger id; the relay publishes in id order, one relay at a time (an advisory lock), with the idempotent
 producer (acks=all), which keeps per-partition order across retries.
+
+Why one event cannot stall the others (ADR 0009): `enqueue` refuses, inside the caller's transaction, an event
+that could never be published (larger than `BT_MAX_EVENT_BYTES`, or not encodable), so it is never committed. A
+row the broker still refuses for the record's own sake (too large, invalid), or that fails `BT_RELAY_MAX_ATTEMPTS`
+times for an unknown reason, is *parked* with its error and an ERROR log line and `bt_outbox_parked`; the relay
+goes on with other subjects, while later rows of the parked row's subject (the Kafka key, the aggregate) wait
+behind it, so order per aggregate holds. Transient errors (broker or network away) are retried for ever, never
+parked. An operator releases or discards a parked row with `python -m btkernel.outbox list|release|discard`.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
-from typing import Any
+import functools
+import json
+import sys
+from typing import Any, Literal
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka import errors as kafka_errors
 
-from btkernel import db, metrics
+from btkernel import db, metrics, problems
 from btkernel import logging as btlog
 from btkernel.envelope import Envelope
+from btkernel.settings import ServiceSettings
 
 log = btlog.get(__name__)
 
@@ -28,7 +42,62 @@ _RELAY_LOCK = 0x42_54_52_4C
 _NOTIFY_CHANNEL = "bt_outbox"
 
 
-async def enqueue(conn: asyncpg.Connection, topic: str, envelope: Envelope) -> None:
+class Unpublishable(problems.Problem):
+    """An event Kafka could never take. Raised by `enqueue` inside the request's transaction, so nothing of the
+    request is committed; rendered as a problem naming `body`, the only thing the client can change."""
+
+    status = 422
+    title = "Invalid input"
+
+
+class EventTooLarge(Unpublishable):
+    status = 413
+    title = "Payload too large"
+
+
+@functools.cache
+def max_event_bytes() -> int:
+    """BT_MAX_EVENT_BYTES of this process, read once."""
+    return ServiceSettings().max_event_bytes
+
+
+def encoded_size(key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> int:
+    """What the record carries: key, value and every header's name and value (the batch overhead is the margin
+    between BT_MAX_EVENT_BYTES and the broker's limit)."""
+    return len(key) + len(value) + sum(len(name.encode()) + len(v) for name, v in headers)
+
+
+def encode(envelope: Envelope, limit: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """The Kafka record of `envelope`, or `Unpublishable` saying why there can never be one."""
+    try:
+        # Both forms: the outbox's JSON (what PostgreSQL stores) and the record (what the broker gets).
+        json.dumps(envelope.to_json(), ensure_ascii=False).encode("utf-8")
+        key, value, headers = envelope.to_kafka()
+    except (TypeError, ValueError, UnicodeError) as exc:
+        raise Unpublishable(
+            f"the event {envelope.type} cannot be encoded: {exc}",
+            field="body",
+            code="event_not_encodable",
+        ) from exc
+    size = encoded_size(key, value, headers)
+    if size > limit:
+        raise EventTooLarge(
+            f"the event {envelope.type} would be {size} bytes, more than the {limit} bytes an event may carry;"
+            " shorten the longest text of the request",
+            field="body",
+            code="event_too_large",
+            size=size,
+            limit=limit,
+        )
+    return key, value, headers
+
+
+async def enqueue(
+    conn: asyncpg.Connection, topic: str, envelope: Envelope, *, limit: int | None = None
+) -> None:
+    """Write `envelope` to the outbox in the caller's transaction, or raise `Unpublishable` (which rolls the
+    transaction back) when no broker would ever take it: refused now, it cannot stall the relay later."""
+    encode(envelope, max_event_bytes() if limit is None else limit)
     await conn.execute(
         "INSERT INTO outbox (topic, event_id, envelope) VALUES ($1, $2, $3)",
         topic,
@@ -50,17 +119,71 @@ def make_producer(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
+# The record itself is at fault: sending it again can only fail again.
+RECORD_FAULTS: tuple[type[BaseException], ...] = (
+    Unpublishable,
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidMessageError,
+    kafka_errors.CorruptRecordException,
+    kafka_errors.InvalidTimestampError,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.UnsupportedForMessageFormatError,
+)
+
+Fault = Literal["record", "transient", "unknown"]
+
+
+def classify(exc: BaseException) -> Fault:
+    """`record`: park now. `transient`: the surroundings (broker, network) are away, retry for ever. `unknown`:
+    count it against the row and park it after `BT_RELAY_MAX_ATTEMPTS`."""
+    if isinstance(exc, RECORD_FAULTS):
+        return "record"
+    if isinstance(
+        exc, (OSError, TimeoutError, kafka_errors.KafkaConnectionError, kafka_errors.KafkaTimeoutError)
+    ):
+        return "transient"
+    if getattr(exc, "retriable", False):
+        return "transient"
+    return "unknown"
+
+
+_PENDING = """
+SELECT o.id, o.topic, o.event_id, o.envelope, o.envelope->>'subject' AS subject
+FROM outbox o
+WHERE o.published_at IS NULL AND o.parked_at IS NULL
+  AND NOT EXISTS (
+      SELECT 1 FROM outbox p
+      WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL
+        AND p.envelope->>'subject' = o.envelope->>'subject' AND p.id < o.id)
+ORDER BY o.id
+LIMIT $1
+"""
+
+
 class OutboxRelay:
-    """Publishes pending outbox rows to Kafka in id order and marks them published."""
+    """Publishes pending outbox rows to Kafka in id order and marks them published; parks a row Kafka can never
+    take, holding back only the later rows of its subject."""
 
     def __init__(
-        self, dsn: str, bootstrap: str, service: str, *, batch_size: int = 500, poll_interval_s: float = 0.5
+        self,
+        dsn: str,
+        bootstrap: str,
+        service: str,
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.5,
+        max_event_bytes: int | None = None,
+        max_attempts: int = 10,
     ) -> None:
         self.dsn = dsn
         self.bootstrap = bootstrap
         self.service = service
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
+        self.max_event_bytes = max_event_bytes
+        self.max_attempts = max_attempts
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -114,44 +237,221 @@ class OutboxRelay:
             await asyncio.sleep(self.poll_interval_s * 2)
 
     async def publish_pending(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
-        rows = await conn.fetch(
-            "SELECT id, topic, envelope FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
-            self.batch_size,
-        )
-        backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        metrics.OUTBOX_BACKLOG.labels(self.service).set(backlog)
+        """One round: send the pending rows not held back by a parked row, in id order; mark what the broker
+        acknowledged, park what it can never take. Returns how many rows were published."""
+        rows = await conn.fetch(_PENDING, self.batch_size)
+        await self._report_backlog(conn)
         if not rows:
             return 0
-        futures: list[tuple[int, Any]] = []
-        for row in rows:
-            env = Envelope.from_json(_as_dict(row["envelope"]))
-            key, value, headers = env.to_kafka()
-            futures.append(
-                (row["id"], await producer.send(row["topic"], value=value, key=key, headers=headers))
-            )
-        done: list[int] = []
+        limit = self.max_event_bytes if self.max_event_bytes is not None else max_event_bytes()
+        # Subjects with a row parked in this round: their later rows wait behind it, as the query makes them
+        # wait in the next rounds.
+        held: set[str | None] = set()
+        futures: list[tuple[asyncpg.Record, Any]] = []
         failure: BaseException | None = None
-        for row_id, fut in futures:
+        for row in rows:
+            if row["subject"] in held:
+                continue
+            try:
+                key, value, headers = encode(Envelope.from_json(_as_dict(row["envelope"])), limit)
+            except (Unpublishable, KeyError, TypeError, ValueError) as exc:
+                # Checked again here: rows written before the check existed, or by hand, or with another limit.
+                await self._park(conn, row, exc)
+                held.add(row["subject"])
+                continue
+            try:
+                futures.append(
+                    (row, await producer.send(row["topic"], value=value, key=key, headers=headers))
+                )
+            except Exception as exc:
+                if await self._settle_failure(conn, row, exc):
+                    held.add(row["subject"])
+                    continue
+                failure = exc
+                break
+        done: list[int] = []
+        for row, fut in futures:
+            if row["subject"] in held:
+                # Sent before an earlier row of its subject was refused by the broker (the only way order can
+                # bend: see ADR 0009); not marked, so it goes again, after the parked row, when that is released.
+                with contextlib.suppress(Exception):
+                    await fut
+                continue
             try:
                 await fut
             except Exception as exc:
+                if await self._settle_failure(conn, row, exc):
+                    held.add(row["subject"])
+                    continue
                 # Only the prefix before the first failure counts as published: the rest go again, in order,
                 # and consumers drop the duplicates by event id.
                 failure = exc
                 break
-            done.append(row_id)
+            done.append(row["id"])
         if done:
             await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", done)
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
+        if held:
+            await self._report_backlog(conn)
         if failure is not None:
             raise failure
         return len(done)
 
+    async def _settle_failure(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, exc: BaseException
+    ) -> bool:
+        """True when the row is parked (the round goes on without its subject); False when the round must stop
+        and the relay retry: transient errors always, unknown ones until the row has used its attempts."""
+        fault = classify(exc)
+        if fault == "transient":
+            return False
+        if fault == "unknown":
+            attempts = await conn.fetchval(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1 RETURNING attempts",
+                row["id"],
+                _describe(exc),
+            )
+            if attempts is None or attempts < self.max_attempts:
+                return False
+        await self._park(conn, row, exc, counted=fault == "unknown")
+        return True
+
+    async def _park(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, exc: BaseException, *, counted: bool = False
+    ) -> None:
+        await conn.execute(
+            "UPDATE outbox SET parked_at = now(), last_error = $2, attempts = attempts + $3 WHERE id = $1",
+            row["id"],
+            _describe(exc),
+            0 if counted else 1,
+        )
+        metrics.OUTBOX_PARKED_TOTAL.labels(self.service, type(exc).__name__).inc()
+        # The alert: nothing of this subject moves until an operator releases or discards the row.
+        log.error(
+            "outbox_event_parked",
+            outbox_id=row["id"],
+            event_id=str(row["event_id"]),
+            topic=row["topic"],
+            subject=row["subject"],
+            error=_describe(exc),
+            remedy=f"python -m btkernel.outbox release|discard {row['id']}",
+        )
+
+    async def _report_backlog(self, conn: asyncpg.Connection) -> None:
+        stats = await conn.fetchrow(BACKLOG_SQL)
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(stats["pending"])
+        metrics.OUTBOX_PARKED.labels(self.service).set(stats["parked"])
+        metrics.OUTBOX_OLDEST_PENDING.labels(self.service).set(stats["oldest_s"] or 0.0)
+
+
+# Also what /health reads (btkernel.health): one scan of the pending index.
+BACKLOG_SQL = """
+SELECT count(*) AS pending,
+       count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,
+       extract(epoch FROM now() - min(created_at))::float8 AS oldest_s
+FROM outbox WHERE published_at IS NULL
+"""
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
 
 def _as_dict(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
-        import json
-
         loaded: dict[str, Any] = json.loads(value)
         return loaded
     return dict(value)
+
+
+# -- the operator's side: what is parked, release it after a fix, or discard it -----------------------------------
+
+
+async def parked(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Parked rows, oldest first, with how many later rows of the same subject wait behind each."""
+    rows = await conn.fetch(
+        """
+        SELECT p.id, p.topic, p.event_id, p.envelope->>'type' AS type, p.envelope->>'subject' AS subject,
+               p.created_at, p.parked_at, p.attempts, p.last_error,
+               (SELECT count(*) FROM outbox w WHERE w.published_at IS NULL AND w.id > p.id
+                  AND w.envelope->>'subject' = p.envelope->>'subject') AS waiting
+        FROM outbox p WHERE p.parked_at IS NOT NULL AND p.published_at IS NULL ORDER BY p.id
+        """
+    )
+    return [dict(r) for r in rows]
+
+
+async def release(conn: asyncpg.Connection, outbox_id: int) -> bool:
+    """Put a parked row back in line (after the cause was fixed, e.g. the broker's limit raised); its subject's
+    waiting rows follow it. False when no such parked row exists."""
+    released = await conn.fetchval(
+        "UPDATE outbox SET parked_at = NULL, attempts = 0 WHERE id = $1 AND parked_at IS NOT NULL"
+        " AND published_at IS NULL RETURNING id",
+        outbox_id,
+    )
+    if released is None:
+        return False
+    await conn.execute(f"NOTIFY {_NOTIFY_CHANNEL}")
+    log.warning("outbox_event_released", outbox_id=outbox_id)
+    return True
+
+
+async def discard(conn: asyncpg.Connection, outbox_id: int, *, by: str, reason: str) -> bool:
+    """Give up on a parked row: it moves to `outbox_discarded` (who, when, why) and is never published; its
+    subject's waiting rows flow on. False when no such parked row exists."""
+    async with conn.transaction():
+        moved = await conn.fetchval(
+            """
+            WITH gone AS (
+                DELETE FROM outbox WHERE id = $1 AND parked_at IS NOT NULL AND published_at IS NULL
+                RETURNING id, topic, event_id, envelope, created_at, parked_at, last_error, attempts)
+            INSERT INTO outbox_discarded
+                (id, topic, event_id, envelope, created_at, parked_at, last_error, attempts, discarded_by, reason)
+            SELECT id, topic, event_id, envelope, created_at, parked_at, last_error, attempts, $2, $3 FROM gone
+            RETURNING id
+            """,
+            outbox_id,
+            by,
+            reason,
+        )
+        if moved is None:
+            return False
+        await conn.execute(f"NOTIFY {_NOTIFY_CHANNEL}")
+    log.warning("outbox_event_discarded", outbox_id=outbox_id, by=by, reason=reason)
+    return True
+
+
+async def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m btkernel.outbox",
+        description="Parked outbox events of one service (its database from BT_DATABASE_URL or --dsn).",
+    )
+    parser.add_argument("--dsn", help="PostgreSQL DSN; default BT_DATABASE_URL")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="parked events, oldest first, as JSON lines")
+    rel = sub.add_parser("release", help="publish a parked event again (after fixing its cause)")
+    rel.add_argument("id", type=int)
+    dis = sub.add_parser("discard", help="never publish a parked event; later events of its subject flow on")
+    dis.add_argument("id", type=int)
+    dis.add_argument("--by", required=True, help="who decides (kept with the discarded event)")
+    dis.add_argument("--reason", required=True, help="why (kept with the discarded event)")
+    args = parser.parse_args(argv)
+    conn = await db.connect(args.dsn or ServiceSettings().database_url)
+    try:
+        if args.command == "list":
+            for row in await parked(conn):
+                print(json.dumps(row, default=str, ensure_ascii=False))
+            return 0
+        if args.command == "release":
+            ok = await release(conn, args.id)
+        else:
+            ok = await discard(conn, args.id, by=args.by, reason=args.reason)
+        done = {"release": "released", "discard": "discarded"}[args.command]
+        print(f"{done} {args.id}" if ok else f"no parked outbox event {args.id}", file=sys.stderr)
+        return 0 if ok else 1
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(_cli(sys.argv[1:])))

@@ -4,12 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from btkernel import logging as btlog
+
+log = btlog.get(__name__)
+
 PROBLEM_JSON = "application/problem+json"
+
+# Seconds a client is told to wait after a 503 (docs/adr/0011-outages-are-503.md). A PostgreSQL restart, crash
+# recovery included, takes a few seconds; asking sooner only adds load to a server coming back.
+RETRY_AFTER_DATABASE_S = 5
+
+# A dependency that is down, restarting or out of connections — the request was not at fault, and the same
+# request (with the same Idempotency-Key) may succeed later. The transaction it ran in was rolled back, or
+# committed with its idempotency record, so a retry is safe either way.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,  # ConnectionDoesNotExistError "connection was closed in the middle of operation"
+    asyncpg.InterfaceError,  # "connection is closed", a pool whose connections died
+    asyncpg.CannotConnectNowError,  # "the database system is starting up / shutting down"
+    asyncpg.AdminShutdownError,  # in-flight statements of a server being stopped
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    # "cannot switch to state 15; another operation (2) is in progress": how asyncpg reports, now and then, a
+    # session the server terminated mid-transaction (MagicStack/asyncpg#1069); the pool discards the connection.
+    asyncpg.InternalClientError,
+    ConnectionError,  # ConnectionRefusedError while the server is down, resets
+    TimeoutError,  # a pool acquire or connect that timed out (btkernel.db)
+)
+# Subclasses of InterfaceError that are the caller's bug, not an outage: they stay 500s so they get fixed.
+_NOT_OUTAGES: tuple[type[Exception], ...] = (asyncpg.DataError, asyncpg.ClientConfigurationError)
 
 
 class Problem(Exception):
@@ -67,6 +95,26 @@ class InvalidInput(Problem):
     title = "Invalid input"
 
 
+class Unavailable(Problem):
+    """Something this request needs is down for now; the client retries after `retry_after_s`."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after_s: int = RETRY_AFTER_DATABASE_S, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after_s = retry_after_s
+
+
+def unavailable_response(
+    detail: str, instance: str | None, *, retry_after_s: int = RETRY_AFTER_DATABASE_S, **extra: Any
+) -> JSONResponse:
+    """The one shape of an outage: 503, a problem, and always `Retry-After`."""
+    response = problem_response(503, "Service unavailable", detail, instance, **extra)
+    response.headers["Retry-After"] = str(retry_after_s)
+    return response
+
+
 def problem_response(
     status: int,
     title: str,
@@ -89,6 +137,9 @@ def _path(loc: tuple[Any, ...] | list[Any]) -> str:
     # FastAPI prefixes the location with where it came from (body, query, path, header); keep that: an operator
     # reading "query.status" knows where to look, and nested fields read as dotted paths with [index].
     out = ""
+    if len(loc) >= 2 and loc[0] == "header":
+        # Header names are case-insensitive; one spelling (lower case, as HTTP/2 sends them) for every path.
+        loc = ["header", str(loc[1]).lower(), *loc[2:]]
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
@@ -105,11 +156,31 @@ def _reason(err: dict[str, Any]) -> str:
 
 
 def install(app: FastAPI) -> None:
+    from btkernel import problem_docs
+
+    problem_docs.install(app)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(
+        response = problem_response(
             exc.status, exc.title, exc.detail, str(request.url.path), exc.errors, code=exc.code, **exc.extra
         )
+        if isinstance(exc, Unavailable):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+
+    async def _outage(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, _NOT_OUTAGES):
+            raise exc
+        log.warning("dependency_unavailable", path=request.url.path, error=repr(exc))
+        return unavailable_response(
+            "the database is unavailable for the moment; retry later (with the same Idempotency-Key, if any)",
+            str(request.url.path),
+            code="dependency_unavailable",
+        )
+
+    for error in OUTAGE_ERRORS:
+        app.add_exception_handler(error, _outage)
 
     from btkernel.workcal import WorkcalError
 

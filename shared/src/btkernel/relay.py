@@ -19,6 +19,8 @@ async def _main() -> None:
         settings.service_name,
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,
+        max_event_bytes=settings.max_event_bytes,
+        max_attempts=settings.relay_max_attempts,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

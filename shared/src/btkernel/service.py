@@ -15,8 +15,11 @@ from fastapi.responses import JSONResponse
 
 from btkernel import clock, context, db, metrics, problems
 from btkernel import logging as btlog
+from btkernel.budget import RequestBudget
 from btkernel.consumer import Handler, IdempotentConsumer
 from btkernel.context import Actor, RequestContext
+from btkernel.health import HealthMonitor
+from btkernel.limits import RequestLimits
 from btkernel.outbox import OutboxRelay
 from btkernel.settings import ServiceSettings
 
@@ -37,6 +40,7 @@ class Runtime:
     pool: asyncpg.Pool
     relay: OutboxRelay | None = None
     consumers: list[IdempotentConsumer] = field(default_factory=list)
+    health: HealthMonitor | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -68,6 +72,8 @@ def create_app(
                 settings.service_name,
                 batch_size=settings.relay_batch_size,
                 poll_interval_s=settings.relay_poll_interval_s,
+                max_event_bytes=settings.max_event_bytes,
+                max_attempts=settings.relay_max_attempts,
             )
             rt.relay.start()
         if settings.consumers_enabled:
@@ -85,6 +91,11 @@ def create_app(
                 )
                 consumer.start()
                 rt.consumers.append(consumer)
+        if health:
+            rt.health = HealthMonitor(
+                service=settings.service_name, pool=pool, settings=settings, consumers=rt.consumers
+            )
+            rt.health.start()
         try:
             # Inside the try: a failing start still stops the relay, the consumers and the pool it started.
             if on_start:
@@ -94,6 +105,8 @@ def create_app(
         finally:
             if on_stop:
                 await on_stop(rt)
+            if rt.health:
+                await rt.health.stop()
             for c in rt.consumers:
                 await c.stop()
             if rt.relay:
@@ -101,26 +114,19 @@ def create_app(
             await pool.close()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # Innermost: the handler's time budget, counted once the body has been read whole (btkernel.budget).
+    app.add_middleware(RequestBudget, timeout_s=settings.request_timeout_s)
+    # Next, so refusals still carry the request id and are counted in the metrics.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     problems.install(app)
     metrics.install(app, settings.service_name)
     _install_context(app)
 
     async def health_check(request: Request) -> JSONResponse:
-        rt: Runtime = request.app.state.runtime
-        checks: dict[str, str] = {}
-        try:
-            async with rt.pool.acquire() as conn:
-                await conn.fetchval("SELECT 1")
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = f"down: {exc!r}"
-        for c in rt.consumers:
-            checks[f"consumer:{c.group_id}"] = "ok" if c.ready.is_set() else "starting"
-        ok = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "service": settings.service_name, "checks": checks},
-            status_code=200 if ok else 503,
-        )
+        # ok | degraded (200, with reasons) | unavailable (503): the checks are btkernel.health's.
+        monitor: HealthMonitor = request.app.state.runtime.health
+        status_code, body = await monitor.report()
+        return JSONResponse(body, status_code=status_code)
 
     if health:
         app.add_api_route(

@@ -24,9 +24,29 @@ class ServiceSettings(BaseSettings):
     consumer_retry_backoff_s: float = 0.2
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.5
+    # The largest event (key + value + headers) the outbox accepts: below Kafka's default message.max.bytes
+    # (1 MiB) with room for the record batch's own overhead, so whatever is committed can be published (ADR 0009).
+    max_event_bytes: int = 900_000
+    # A row whose publication fails with an error that is neither transient nor the record's fault is parked
+    # after this many attempts; transient errors (broker away) are retried for ever.
+    relay_max_attempts: int = 10
+    # /health turns "degraded" when the oldest unpublished outbox row is older than this.
+    health_outbox_max_age_s: float = 60.0
+    # ... when a consumer group's lag grew across this many consecutive samples, taken this often.
+    health_lag_samples: int = 5
+    health_sample_interval_s: float = 10.0
+    # Kafka offsets (dead letters, lag) are read at most this often per process, however often /health is asked.
+    health_kafka_cache_s: float = 5.0
+    # Bound on each probe (database, Kafka) so /health answers even when a dependency hangs.
+    health_probe_timeout_s: float = 2.0
     db_pool_max: int = 10
     # End-to-end tests of month-long terms only (btkernel.clock); refused in production.
     clock_offset_s: float = 0.0
+    # The largest request body accepted (btkernel.limits); bigger ones get 413 before they are read.
+    max_body_bytes: int = 256 * 1024
+    # A request's time budget in the service (btkernel.budget): shorter than the gateway's upstream timeout (15 s),
+    # so a caller that sees a failure never finds the work done anyway. 0 turns it off.
+    request_timeout_s: float = 10.0
 
     @model_validator(mode="after")
     def _no_shifted_clock_in_production(self) -> ServiceSettings:
@@ -44,6 +64,8 @@ class GatewaySettings(ServiceSettings):
     notification_url: str = "http://127.0.0.1:8003"
     fee_url: str = "http://127.0.0.1:8004"
     upstream_timeout_s: float = 15.0
+    # The gateway's own budget is the upstream timeout (its proxy answers 504 then), not the services' budget.
+    request_timeout_s: float = 0.0
 
     @model_validator(mode="after")
     def _no_placeholder_secret_in_production(self) -> GatewaySettings:

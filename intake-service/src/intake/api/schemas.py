@@ -8,8 +8,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from btkernel import clock
 from btkernel import iin as iin_rules
-from btkernel.events.values import Contact, EdsSignature, Person, Representative
+from btkernel.bounded import LIST_MAX, Code, Id
+from btkernel.events.values import Contact, EdsSignature, Person, PowerOfAttorney, Representative
+from intake.domain.details import BirthDate
+
+IIN_LEN = 12
+PHONE_MAX = 32  # 15 digits with spaces and a plus sign
+EMAIL_MAX = 254  # RFC 5321's limit on a forward path
 
 _PHONE = re.compile(r"^\+?[0-9]{10,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -17,7 +24,8 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 class ApplicantIn(Person):
     # Required here (optional in events, for records of people without one): hand-over checks the ID against it.
-    iin: str
+    iin: str = Field(max_length=IIN_LEN)
+    birth_date: BirthDate | None = None
 
     @field_validator("iin")
     @classmethod
@@ -30,6 +38,9 @@ class ApplicantIn(Person):
 
 
 class ContactIn(Contact):
+    phone: str | None = Field(None, max_length=PHONE_MAX)
+    email: str | None = Field(None, max_length=EMAIL_MAX)
+
     @field_validator("phone")
     @classmethod
     def _phone(cls, v: str | None) -> str | None:
@@ -45,9 +56,34 @@ class ContactIn(Contact):
         return v
 
 
+class PowerOfAttorneyIn(PowerOfAttorney):
+    """A notarised power of attorney must be in force when the application is accepted (S002 p.9: a
+    representative acts on a notarised power of attorney); hand-over checks it again on the day."""
+
+    @field_validator("issued_on")
+    @classmethod
+    def _issued(cls, v: dt.date) -> dt.date:
+        if v > clock.today():
+            raise ValueError("a power of attorney cannot be issued in the future")
+        return v
+
+    @field_validator("valid_until")
+    @classmethod
+    def _in_force(cls, v: dt.date | None) -> dt.date | None:
+        if v is not None and v < clock.today():
+            raise ValueError(f"the power of attorney expired on {v.isoformat()}; a valid one is needed")
+        return v
+
+
 class RepresentativeIn(Representative):
     person: ApplicantIn
     contact: ContactIn | None = None
+    power_of_attorney: PowerOfAttorneyIn
+
+
+class EdsSignatureIn(EdsSignature):
+    certificate_serial: Id
+    signer_iin: str = Field(max_length=IIN_LEN)
 
 
 class SubmitApplication(BaseModel):
@@ -55,19 +91,24 @@ class SubmitApplication(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service_id: str = Field(examples=["birth_registration"])
+    service_id: Code = Field(examples=["birth_registration"])
     applicant: ApplicantIn
     representative: RepresentativeIn | None = None
     contact: ContactIn
-    documents: list[str] = Field(
+    documents: list[Code] = Field(
         description="codes of the documents presented, from the service's checklist",
         examples=[["identity_document", "medical_birth_certificate"]],
+        max_length=LIST_MAX,
     )
-    details: dict[str, Any] = Field(description="service-specific data, e.g. the child for a birth")
-    registry_office_id: str | None = Field(
+    # Keys and values are checked per service (`intake.domain.details`, bounded there), with paths under
+    # body.details; here only the number of top-level fields is bounded.
+    details: dict[Code, Any] = Field(
+        description="service-specific data, e.g. the child for a birth", max_length=LIST_MAX
+    )
+    registry_office_id: Code | None = Field(
         None, description="defaults to the centre's district registry office; required on the portal"
     )
-    signature: EdsSignature | None = Field(
+    signature: EdsSignatureIn | None = Field(
         None, description="portal only: the applicant's EDS signature as the portal checked it"
     )
 
@@ -91,9 +132,9 @@ class HandOver(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    receipt_number: str
+    receipt_number: Id
     recipient: Literal["applicant", "representative"] = "applicant"
-    identity_document_iin: str
+    identity_document_iin: str = Field(max_length=IIN_LEN)
 
     @field_validator("identity_document_iin")
     @classmethod

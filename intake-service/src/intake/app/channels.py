@@ -11,7 +11,13 @@ from pydantic import ValidationError
 from btkernel import catalogue
 from btkernel.problems import InvalidInput, RuleViolation
 from intake.api.schemas import SubmitApplication
-from intake.domain.details import DETAILS_BY_SERVICE, ActDetails, missing_fields
+from intake.domain.details import (
+    DETAILS_BY_SERVICE,
+    ActDetails,
+    missing_fields,
+    missing_reason,
+    rule_problems,
+)
 
 # The channel is who accepts: a centre operator (S002 p.9), the registry chancellery at its desk — or the worker
 # of the provider for annulment (S002/App.1 p.10, App.10 p.7) — or the portal client (S002 portal processes).
@@ -33,8 +39,9 @@ RECEIPT_FORM = {"state_corporation": "receipt", "desk": "registration_mark", "po
 def validate_details(service: catalogue.StateService, details: dict[str, Any]) -> dict[str, Any]:
     variant = details.get("variant")
     if variant is not None and variant not in service.variants():
+        shown = repr(variant) if isinstance(variant, str) and len(variant) <= 64 else "this value"
         raise InvalidInput(
-            f"{variant!r} is not a variant of this service; one of: {', '.join(service.variants())}",
+            f"{shown} is not a variant of this service; one of: {', '.join(service.variants())}",
             field="body.details.variant",
         )
     model = DETAILS_BY_SERVICE.get(service.id, ActDetails)
@@ -52,8 +59,10 @@ def validate_details(service: catalogue.StateService, details: dict[str, Any]) -
     if isinstance(validated, ActDetails):
         missing = missing_fields(service.id, validated)
         if missing:
-            errors = [{"path": f"body.details.{f}", "reason": "required for this service"} for f in missing]
+            errors = [{"path": f"body.details.{f}", "reason": missing_reason(service, f)} for f in missing]
             raise InvalidInput(f"{service.names.en} needs: {', '.join(missing)}", errors=errors)
+        if problems := rule_problems(service.id, validated):
+            raise InvalidInput("; ".join(f"{e['path']}: {e['reason']}" for e in problems), errors=problems)
         return validated.model_dump(mode="json", exclude_defaults=True)
     return validated.model_dump(mode="json")
 

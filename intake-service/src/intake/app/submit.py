@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from btkernel import catalogue, sites
+from btkernel import catalogue, pilots, sites
 from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
 from btkernel.events.application import (
@@ -21,9 +21,10 @@ from btkernel.events.application import (
 from btkernel.events.values import PresentedDocument, Receipt, RefusalReceipt
 from btkernel.problems import Forbidden, InvalidInput
 from btkernel.terms import KZ_CALENDAR, due_at, review_term
+from btkernel.workcal import builtin_schedule
 from intake.adapters import store
 from intake.api.schemas import SubmitApplication
-from intake.app import channels
+from intake.app import channels, known_records
 from intake.domain import application as states
 from intake.domain.application import Application
 
@@ -31,13 +32,23 @@ SOURCE = "/intake"
 
 
 def planned_issue_date(
-    service: catalogue.StateService, details: dict[str, Any], on: dt.date, channel: str = "state_corporation"
+    service: catalogue.StateService,
+    details: dict[str, Any],
+    accepted_at: dt.datetime,
+    channel: str = "state_corporation",
+    centre: sites.ServiceCentre | None = None,
 ) -> dt.date:
     """Date printed on the receipt: forwarding (1 WD, service centres only) plus the registry's review term
-    (S002 p.9)."""
+    (S002 p.9); at a pilot centre, birth and death within 3 working hours of acceptance, counted in the centre's
+    working time (S000; `btkernel.pilots`)."""
     # Public holidays are known here; transfer decrees are kept by the registry, which computes the binding due
     # moment — the receipt's date is what the applicant is promised, the registry's deadline the obligation.
     cal = KZ_CALENDAR
+    if channel == "state_corporation" and pilots.accelerated(centre, service.id, details.get("variant")):
+        assert centre is not None
+        schedule = builtin_schedule(centre.schedule)
+        return due_at(pilots.ACCELERATED_TERM, accepted_at, cal, schedule).astimezone(ALMATY).date()
+    on = accepted_at.astimezone(ALMATY).date()
     term = review_term(service, details, on, cal, channel=channel)
     forwarded_by = (
         cal.add_working_days(on, service.forward_term.value) if channel == "state_corporation" else on
@@ -59,6 +70,7 @@ async def submit(
     if channel is None:
         raise Forbidden(f"role {actor.role} cannot accept applications")
     channels.check_channel(service, channel, req.details)
+    centre: sites.ServiceCentre | None = None
     if channel == "state_corporation":
         centre = sites.load().centre(actor.site or "")
         if centre is None:
@@ -87,6 +99,7 @@ async def submit(
     if channel != "state_corporation":
         pickup = f"{office.name.ru}, {office.address}"
     details = channels.validate_details(service, req.details)
+    await known_records.check(conn, service.id, details)
 
     by_code = {d.code: d for d in service.documents}
     for i, code in enumerate(req.documents):
@@ -152,7 +165,7 @@ async def submit(
             number=number,
             accepted_at=now,
             documents_count=len(presented),
-            result_issue_date=planned_issue_date(service, details, today, channel),
+            result_issue_date=planned_issue_date(service, details, now, channel, centre),
             result_issue_place=pickup,
             form=channels.RECEIPT_FORM[channel],
             **common,

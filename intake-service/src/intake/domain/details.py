@@ -3,13 +3,61 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from btkernel import clock
 from btkernel import iin as iin_rules
+from btkernel.bounded import CODE_MAX, LIST_MAX, PLACE_MAX, Code, Id, Place, Reason, text_problem
+from btkernel.catalogue import StateService
 from btkernel.events.values import PersonName
+
+# No civil-status record a registrar handles today names a person born before this day (configuration: the
+# oldest living people and the restoration of pre-war records fit; 1800 is a typing error).
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+# How deep the free-form `facts` and `changes` may nest (a changed parent is {"father": {"name": {...}}}).
+JSON_DEPTH_MAX = 4
+
+
+def birth_date_problem(born: dt.date) -> str | None:
+    """Why `born` cannot be a date of birth, or None. Today is the service's clock (`btkernel.clock`)."""
+    if born > clock.today():
+        return "the date of birth cannot be in the future"
+    if born < EARLIEST_BIRTH:
+        return f"the date of birth cannot be before {EARLIEST_BIRTH.isoformat()}"
+    return None
+
+
+def _birth_date(born: dt.date | None) -> dt.date | None:
+    if born is not None and (why := birth_date_problem(born)):
+        raise ValueError(why)
+    return born
+
+
+def _bounded_json(value: Any, depth: int = 0) -> Any:
+    """Free-form values (facts, changes): text of at most a place's length, at most LIST_MAX items per level,
+    at most JSON_DEPTH_MAX levels — so no single field can make the application's events too large."""
+    if depth > JSON_DEPTH_MAX:
+        raise ValueError(f"nested more than {JSON_DEPTH_MAX} levels deep")
+    if isinstance(value, str):
+        if len(value) > PLACE_MAX:
+            raise ValueError(f"a text value may have at most {PLACE_MAX} characters")
+        if why := text_problem(value):
+            raise ValueError(why)
+    elif isinstance(value, dict | list):
+        if len(value) > LIST_MAX:
+            raise ValueError(f"at most {LIST_MAX} entries")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and (len(key) > CODE_MAX or text_problem(key)):
+                raise ValueError(f"the key {key[:CODE_MAX]!r} is not a field name")
+            _bounded_json(item, depth + 1)
+    return value
+
+
+BirthDate = Annotated[dt.date, AfterValidator(_birth_date)]
+FreeForm = Annotated[dict[str, Any], AfterValidator(_bounded_json)]
 
 
 class _Strict(BaseModel):
@@ -17,7 +65,7 @@ class _Strict(BaseModel):
 
 
 class Parent(_Strict):
-    iin: str | None = None
+    iin: str | None = Field(None, max_length=12)
     name: PersonName
 
     @field_validator("iin")
@@ -31,22 +79,8 @@ class Parent(_Strict):
 class Child(_Strict):
     name: PersonName
     sex: Literal["male", "female"]
-    birth_date: dt.date
-    birth_place: str
-
-    @field_validator("birth_date")
-    @classmethod
-    def _not_in_future(cls, v: dt.date) -> dt.date:
-        if v > clock.today():
-            raise ValueError("the date of birth cannot be in the future")
-        return v
-
-    @field_validator("birth_place")
-    @classmethod
-    def _place(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("the place of birth is required")
-        return v.strip()
+    birth_date: BirthDate
+    birth_place: Place
 
 
 class BirthDetails(_Strict):
@@ -66,7 +100,7 @@ class BirthDetails(_Strict):
 class Subject(Parent):
     """The person a record is about (the deceased, a spouse, the person changing the name, the child)."""
 
-    birth_date: dt.date | None = None
+    birth_date: BirthDate | None = None
 
 
 class ActDetails(_Strict):
@@ -74,18 +108,18 @@ class ActDetails(_Strict):
     service), the subject and the other parties of the act, the record it concerns (amendment, repeat
     certificate, annulment, the birth record a paternity, adoption or name change changes), and the changes."""
 
-    variant: str | None = None
+    variant: Code | None = None
     subject: Subject | None = None
-    parties: list[Subject] = Field(default_factory=list)
-    facts: dict[str, Any] = Field(default_factory=dict)
-    record_id: str | None = None
-    birth_record_id: str | None = None
+    parties: list[Subject] = Field(default_factory=list, max_length=LIST_MAX)
+    facts: FreeForm = Field(default_factory=dict)
+    record_id: Id | None = None
+    birth_record_id: Id | None = None
     record_kind: (
         Literal["birth", "marriage", "divorce", "death", "paternity", "adoption", "name_change"] | None
     ) = None
     change: Literal["amendment", "addition", "correction"] | None = None
-    changes: dict[str, Any] = Field(default_factory=dict)
-    reason: str | None = None
+    changes: FreeForm = Field(default_factory=dict)
+    reason: Reason | None = None
     from_abroad: bool = False
     # Which result is asked for where the regulation offers a choice: a repeat certificate or a справка
     # (S002/App.3 p.3), a death certificate or a death справка (S002/App.7 p.3).
@@ -102,9 +136,12 @@ class BirthAmendment(ActDetails):
 NEEDS: dict[str, tuple[str, ...]] = {
     "amendment": ("record_id", "changes"),
     "marriage_registration": ("subject", "parties"),
-    "divorce_registration": ("subject", "parties"),
+    # The variant is the ground of the divorce: without it the case would get the default term and skip the
+    # court decision or the one-month wait (S002/App.9 p.5(3)-(5)).
+    "divorce_registration": ("variant", "subject", "parties"),
     "death_registration": ("subject",),
-    "paternity_registration": ("subject",),
+    # Paternity is entered into the child's birth record (S002/App.4 p.3): it must name the record.
+    "paternity_registration": ("subject", "birth_record_id"),
     "adoption_registration": ("subject",),
     "name_change_registration": ("subject", "changes"),
     "restoration_of_records": ("subject", "record_kind"),
@@ -116,6 +153,37 @@ NEEDS: dict[str, tuple[str, ...]] = {
 def missing_fields(service_id: str, details: ActDetails) -> list[str]:
     key = "amendment" if details.variant == "amendment" else service_id
     return [f for f in NEEDS.get(key, ()) if not getattr(details, f)]
+
+
+def missing_reason(service: StateService, field: str) -> str:
+    if field == "variant":
+        return f"required for this service: one of {', '.join(service.variants())}"
+    if field == "birth_record_id":
+        return "required for this service: the id of the child's birth record it changes"
+    return "required for this service"
+
+
+def rule_problems(service_id: str, details: ActDetails) -> list[dict[str, str]]:
+    """What a registrar refuses beyond the shape of the fields, as [{path, reason}]."""
+    if service_id != "death_registration" or details.variant == "amendment":
+        return []
+    # A death is registered with its date (S002/App.7: the medical death certificate states it).
+    path = "body.details.facts.died_on"
+    died = details.facts.get("died_on")
+    if died is None:
+        return [{"path": path, "reason": "the date of death is required (YYYY-MM-DD)"}]
+    try:
+        died_on = dt.date.fromisoformat(str(died))
+    except ValueError:
+        return [{"path": path, "reason": "the date of death is a date, YYYY-MM-DD"}]
+    if died_on > clock.today():
+        return [{"path": path, "reason": "the date of death cannot be in the future"}]
+    born = details.subject.birth_date if details.subject else None
+    if born is not None and died_on < born:
+        return [{"path": path, "reason": "the date of death cannot be before the date of birth"}]
+    if died_on < EARLIEST_BIRTH:
+        return [{"path": path, "reason": f"the date of death cannot be before {EARLIEST_BIRTH.isoformat()}"}]
+    return []
 
 
 DETAILS_BY_SERVICE: dict[str, type[BaseModel]] = {"birth_registration": BirthDetails}

@@ -121,3 +121,15 @@ async def update_record(
         facts,
         at,
     )
+
+
+async def registered_death(conn: asyncpg.Connection, iin: str) -> str | None:
+    """The number of the active death record of the person with `iin`, if any. Takes a transaction lock on the
+    IIN first, so two registrations of the same death at once are decided one after the other."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('death:' || $1))", iin)
+    number: str | None = await conn.fetchval(
+        "SELECT record_number FROM records WHERE kind = 'death' AND subject_iin = $1 AND status = 'active'"
+        " LIMIT 1",
+        iin,
+    )
+    return number

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from btkernel.bounded import Id
 from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
 from registry.api.cases import act_on_case
 from registry.api.schemas import CaseDetail, DateAssignment, Extension, Refusal, ThirdPartyNotice
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
     summary="The assigned executive prepares a reasoned refusal (point 10 of the Standard); the head signs it",
 )
 async def refusal(
-    case_id: str, body: Refusal, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, body: Refusal, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_executive")
     return await act_on_case(
@@ -34,7 +35,7 @@ async def refusal(
     summary="Extend the review once by up to 30 calendar days, with the reason (S002 §2.2)",
 )
 async def extension(
-    case_id: str, body: Extension, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, body: Extension, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_head", "registry_executive")
     return await act_on_case(
@@ -48,7 +49,7 @@ async def extension(
     summary="Marriage: assign the registration date agreed with the couple, not before one month from filing",
 )
 async def registration_date(
-    case_id: str, body: DateAssignment, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, body: DateAssignment, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_executive")
     return await act_on_case(
@@ -62,7 +63,7 @@ async def registration_date(
     summary="Divorce (sentence, incapacity, absence): record the notice to the other spouse or guardian",
 )
 async def third_party_notice(
-    case_id: str, body: ThirdPartyNotice, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, body: ThirdPartyNotice, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_executive")
     return await act_on_case(

@@ -7,14 +7,15 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from btkernel import clock, eventstore
+from btkernel.bounded import CODE_MAX, Id
 from btkernel.context import Actor
 from btkernel.events.case import ReviewExtended
 from btkernel.problems import InvalidInput, NotFound
 from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
-from registry.adapters import store
+from registry.adapters import staff, store
 from registry.api.schemas import CaseDetail, CaseHistoryEntry, CaseView, Registration, Resolution
 from registry.app import cases as use_cases
 from registry.domain.case import RESULT_SENT, STATUSES, Case
@@ -44,7 +45,9 @@ def _office_of(actor: Actor) -> str | None:
 async def worklist(
     pool: PoolDep,
     actor: ActorDep,
-    status: Annotated[str | None, Query(description="one of: " + ", ".join(STATUSES))] = None,
+    status: Annotated[
+        str | None, Query(max_length=CODE_MAX, description="one of: " + ", ".join(STATUSES))
+    ] = None,
     due: Annotated[Literal["today", "overdue"] | None, Query()] = None,
     mine: Annotated[bool, Query(description="only cases assigned to me (executives)")] = False,
     service_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -125,7 +128,7 @@ async def act_on_case(
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="A case with its full history")
-async def get_case(case_id: str, pool: PoolDep, actor: ActorDep) -> dict[str, Any]:
+async def get_case(case_id: Id, pool: PoolDep, actor: ActorDep) -> dict[str, Any]:
     require_role(actor, *REGISTRY_ROLES, "supervisor")
     async with pool.acquire() as conn:
         return await case_detail(conn, case_id, actor)
@@ -137,7 +140,7 @@ async def get_case(case_id: str, pool: PoolDep, actor: ActorDep) -> dict[str, An
     summary="Step 1: the chancellery registers the application and passes it to the head",
 )
 async def chancellery_registration(
-    case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     # The case's service decides which of the two registers (annulment: the worker, S002/App.10 p.7).
     require_role(actor, "registry_chancellery", "registry_worker")
@@ -150,9 +153,12 @@ async def chancellery_registration(
     summary="Step 2: the head imposes a resolution and assigns the executive",
 )
 async def resolution(
-    case_id: str, body: Resolution, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, body: Resolution, request: Request, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_head")
+    # Only an active executive of the head's own office (the case's, or load_for answers 404).
+    if (directory := request.app.state.staff) is not None:
+        await staff.check_executive(directory, body.executive_id, actor.site or "")
     return await act_on_case(
         case_id,
         pool,
@@ -168,7 +174,7 @@ async def resolution(
     summary="Steps 3–4: the assigned executive registers the act and forms the record",
 )
 async def registration(
-    case_id: str, body: Registration, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, body: Registration, pool: PoolDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
     require_role(actor, "registry_executive")
     async with pool.acquire() as conn, conn.transaction():
@@ -182,7 +188,7 @@ async def registration(
     response_model=CaseDetail,
     summary="Step 5: the head signs the result (birth: with the state-emblem seal)",
 )
-async def signature(case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDep) -> dict[str, Any]:
+async def signature(case_id: Id, pool: PoolDep, actor: ActorDep, ctx: ContextDep) -> dict[str, Any]:
     require_role(actor, "registry_head")
     return await act_on_case(case_id, pool, actor, ctx, lambda c, now: c.sign(actor, now))
 
@@ -192,7 +198,7 @@ async def signature(case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDe
     response_model=CaseDetail,
     summary="Step 6: the chancellery sends the result to the service centre",
 )
-async def dispatch(case_id: str, pool: PoolDep, actor: ActorDep, ctx: ContextDep) -> dict[str, Any]:
+async def dispatch(case_id: Id, pool: PoolDep, actor: ActorDep, ctx: ContextDep) -> dict[str, Any]:
     # The last step's role issues: the chancellery, or the executive in annulment and marriage.
     require_role(actor, "registry_chancellery", "registry_executive")
     return await act_on_case(case_id, pool, actor, ctx, lambda c, now: c.send_result(actor, now))

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from btkernel import eventstore
+from btkernel.bounded import CODE_MAX, Id
 from btkernel.problems import InvalidInput, NotFound
 from btkernel.service import ActorDep, PoolDep, require_role
 from registry.adapters.store import fold_name
@@ -38,16 +39,17 @@ async def find_records(
             min_length=2, max_length=200, description="part of a name, any case (Cyrillic and Kazakh letters)"
         ),
     ] = None,
-    kind: Annotated[str | None, Query(description="one of: " + ", ".join(KINDS))] = None,
+    kind: Annotated[str | None, Query(max_length=CODE_MAX, description="one of: " + ", ".join(KINDS))] = None,
     registered_from: Annotated[dt.date | None, Query()] = None,
     registered_to: Annotated[dt.date | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[RecordView]:
     require_role(actor, *READ_ROLES)
+    # The value's own fault first: `kind=dog` is about query.kind, whatever else is missing.
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput(f"unknown kind of record; one of: {', '.join(KINDS)}", field="query.kind")
     if number is None and iin is None and name is None:
         raise InvalidInput("give a record number, an IIN or a name to search by", field="query.number")
-    if kind is not None and kind not in KINDS:
-        raise InvalidInput(f"unknown kind {kind!r}; one of: {', '.join(KINDS)}", field="query.kind")
     rows = await pool.fetch(
         "SELECT * FROM records WHERE ($1::text IS NULL OR record_number=$1) AND ($2::text IS NULL OR"
         " subject_iin=$2 OR content->'parent_iins' ? $2 OR content->'party_iins' ? $2)"
@@ -67,7 +69,7 @@ async def find_records(
 
 
 @router.get("/{record_id}", response_model=RecordView, summary="One record")
-async def get_record(record_id: str, pool: PoolDep, actor: ActorDep) -> RecordView:
+async def get_record(record_id: Id, pool: PoolDep, actor: ActorDep) -> RecordView:
     require_role(actor, *READ_ROLES)
     row = await pool.fetchrow("SELECT * FROM records WHERE record_id=$1", record_id)
     if row is None:
@@ -80,7 +82,7 @@ async def get_record(record_id: str, pool: PoolDep, actor: ActorDep) -> RecordVi
     response_model=list[CaseHistoryEntry],
     summary="Every event of the record, oldest first: registration, amendments, annulment",
 )
-async def record_history(record_id: str, pool: PoolDep, actor: ActorDep) -> list[CaseHistoryEntry]:
+async def record_history(record_id: Id, pool: PoolDep, actor: ActorDep) -> list[CaseHistoryEntry]:
     require_role(actor, *READ_ROLES)
     async with pool.acquire() as conn:
         # Records only: a case's stream has the same shape of id and is its office's business alone.

@@ -22,7 +22,9 @@ class Resolution(_Body):
 
 
 class Registration(_Body):
-    child_iin: str | None = Field(None, description="the IIN assigned to the child, when already known")
+    child_iin: str | None = Field(
+        None, max_length=12, description="the IIN assigned to the child, when already known"
+    )
 
     @field_validator("child_iin")
     @classmethod

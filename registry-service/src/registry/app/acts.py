@@ -14,7 +14,7 @@ from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
 from btkernel.events.record import BirthRegistered, RecordRegistered
 from btkernel.events.values import Person, PersonName
-from btkernel.problems import InvalidInput, NotFound, RuleViolation
+from btkernel.problems import InvalidInput, RuleViolation
 from registry.adapters import store
 from registry.domain.case import Case
 from registry.domain.record import KINDS, RECORD_KINDS, Record
@@ -35,11 +35,19 @@ CERTIFICATE_OF = {
 
 
 async def _record(conn: asyncpg.Connection, record_id: Any, field: str) -> Record:
+    """The record the application names. Intake refuses unknown records at submission (ADR 0012); this is the
+    registry's own check, a 422 the executive answers with a reasoned refusal — never a case stuck on a 404."""
     if not isinstance(record_id, str):
-        raise InvalidInput("the application names no existing record", field=field)
+        raise RuleViolation(
+            "the application names no record; prepare a reasoned refusal", field=field, code="record_missing"
+        )
     record = await Record.load(conn, record_id)
     if record is None:
-        raise NotFound(f"no record {record_id}")
+        raise RuleViolation(
+            f"the application names record {record_id}, which is not registered; prepare a reasoned refusal",
+            field=field,
+            code="record_not_found",
+        )
     return record
 
 
@@ -74,7 +82,7 @@ async def form_act(
     variant = case.variant
     if variant == AMENDMENT:
         # Amendments, additions, corrections (7 WD in every registration service): the record is never rewritten.
-        record = await _record(conn, details.get("record_id"), "body.details.record_id")
+        record = await _record(conn, details.get("record_id"), "case.details.record_id")
         record.amend(
             case_id=case.id,
             by=actor.id,
@@ -89,7 +97,7 @@ async def form_act(
         case.register_act(actor, record.id, record.number, now, docs)
     elif service.id == "repeat_certificates":
         # Nothing is registered: the result copies an existing record (S002/App.3; services.md §10 item 8).
-        record = await _record(conn, details.get("record_id"), "body.details.record_id")
+        record = await _record(conn, details.get("record_id"), "case.details.record_id")
         if record.status != "active":
             raise RuleViolation(f"record {record.number} is annulled", code="annulled")
         assert record.number is not None
@@ -170,16 +178,38 @@ async def _register_other(
             f"{case.opened.service_id} cannot register a record of kind {kind!r}", field="body"
         )
     if "subject" not in details:
-        raise InvalidInput("the application names no subject of the record", field="body.details.subject")
+        raise InvalidInput("the application names no subject of the record", field="case.details.subject")
     subject = Person.model_validate(details["subject"])
     parties = [Person.model_validate(p) for p in details.get("parties") or []]
     facts: dict[str, Any] = dict(details.get("facts") or {})
     docs = [CERTIFICATE_OF[kind]] if not restored else ["restored_record_certificate"]
     if kind == "death" and details.get("document") == "death_spravka":
         docs = ["death_spravka"]  # S002/App.7 p.3: a death certificate or a death справка
+    # One person dies once (S002/App.7): a second registration is refused, the first record stands.
+    if (
+        kind == "death"
+        and not restored
+        and subject.iin
+        and (number := await store.registered_death(conn, subject.iin))
+    ):
+        raise RuleViolation(
+            f"the death of the person with IIN {subject.iin} is already registered (record {number}); "
+            "prepare a reasoned refusal",
+            field="case.details.subject.iin",
+            code="already_registered_dead",
+        )
     birth_record: Record | None = None
+    # Paternity is entered into the child's birth record (S002/App.4 p.3): without one it registers nothing.
+    if kind == "paternity" and not restored and not details.get("birth_record_id"):
+        await _record(conn, None, "case.details.birth_record_id")
     if kind in BIRTH_RECORD_EFFECTS and not restored and details.get("birth_record_id"):
-        birth_record = await _record(conn, details["birth_record_id"], "body.details.birth_record_id")
+        birth_record = await _record(conn, details["birth_record_id"], "case.details.birth_record_id")
+        if birth_record.kind != "birth" or birth_record.status != "active":
+            raise RuleViolation(
+                f"record {birth_record.number} is not an active birth record; prepare a reasoned refusal",
+                field="case.details.birth_record_id",
+                code="record_kind_mismatch",
+            )
         facts["birth_record_id"] = birth_record.id
         docs.append("birth_certificate")  # the birth certificate is re-issued (S002/App.4, App.5, App.8 p.3)
     seq, number, year = await _new_number(conn, case.office_id, kind, now)
@@ -236,14 +266,14 @@ async def _annul(
     certificate; otherwise the answer on annulment."""
     assert case.opened is not None
     details = case.opened.details
-    record = await _record(conn, details.get("record_id"), "body.details.record_id")
+    record = await _record(conn, details.get("record_id"), "case.details.record_id")
     reason = str(details.get("reason") or "annulment")
     record.annul(case_id=case.id, by=actor.id, reason=reason, at=now)
     await _save(conn, record, ctx, now)
     docs = ["annulment_answer"]
     birth_record_id = record.facts.get("birth_record_id")
     if record.kind in BIRTH_RECORD_EFFECTS and isinstance(birth_record_id, str):
-        birth = await _record(conn, birth_record_id, "body.details.record_id")
+        birth = await _record(conn, birth_record_id, "case.details.record_id")
         effect = birth.amendment_by(record.case_id or "")
         if effect is not None and effect.previous:
             birth.amend(

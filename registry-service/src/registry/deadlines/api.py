@@ -11,7 +11,7 @@ import asyncpg
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from btkernel import clock
+from btkernel import clock, problem_docs
 from btkernel.calendar import ALMATY
 from btkernel.problems import InvalidInput, NotFound
 from btkernel.service import ActorDep, PoolDep, require_role
@@ -62,7 +62,11 @@ def _view(row: asyncpg.Record, now: dt.datetime, site_clock: terms.SiteClock) ->
     return data
 
 
-@router.get("/deadlines", summary="Legal terms: running ones by default, most urgent first")
+@router.get(
+    "/deadlines",
+    summary="Legal terms: running ones by default, most urgent first",
+    responses=problem_docs.declare(404),
+)
 async def list_deadlines(
     pool: PoolDep,
     actor: ActorDep,
@@ -109,6 +113,13 @@ async def list_deadlines(
     "/statistics",
     summary="Per office and service: count, median and p90 time to result, share on time",
     response_model=None,
+    # Both forms the `format` parameter selects, so a client (and the fuzz test) knows a CSV answer is intended.
+    responses={
+        200: {
+            "description": "the figures as JSON, or as CSV with `format=csv`",
+            "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def statistics(
     pool: PoolDep,

@@ -11,7 +11,8 @@ import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from btkernel import sites
+from btkernel import problem_docs, sites
+from btkernel.bounded import Id
 from btkernel.problems import Conflict, InvalidInput, NotFound
 from btkernel.service import ActorDep, PoolDep, require_role
 from registry.deadlines import terms
@@ -40,7 +41,7 @@ class ScheduleExceptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     day: dt.date
     hours: list[tuple[str, str]] = Field(
-        description="[] = closed that day; else opening intervals HH:MM–HH:MM"
+        max_length=24, description="[] = closed that day; else opening intervals HH:MM–HH:MM"
     )
     reason: str = Field(min_length=3, max_length=500)
 
@@ -69,7 +70,12 @@ async def list_overrides(
     return [dict(r) for r in rows]
 
 
-@router.post("/calendar/overrides", status_code=201, summary="Add a transfer decree (supervisor)")
+@router.post(
+    "/calendar/overrides",
+    status_code=201,
+    summary="Add a transfer decree (supervisor)",
+    responses=problem_docs.declare(409),
+)
 async def add_override(body: OverrideIn, pool: PoolDep, actor: ActorDep) -> dict[str, Any]:
     require_role(actor, "supervisor")
     async with pool.acquire() as conn, conn.transaction():
@@ -115,7 +121,7 @@ def _site_or_404(site_id: str) -> None:
 
 @router.put("/sites/{site_id}/schedule-exceptions", summary="Set a site's hours for one day (supervisor)")
 async def put_schedule_exception(
-    site_id: str, body: ScheduleExceptionIn, pool: PoolDep, actor: ActorDep
+    site_id: Id, body: ScheduleExceptionIn, pool: PoolDep, actor: ActorDep
 ) -> dict[str, Any]:
     require_role(actor, "supervisor")
     _site_or_404(site_id)
@@ -135,7 +141,7 @@ async def put_schedule_exception(
 
 @router.get("/sites/{site_id}/working-days", summary="Which days a site works, and its hours")
 async def working_days(
-    site_id: str,
+    site_id: Id,
     pool: PoolDep,
     actor: ActorDep,
     date_from: Annotated[dt.date, Query(alias="from")],

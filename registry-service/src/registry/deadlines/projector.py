@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from btkernel import catalogue, clock, sites
+from btkernel import catalogue, clock, pilots, sites
 from btkernel.calendar import ALMATY
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
@@ -34,14 +34,9 @@ from registry.deadlines import terms
 
 # How much of a term has run when it counts as approaching (configuration, not a rule of the sources).
 APPROACHING_SHARE = 0.8
-# The Astana pilot (S000): birth and death registered within 3 working hours end to end at pilot centres.
-PILOT_TERM = {
-    "value": 3,
-    "unit": "working_hours",
-    "acceptance_day_counted": None,
-    "source": "S000 (Astana pilot, 5 July 2017): 3 working hours instead of 2 days",
-}
-PILOT_SERVICES = {"birth_registration", "death_registration"}
+# The Astana pilot (S000): birth and death registered within 3 working hours end to end at pilot centres; the
+# same term dates the receipt (btkernel.pilots).
+PILOT_TERM = pilots.ACCELERATED_TERM.term()
 # Case events that complete procedure steps; which step each completes depends on the service's steps in the
 # catalogue (birth has six, marriage seven, annulment five), see `_completed_up_to`.
 STEP_EVENTS: tuple[type[Event], ...] = (
@@ -302,7 +297,7 @@ async def _on_opened(conn: asyncpg.Connection, e: CaseOpened, now: dt.datetime) 
     await _open_step(conn, site_clock, case, 1, e.opened_at, now)
     await _open_third_party_notice(conn, case, e, site_clock, now)
     centre = sites.load().centre(e.centre_id)
-    if centre is not None and "accelerated_birth_death" in centre.pilots and e.service_id in PILOT_SERVICES:
+    if pilots.accelerated(centre, e.service_id, e.details.get("variant")):
         due_at = site_clock.due(e.submitted_at, PILOT_TERM, e.centre_id)
         await _open(
             conn,

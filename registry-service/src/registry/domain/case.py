@@ -179,7 +179,8 @@ class Case(Aggregate):
         notice = self.service.third_party_notice
         if notice is None or self.variant not in notice.variants:
             raise RuleViolation(f"case {self.id} needs no third-party notice", code="no_notice_required")
-        self.expect_status(UNDER_REVIEW, "notify the third party")
+        # Either order with a date told on the portal (services.md §2.7): the registration waits for both.
+        self.expect_status(UNDER_REVIEW, "notify the third party", DATE_ASSIGNED)
         self._expect_executive(actor)
         if self.third_party_notified:
             raise Conflict(f"the third party of case {self.id} was already notified", code="already_notified")

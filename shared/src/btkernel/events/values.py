@@ -1,20 +1,32 @@
-"""Value objects that travel inside events."""
+"""Value objects that travel inside events.
+
+Several are also request bodies (intake's applicant, representative, contact, signature), so every string is
+bounded (`btkernel.bounded`). Bounds only ever refuse what real data never held: these models also read every
+stored event back, so no optional field becomes required here."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from btkernel.bounded import ID_MAX, SHORT_MAX, Name
 
 
 class Value(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 class PersonName(Value):
-    surname: str
-    first_name: str
-    patronymic: str | None = None
+    surname: Name
+    first_name: Name
+    # Not everyone has one; forms send "" for none, and such events are stored: blank reads as None.
+    patronymic: Annotated[Name | None, BeforeValidator(_blank_is_none)] = None
 
     def full(self) -> str:
         return " ".join(p for p in (self.surname, self.first_name, self.patronymic) if p)
@@ -23,22 +35,24 @@ class PersonName(Value):
 class Person(Value):
     """A natural person as identified by the documents presented (ИИН — individual identification number)."""
 
-    iin: str | None = None
+    # Checked as an IIN where a request requires one (`btkernel.iin`); here only bounded, for stored events.
+    iin: Annotated[str, Field(max_length=12)] | None = None
     name: PersonName
     birth_date: dt.date | None = None
 
 
 class Contact(Value):
-    phone: str | None = None
-    email: str | None = None
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None  # RFC 5321's longest address
 
 
 class PowerOfAttorney(Value):
     """Нотариально удостоверенная доверенность."""
 
-    number: str
+    # Bounded in length only: an empty one, if ever stored, must still read back.
+    number: Annotated[str, Field(max_length=SHORT_MAX)]
     issued_on: dt.date
-    notary: str
+    notary: Annotated[str, Field(max_length=SHORT_MAX)]
     valid_until: dt.date | None = None
 
 
@@ -86,8 +100,8 @@ class EdsSignature(Value):
     """The applicant's EDS signature of a portal request, as the portal checked it (S002 portal condition 2:
     certificate valid, not revoked, IIN in the certificate = IIN in the request)."""
 
-    certificate_serial: str
-    signer_iin: str
+    certificate_serial: Annotated[str, Field(max_length=ID_MAX)]
+    signer_iin: Annotated[str, Field(max_length=12)]
     signed_at: dt.datetime
     certificate_valid_until: dt.date
     revoked: bool = False

@@ -1,0 +1,103 @@
+"""The gateway's HTTP client to the services, and when it may send a request a second time.
+
+A service closes a keep-alive connection when it likes (its keep-alive timeout, after a response it could not
+finish, on restart). A request that the gateway wrote onto such a connection just as it closed fails with
+`httpx.RemoteProtocolError` ("Server disconnected without sending a response") or `httpx.ReadError`, though
+the service never saw it. httpx cannot tell that case from a service that died while working on the request: it
+does not say whether the connection was reused or whether the request was read. So the rule
+(docs/adr/0011-outages-are-503.md) follows what the request allows, as Go's net/http does:
+
+* A request that may be replayed — a safe method (GET, HEAD, OPTIONS), or any method with an `Idempotency-Key`,
+  which the service answers once — is sent on a pooled keep-alive connection and, if the connection fails
+  before a response arrived (connect, write, read or protocol error; not a timeout), sent once more on a fresh
+  connection.
+* Any other request (a POST without a key) is always sent on a fresh connection, never on a pooled one that
+  might have gone stale; a failure before the connection was made (`httpx.ConnectError`: nothing was sent) is
+  retried once, anything later is not: the service may have acted on it.
+
+Pooled connections are dropped after `keepalive_s` idle, shorter than the services' own keep-alive timeout, so
+the gateway lets go of an idle connection before the service does (btkernel.serve keeps them 30 s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import httpx
+
+from btkernel import logging as btlog
+
+log = btlog.get(__name__)
+
+# RFC 9110 §9.2.1; PUT and DELETE are idempotent by definition but, like Go, not replayed on that alone: our
+# DELETE answers 404 the second time, which would hide the first one's success.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The connection failed before any response came back; a timeout is not among them (the service may be working
+# on it: that is the gateway's 504).
+_BROKEN_CONNECTION = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+def replayable(method: str, headers: Mapping[str, str]) -> bool:
+    """May `method` with `headers` be sent twice without changing what happens?"""
+    return method.upper() in SAFE_METHODS or any(name.lower() == "idempotency-key" for name in headers)
+
+
+def may_retry(exc: httpx.HTTPError, *, replay_ok: bool) -> bool:
+    """Send again after `exc`? A connect error means nothing was sent; other connection failures are retried
+    only for requests that may be replayed."""
+    if isinstance(exc, httpx.ConnectError):
+        return True
+    return replay_ok and isinstance(exc, _BROKEN_CONNECTION)
+
+
+class UpstreamClient:
+    """`pooled` keeps connections alive; `fresh` opens one per request (no keep-alive)."""
+
+    def __init__(self, pooled: httpx.AsyncClient, fresh: httpx.AsyncClient) -> None:
+        self.pooled = pooled
+        self.fresh = fresh
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        timeout_s: float,
+        keepalive_s: float,
+        max_connections: int = 200,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> UpstreamClient:
+        # trust_env off: the services are on loopback, and an HTTP_PROXY meant for the outside must not apply.
+        pooled = httpx.AsyncClient(
+            timeout=timeout_s,
+            transport=transport,
+            trust_env=False,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=50, keepalive_expiry=keepalive_s
+            ),
+        )
+        fresh = httpx.AsyncClient(
+            timeout=timeout_s,
+            transport=transport,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=0),
+        )
+        return cls(pooled, fresh)
+
+    async def send(
+        self, method: str, url: str, *, content: bytes | None, headers: Mapping[str, str]
+    ) -> httpx.Response:
+        """The service's response; raises the httpx error of the last attempt."""
+        replay_ok = replayable(method, headers)
+        first = self.pooled if replay_ok else self.fresh
+        try:
+            return await first.request(method, url, content=content, headers=dict(headers))
+        except httpx.HTTPError as exc:
+            if not may_retry(exc, replay_ok=replay_ok):
+                raise
+            log.info("upstream_retry", method=method, url=url, error=repr(exc))
+        return await self.fresh.request(method, url, content=content, headers=dict(headers))
+
+    async def aclose(self) -> None:
+        await self.pooled.aclose()
+        if self.fresh is not self.pooled:
+            await self.fresh.aclose()

@@ -1,0 +1,115 @@
+"""What intake knows of the civil-status register (ADR 0012): a small read model of the registry's records, fed
+by the `civreg.record` topic (group `intake.records`), and the checks a submission makes against it.
+
+The registry stays the authority (it checks again when the act is registered); this view only keeps intake from
+issuing a receipt for an application that could never be carried out: a record that does not exist, a
+paternity naming a record that is not a birth, a death already registered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from btkernel.context import RequestContext
+from btkernel.envelope import Envelope
+from btkernel.events import parse
+from btkernel.events.record import BirthRegistered, RecordAnnulled, RecordRegistered
+from btkernel.problems import RuleViolation
+
+HANDLED_TYPES = [BirthRegistered.TYPE, RecordRegistered.TYPE, RecordAnnulled.TYPE]
+ACTIVE, ANNULLED = "active", "annulled"
+# Services that change a birth record, so `birth_record_id` must name one (S002/App.4, App.5, App.8 p.3).
+CHANGES_A_BIRTH_RECORD = ("paternity_registration", "adoption_registration", "name_change_registration")
+# A record registered moments ago is known here a little later (the topic is read asynchronously).
+NOT_YET = "if it was registered moments ago, try again in a few seconds"
+
+
+async def on_record_event(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
+    event = parse(envelope.type, envelope.data)
+    if isinstance(event, BirthRegistered):
+        await _insert(
+            conn, event.record_id, "birth", event.record_number, event.child_iin, event.registered_at
+        )
+    elif isinstance(event, RecordRegistered):
+        await _insert(
+            conn, event.record_id, event.kind, event.record_number, event.subject.iin, event.registered_at
+        )
+    elif isinstance(event, RecordAnnulled):
+        await conn.execute(
+            "UPDATE known_records SET status = $2 WHERE record_id = $1", event.record_id, ANNULLED
+        )
+
+
+async def _insert(
+    conn: asyncpg.Connection, record_id: str, kind: str, number: str, iin: str | None, at: Any
+) -> None:
+    await conn.execute(
+        "INSERT INTO known_records (record_id, kind, record_number, subject_iin, status, registered_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (record_id) DO NOTHING",
+        record_id,
+        kind,
+        number,
+        iin,
+        ACTIVE,
+        at,
+    )
+
+
+async def check(conn: asyncpg.Connection, service_id: str, details: dict[str, Any]) -> None:
+    """Refuse (422, naming the field) what the register shows can never be carried out."""
+    variant = details.get("variant")
+    if isinstance(record_id := details.get("record_id"), str):
+        row = await _known(conn, record_id, "body.details.record_id")
+        kind = details.get("record_kind")
+        if isinstance(kind, str) and row["kind"] != kind:
+            raise RuleViolation(
+                f"record {row['record_number']} is a {row['kind']} record, not a {kind} record",
+                field="body.details.record_kind",
+                code="record_kind_mismatch",
+            )
+        # An annulled record is neither copied, amended nor annulled again (S002/App.10).
+        if row["status"] == ANNULLED:
+            raise RuleViolation(
+                f"record {row['record_number']} is annulled", field="body.details.record_id", code="annulled"
+            )
+    if isinstance(birth_record_id := details.get("birth_record_id"), str):
+        row = await _known(conn, birth_record_id, "body.details.birth_record_id")
+        if row["kind"] != "birth":
+            raise RuleViolation(
+                f"record {row['record_number']} is a {row['kind']} record; name the person's birth record",
+                field="body.details.birth_record_id",
+                code="record_kind_mismatch",
+            )
+        if row["status"] == ANNULLED:
+            raise RuleViolation(
+                f"birth record {row['record_number']} is annulled",
+                field="body.details.birth_record_id",
+                code="annulled",
+            )
+    if service_id == "death_registration" and variant != "amendment":
+        iin = (details.get("subject") or {}).get("iin")
+        if isinstance(iin, str) and (
+            number := await conn.fetchval(
+                "SELECT record_number FROM known_records WHERE subject_iin = $1 AND kind = 'death'"
+                " AND status = 'active' LIMIT 1",
+                iin,
+            )
+        ):
+            raise RuleViolation(
+                f"the death of the person with IIN {iin} is already registered (record {number})",
+                field="body.details.subject.iin",
+                code="already_registered_dead",
+            )
+
+
+async def _known(conn: asyncpg.Connection, record_id: str, field: str) -> asyncpg.Record:
+    row = await conn.fetchrow("SELECT * FROM known_records WHERE record_id = $1", record_id)
+    if row is None:
+        raise RuleViolation(
+            f"no civil-status record {record_id} is registered ({NOT_YET})",
+            field=field,
+            code="record_unknown",
+        )
+    return row

@@ -1,0 +1,75 @@
+"""Bounded text: every string a client sends has a length that fits its meaning and holds only storable text.
+
+One vocabulary for every request schema, so "how long may a surname be" is answered once. The limits are
+generous for real data (the longest Kazakh and Russian full names, addresses and court names fit with room to
+spare) and small enough that no single field can make an event larger than the broker accepts.
+
+Every type also refuses NUL (PostgreSQL text cannot hold U+0000) and unpaired surrogates (not Unicode, so not
+encodable as UTF-8): both used to reach the database driver and come back as a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+
+def text_problem(value: str) -> str | None:
+    """Why `value` is not storable text, or None. Shared with the request screen (`btkernel.limits`)."""
+    if "\x00" in value:
+        return "contains a NUL character (\\u0000), which is not text"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate (\\ud800–\\udfff), which is not valid Unicode text"
+    return None
+
+
+def _storable(value: str) -> str:
+    if why := text_problem(value):
+        raise ValueError(why)
+    return value
+
+
+# Maximum lengths, in characters, by meaning.
+NAME_MAX = 100  # one part of a person's name (surname, first name, patronymic)
+ID_MAX = 100  # an identifier the platform or the caller made (application, case, record, receipt, user)
+CODE_MAX = 64  # a code from a catalogue (service, document, variant, site, role)
+SHORT_MAX = 200  # a title, a document number, a notary's or an office's name
+PLACE_MAX = 500  # a place or an address
+REASON_MAX = 2000  # a reason, an instruction, a note a person writes
+
+# A part of a person's name: required, surrounding spaces dropped.
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
+    AfterValidator(_storable),
+]
+# An identifier: non-empty, no spaces around.
+Id = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ID_MAX), AfterValidator(_storable)
+]
+# A catalogue code: ASCII letters, digits and _ . : -
+Code = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=CODE_MAX, pattern=r"^[A-Za-z0-9_.:-]+$"),
+]
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_MAX),
+    AfterValidator(_storable),
+]
+Place = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=PLACE_MAX),
+    AfterValidator(_storable),
+]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_MAX),
+    AfterValidator(_storable),
+]
+
+# Lists a client sends: documents presented, parties of an act, changes.
+LIST_MAX = 50
