@@ -5,20 +5,41 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := shared deploy gateway intake-service registry-service notification-service fee-service
 STAMP := $(VENV)/.installed
+# Every third-party package, transitive, pinned with its hashes: written by `make lock` from requirements.in and
+# the packages' pyproject.toml files, never by hand.
+LOCK := requirements.lock
+# The project's own packages: installed editable, never locked.
+OWN := birtereze-kernel birtereze-deploy birtereze-gateway birtereze-intake birtereze-registry \
+  birtereze-notification birtereze-fee
 # Time zones from the pinned tzdata package only: a host database older than 2024a would put Almaty at UTC+6
 # after 2024-03-01 (btkernel.workcal.zones refuses to run on a disagreeing one).
 export PYTHONTZPATH :=
 
-.PHONY: install run test test-unit test-integration test-e2e fuzz lint format bench schemas kafka clean
+.PHONY: install lock run test test-unit test-integration test-e2e fuzz lint format bench schemas kafka clean
 
-$(STAMP): constraints.txt $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
+# Third-party packages come only from the lock, each checked against its hash (and pip refuses the install if a
+# dependency is missing from it); then the project's own packages, editable, without dependencies and built with
+# the locked setuptools, so nothing unpinned is downloaded. `pip check` fails when a pyproject.toml names a
+# dependency the lock lacks: run `make lock`.
+$(STAMP): $(LOCK) $(foreach p,$(PACKAGES),$(p)/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt $(foreach p,$(PACKAGES),-e ./$(p)) \
-	  pytest pytest-asyncio hypothesis schemathesis aiosmtpd ruff mypy types-PyYAML
+	$(BIN)/python -m pip install -q --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation $(foreach p,$(PACKAGES),-e ./$(p))
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Re-resolves requirements.lock, keeping every pin it has (uv prefers them). A new dependency in a pyproject.toml or
+## requirements.in gets its newest version; `make lock UPGRADE="fastapi uvicorn"` moves named packages,
+## `make lock UPGRADE=--all` every one. Commit the lock; `make install` then installs exactly it.
+lock:
+	test -x $(BIN)/uv || { test -x $(BIN)/python || $(PY) -m venv $(VENV); \
+	  $(BIN)/python -m pip install -q --require-hashes -r $(LOCK); }
+	$(BIN)/uv pip compile requirements.in --quiet --generate-hashes --python-version 3.11 \
+	  $(foreach n,$(OWN),--no-emit-package $(n)) \
+	  $(if $(filter --all,$(UPGRADE)),--upgrade,$(foreach u,$(UPGRADE),--upgrade-package $(u))) \
+	  --custom-compile-command "make lock" -o $(LOCK)
 
 ## Fetches Apache Kafka from Maven Central (cached in .cache/kafka).
 kafka: install

@@ -83,6 +83,8 @@ def test_gateway_env_points_at_the_other_services(tmp_path: Path) -> None:
     assert env["BT_DATABASE_URL"].endswith("/bt_gateway")
     notification = stack.env_for("notification", BT_RELAY_ENABLED="false")
     assert notification["BT_SMTP_PORT"] == "8025" and notification["BT_RELAY_ENABLED"] == "false"
+    # Migrations are the stack's pre-start step; the services only verify their schema (ADR 0015).
+    assert env["BT_MIGRATE_ON_START"] == notification["BT_MIGRATE_ON_START"] == "false"
     with pytest.raises(KeyError):
         stack.env_for("nonexistent")
 

@@ -1,4 +1,4 @@
-"""Builders of ApplicationSubmitted envelopes and an in-memory store for the fee tests."""
+"""Builders of ApplicationSubmitted envelopes and an in-memory store (the `Store` protocol) for the fee tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 
 from btkernel.envelope import Envelope
 from btkernel.events.application import ApplicationSubmitted
-from fees.store import FeeDecision
+from fees.domain.decision import FeeDecision
 
 
 def submitted(

@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 from gateway_fakes import SECRET, FakeUpstreams, make_settings
 
+from btkernel import db
 from btkernel.testing import serve
 from gateway import admin, passwords, seed
 from gateway.main import build_app
@@ -72,6 +73,12 @@ async def test_dev_users_are_seeded_once_and_sign_in_works(make_database: Any) -
 async def test_production_seeds_nobody(make_database: Any) -> None:
     dsn = await make_database("gateway")
     settings = make_settings(database_url=dsn, env="production", jwt_secret=SECRET + "-prod")
+    # In production the schema comes from the pre-start step (ADR 0015), never from the service itself.
+    conn = await asyncpg.connect(dsn)
+    try:
+        await db.migrate(conn, "gateway.migrations")
+    finally:
+        await conn.close()
 
     async with serve(lambda: build_app(settings, transport=FakeUpstreams().transport())) as client:
         login = await client.post(

@@ -6,6 +6,7 @@ import pytest
 from gateway_fakes import MemoryUsers, make_settings
 
 from btkernel import sites
+from btkernel.policy import POLICY
 from gateway import passwords, roles, routes, seed, users
 from gateway import settings as gateway_settings
 
@@ -105,6 +106,26 @@ def test_route_table_is_consistent() -> None:
                 routes.Route("GET", "/a/{x}", "fee", roles.ALL_ROLES),
                 routes.Route("POST", "/a/{y}", "fee", roles.ALL_ROLES),
             ]
+        )
+
+
+def test_the_route_table_takes_its_roles_from_the_policy_table() -> None:
+    """Every operation of btkernel.policy is routed, with its roles; a path nobody owns, an owner of a path the
+    table has no operation on, or a second spelling of a path stops the gateway's build (ADR 0014)."""
+    table = routes.RouteTable()
+    assert len(table.routes) == len(POLICY.permissions)
+    for permission in POLICY.permissions:
+        route = table.find(permission.method, permission.path)
+        assert route is not None and route.roles == {r.value for r in permission.roles}
+    owners = dict(routes.OWNERS)
+    with pytest.raises(ValueError, match="no service owns it"):
+        routes.from_policy([(p, s) for p, s in routes.OWNERS if p != "/api/v1/fees"])
+    with pytest.raises(ValueError, match="no operation on"):
+        routes.from_policy([*routes.OWNERS, ("/api/v1/payments", "fee")])
+    with pytest.raises(ValueError, match="apart"):
+        routes.from_policy(
+            [(p, s) for p, s in routes.OWNERS if p != "/api/v1/cases/{case_id}"]
+            + [("/api/v1/cases/{id}", owners["/api/v1/cases/{case_id}"])]
         )
 
 

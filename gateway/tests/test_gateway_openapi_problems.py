@@ -11,6 +11,7 @@ import httpx
 import pytest
 from gateway_fakes import FakeUpstreams
 
+from btkernel.policy import POLICY
 from gateway.routes import TABLE
 
 SERVICE_APPS = {
@@ -92,3 +93,11 @@ def test_the_gateways_own_operations(merged: dict[str, Any]) -> None:
     # A readiness probe answers 503 with its health document, not a problem.
     health = _operation(merged, "GET", "/health")["responses"]
     assert "application/problem+json" not in json.dumps(health.get("503", {}))
+
+
+def test_every_routed_operation_lists_the_roles_of_the_policy_table(merged: dict[str, Any]) -> None:
+    # The `x-roles` a client (and the fuzz test) reads are the one table's, on every operation (ADR 0014).
+    for permission in POLICY.permissions:
+        operation = _operation(merged, permission.method, permission.path)
+        assert operation["x-roles"] == sorted(r.value for r in permission.roles), permission.path
+        assert "403" in operation["responses"]

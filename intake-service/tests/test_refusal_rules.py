@@ -13,7 +13,14 @@ from btkernel import catalogue, clock, sites
 from btkernel.calendar import ALMATY
 from intake.api.schemas import PowerOfAttorneyIn
 from intake.app.submit import planned_issue_date
-from intake.domain.details import ActDetails, birth_date_problem, missing_fields, rule_problems
+from intake.domain.details import (
+    ActDetails,
+    Subject,
+    birth_date_problem,
+    missing_fields,
+    rule_problems,
+    validate,
+)
 
 TODAY = dt.date(2026, 3, 2)  # a Monday
 
@@ -36,7 +43,7 @@ def fixed_today() -> Iterator[None]:
     ],
 )
 def test_a_date_of_birth_is_between_1900_and_today(born: dt.date, problem: str | None) -> None:
-    found = birth_date_problem(born)
+    found = birth_date_problem(born, TODAY)
     assert (found is None) if problem is None else (found is not None and problem in found)
 
 
@@ -51,13 +58,15 @@ def test_a_date_of_birth_is_between_1900_and_today(born: dt.date, problem: str |
     ],
 )
 def test_a_death_is_registered_with_its_date(facts: dict[str, str], reason: str | None) -> None:
-    details = ActDetails.model_validate(
+    details = validate(
+        ActDetails,
         {
             "subject": {"name": {"surname": "Бекова", "first_name": "Роза"}, "birth_date": "1940-01-01"},
             "facts": facts,
-        }
+        },
+        TODAY,
     )
-    problems = rule_problems("death_registration", details)
+    problems = rule_problems("death_registration", details, TODAY)
     if reason is None:
         assert problems == []
     else:
@@ -66,11 +75,22 @@ def test_a_death_is_registered_with_its_date(facts: dict[str, str], reason: str 
         ]
     # An amendment of a death record states no new death.
     amended = details.model_copy(update={"variant": "amendment"})
-    assert rule_problems("death_registration", amended) == []
+    assert rule_problems("death_registration", amended, TODAY) == []
+
+
+def test_details_judge_dates_on_the_day_they_are_given_not_the_clock() -> None:
+    # The domain reads no clock: the same date of birth is refused or accepted by the day the caller names.
+    person = {"name": {"surname": "Бекова", "first_name": "Роза"}, "birth_date": "2026-03-05"}
+    with pytest.raises(ValidationError, match="in the future"):
+        validate(Subject, person, TODAY)
+    assert validate(Subject, person, dt.date(2026, 3, 5)).birth_date == dt.date(2026, 3, 5)
+    # Validating without a day is the caller's bug, never a silently skipped check.
+    with pytest.raises(RuntimeError, match="today"):
+        Subject.model_validate(person)
 
 
 def test_divorce_needs_its_ground_and_paternity_its_birth_record() -> None:
-    bare = ActDetails.model_validate({"subject": {"name": {"surname": "А", "first_name": "Б"}}})
+    bare = validate(ActDetails, {"subject": {"name": {"surname": "А", "first_name": "Б"}}}, TODAY)
     assert "variant" in missing_fields("divorce_registration", bare)
     assert "birth_record_id" in missing_fields("paternity_registration", bare)
     named = bare.model_copy(update={"birth_record_id": "r1"})
@@ -98,7 +118,7 @@ def test_a_power_of_attorney_must_be_in_force_at_submission() -> None:
 )
 def test_free_form_details_are_bounded(facts: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
-        ActDetails.model_validate({"facts": facts})
+        validate(ActDetails, {"facts": facts}, TODAY)
 
 
 def test_the_pilot_centre_promises_birth_and_death_within_three_working_hours() -> None:

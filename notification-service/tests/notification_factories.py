@@ -1,9 +1,14 @@
-"""Builders of civreg.application events and envelopes for the notification tests, and an in-memory store."""
+"""Builders of civreg.application events and envelopes for the notification tests, and the fakes the use cases run
+on: an in-memory projection store, delivery log (with transactions), mailer and clock."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from email.message import EmailMessage
 from typing import Any
 
 from btkernel.envelope import Envelope
@@ -13,7 +18,8 @@ from btkernel.events.application import (
     ApplicationSubmitted,
 )
 from btkernel.events.base import Event
-from notification.store import ApplicationContact, NewNotification
+from notification.domain.applicant import ApplicationContact
+from notification.domain.notification import DELIVERED, FAILED, PENDING, NewNotification, Notification
 
 SUBMITTED_AT = dt.datetime(2025, 11, 3, 5, 30, tzinfo=dt.UTC)  # 10:30 in Almaty
 PICKUP = "ЦОН Алмалинского района г. Алматы, Almaty, Almaly district, Zheltoksan 120"
@@ -163,3 +169,124 @@ class MemoryStore:
             return False
         self.notifications[n.notification_id] = n
         return True
+
+
+class FakeClock:
+    """A clock that moves only when told: `now` for the use case, `advance` for the test."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.moment = start
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += dt.timedelta(seconds=seconds)
+
+
+class MemoryDeliveryLog:
+    """The delivery log in memory with the same rules as the table's SQL (due-ness by the given clock, claims
+    counted before sending, outcomes only for the current attempt), and transactions that roll back on error."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Notification] = {}
+        self.outbox: list[tuple[str, Envelope]] = []
+        self.commits = 0
+        self.rollbacks = 0
+
+    def add(self, n: NewNotification, *, at: dt.datetime) -> Notification:
+        row = Notification(
+            notification_id=n.notification_id,
+            application_id=n.application_id,
+            source_event_id=n.source_event_id,
+            channel=n.channel,
+            recipient=n.recipient,
+            template=n.template,
+            subject=n.subject,
+            body=n.body,
+            status=n.status,
+            attempts=0,
+            last_error=n.last_error,
+            next_attempt_at=at,
+            last_attempt_at=None,
+            delivered_at=None,
+            correlation_id=n.correlation_id,
+            created_at=at,
+            updated_at=at,
+        )
+        self.rows[row.notification_id] = row
+        return row
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[MemoryDeliveryLog]:
+        rows, outbox = dict(self.rows), list(self.outbox)
+        try:
+            yield self
+        except BaseException:
+            self.rows, self.outbox = rows, outbox
+            self.rollbacks += 1
+            raise
+        self.commits += 1
+
+    def _due(self, now: dt.datetime) -> list[Notification]:
+        due = [r for r in self.rows.values() if r.status == PENDING and r.next_attempt_at <= now]
+        return sorted(due, key=lambda r: r.next_attempt_at)
+
+    async def claim_due(
+        self, *, now: dt.datetime, limit: int, max_attempts: int, lease_s: float
+    ) -> list[Notification]:
+        claimed = []
+        for r in [r for r in self._due(now) if r.attempts < max_attempts][:limit]:
+            row = replace(
+                r,
+                attempts=r.attempts + 1,
+                last_attempt_at=now,
+                next_attempt_at=now + dt.timedelta(seconds=lease_s),
+                updated_at=now,
+            )
+            self.rows[row.notification_id] = row
+            claimed.append(row)
+        return claimed
+
+    async def claim_abandoned(self, *, now: dt.datetime, limit: int, max_attempts: int) -> list[Notification]:
+        return [r for r in self._due(now) if r.attempts >= max_attempts][:limit]
+
+    def _current(self, n: Notification) -> Notification | None:
+        row = self.rows.get(n.notification_id)
+        return row if row and row.status == PENDING and row.attempts == n.attempts else None
+
+    async def record_delivered(self, n: Notification, at: dt.datetime) -> bool:
+        if (row := self._current(n)) is None:
+            return False
+        self.rows[n.notification_id] = replace(
+            row, status=DELIVERED, delivered_at=at, last_error=None, updated_at=at
+        )
+        return True
+
+    async def record_retry(self, n: Notification, error: str, retry_at: dt.datetime, at: dt.datetime) -> bool:
+        if (row := self._current(n)) is None:
+            return False
+        self.rows[n.notification_id] = replace(row, last_error=error, next_attempt_at=retry_at, updated_at=at)
+        return True
+
+    async def record_failed(self, n: Notification, error: str, at: dt.datetime) -> bool:
+        if (row := self._current(n)) is None:
+            return False
+        self.rows[n.notification_id] = replace(row, status=FAILED, last_error=error, updated_at=at)
+        return True
+
+    async def enqueue(self, topic: str, envelope: Envelope) -> None:
+        self.outbox.append((topic, envelope))
+
+
+class RecordingMailer:
+    """Sends nothing: keeps each message, or raises the failures it was given, one per send, in order."""
+
+    def __init__(self, *failures: Exception) -> None:
+        self.sent: list[EmailMessage] = []
+        self.failures = list(failures)
+
+    async def send(self, message: EmailMessage) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)

@@ -143,6 +143,31 @@ class ChildProcess:
             )
 
 
+class MigrationProcess(ChildProcess):
+    """The pre-start step of one service: `python -m btkernel.migrate <app>` applies the migrations the app names,
+    once, before any process of the service starts (ADR 0015). Its output goes to the service's log."""
+
+    def __init__(self, name: str, app: str, env: Mapping[str, str], log_path: Path) -> None:
+        argv = [sys.executable, "-m", "btkernel.migrate", app]
+        super().__init__(f"{name}-migrate", argv, log_path=log_path, env=env)
+
+    def finish(self, timeout: float = 120.0) -> None:
+        """Wait for the step to end; raise with the log tail unless it succeeded."""
+        try:
+            code = self.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            raise RuntimeError(
+                f"{self.name} did not finish in {timeout:.0f} s; last lines of {self.log_path}:\n{self.log_tail()}"
+            ) from None
+        if self._proc is not None:
+            watchdog.unwatch(self._proc.pid)
+        if code != 0:
+            raise RuntimeError(
+                f"{self.name} failed (exit code {code}); last lines of {self.log_path}:\n{self.log_tail()}"
+            )
+
+
 class ServiceProcess(ChildProcess):
     """One service's ASGI app under uvicorn on 127.0.0.1:<port>, with the connection limits of `btkernel.serve`
     (header, body and keep-alive timeouts, concurrency limit) — in this process, so its pid is the server's."""

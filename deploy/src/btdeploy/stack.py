@@ -17,7 +17,7 @@ from btdeploy.aio import run_sync
 from btdeploy.kafka import KafkaServer
 from btdeploy.ports import free_ports
 from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env
-from btdeploy.processes import ServiceProcess
+from btdeploy.processes import MigrationProcess, ServiceProcess
 from btdeploy.smtp_sink import SmtpSink
 from btkernel.topics import ALL_TOPICS
 
@@ -210,6 +210,8 @@ class Stack:
             "BT_HTTP_PORT": str(self.ports.service(spec.name)),
             "BT_RELAY_ENABLED": "true",
             "BT_CONSUMERS_ENABLED": "true",
+            # Migrations are the pre-start step's (`_migrate`), run once; the service only verifies its schema.
+            "BT_MIGRATE_ON_START": "false",
             "BT_LOG_LEVEL": os.environ.get("BT_LOG_LEVEL", "INFO"),
         }
         if spec.name == "gateway":
@@ -276,7 +278,26 @@ class Stack:
             self.smtp.start()
             self._started.append(("smtp", self.smtp.stop))
 
+    def _migrate(self) -> None:
+        """Every service's migrations, before any service starts: one `python -m btkernel.migrate` per database,
+        the five in parallel (each imports its app to learn its migration packages)."""
+        log_dir = self.run_dir / "logs"
+        self._step("applying migrations")
+        steps = [
+            MigrationProcess(name, _spec(name).app, self.env_for(name), log_dir / f"{name}.log")
+            for name in self.service_names
+        ]
+        try:
+            for step in steps:
+                step.start()
+            for step in steps:
+                step.finish()
+        finally:
+            for step in steps:
+                step.stop()  # only those still running: after a failure or a cancel
+
     def _start_services(self) -> None:
+        self._migrate()
         log_dir = self.run_dir / "logs"
         for name in self.service_names:
             spec = _spec(name)

@@ -1,4 +1,5 @@
-"""Composition root of the fee service (ASGI app `fees.main:app`)."""
+"""Composition root of the fee service (ASGI app `fees.main:app`): the one place where the use cases meet their
+adapters."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from fastapi import FastAPI
 
 from btkernel import topics
 from btkernel.service import ConsumerSpec, create_app
-from fees import api, projection
+from fees.adapters.consumer import on_application_event
+from fees.api import fees
+from fees.app import assess
 from fees.settings import FeeSettings
 
 
@@ -17,13 +20,13 @@ def build(settings: FeeSettings) -> FastAPI:
         description="Decides the state duty due for each submitted application from the service catalogue and "
         "the dated MRP table, announces it as FeeAssessed and answers what was decided.",
         migrations="fees.migrations",
-        routers=[api.router],
+        routers=[fees.router],
         consumers=[
             ConsumerSpec(
-                group=projection.GROUP,
+                group=assess.GROUP,
                 topics=[topics.APPLICATION],
-                handler=projection.handle,
-                event_types=projection.EVENT_TYPES,
+                handler=on_application_event,
+                event_types=assess.EVENT_TYPES,
             )
         ],
     )

@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import Final
 
 from btkernel import sites
+from btkernel.policy import ALL_ROLES as ALL_ROLES
+from btkernel.policy import REGISTRY_ROLES as REGISTRY_ROLES
+from btkernel.policy import Role
 
-CENTRE_OPERATOR: Final = "centre_operator"
-REGISTRY_CHANCELLERY: Final = "registry_chancellery"
-REGISTRY_HEAD: Final = "registry_head"
-REGISTRY_EXECUTIVE: Final = "registry_executive"
-SUPERVISOR: Final = "supervisor"
-# The worker of the provider registers annulment applications instead of the chancellery (S002/App.10 p.7).
-REGISTRY_WORKER: Final = "registry_worker"
-# An API client: the e-government portal, submitting citizens' EDS-signed applications and reading the
-# personal-cabinet notifications (S002 portal processes 7-9). Not bound to a site.
-PORTAL: Final = "portal"
-
-REGISTRY_ROLES: Final = frozenset({REGISTRY_CHANCELLERY, REGISTRY_HEAD, REGISTRY_EXECUTIVE, REGISTRY_WORKER})
-ALL_ROLES: Final = frozenset({CENTRE_OPERATOR, SUPERVISOR, PORTAL, *REGISTRY_ROLES})
+# The roles are btkernel.policy's `Role` (one table with who may do what, ADR 0014); these names stay for the
+# gateway's own modules (seed, tokens) and tests.
+CENTRE_OPERATOR: Final = Role.CENTRE_OPERATOR
+REGISTRY_CHANCELLERY: Final = Role.REGISTRY_CHANCELLERY
+REGISTRY_HEAD: Final = Role.REGISTRY_HEAD
+REGISTRY_EXECUTIVE: Final = Role.REGISTRY_EXECUTIVE
+SUPERVISOR: Final = Role.SUPERVISOR
+REGISTRY_WORKER: Final = Role.REGISTRY_WORKER
+PORTAL: Final = Role.PORTAL
 
 
 def check(role: str, site: str | None) -> None:

@@ -1,22 +1,12 @@
-"""The route table: which upstream service owns each public operation and which roles may call it."""
+"""The route table: which upstream service owns each public operation, with the roles the policy table
+(btkernel.policy) lets call it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from gateway.roles import (
-    ALL_ROLES,
-    CENTRE_OPERATOR,
-    PORTAL,
-    REGISTRY_CHANCELLERY,
-    REGISTRY_EXECUTIVE,
-    REGISTRY_HEAD,
-    REGISTRY_ROLES,
-    REGISTRY_WORKER,
-    SUPERVISOR,
-)
+from btkernel.policy import POLICY, Policy, shape
 
 INTAKE = "intake"
 REGISTRY = "registry"
@@ -34,92 +24,78 @@ class Route:
     roles: frozenset[str]
 
 
-def _r(method: str, path: str, service: str, *allowed: str | frozenset[str]) -> Route:
-    flat: set[str] = set()
-    for item in allowed:
-        flat.update({item} if isinstance(item, str) else item)
-    unknown = flat - ALL_ROLES
-    if unknown:
-        raise ValueError(f"{method} {path}: unknown roles {sorted(unknown)}")
-    return Route(method, path, service, frozenset(flat))
-
-
-# Adding an operation to the public API is one line here; the gateway registers, secures and documents it.
-TABLE: tuple[Route, ...] = (
-    # intake: applications at service centres and the service catalogue
-    # Channels: the centre operator (service centre), the registry chancellery or worker (desk), the portal.
-    _r(
-        "POST", "/api/v1/applications", INTAKE, CENTRE_OPERATOR, REGISTRY_CHANCELLERY, REGISTRY_WORKER, PORTAL
-    ),
-    _r("GET", "/api/v1/applications", INTAKE, CENTRE_OPERATOR, REGISTRY_ROLES, PORTAL, SUPERVISOR),
-    _r(
-        "GET",
-        "/api/v1/applications/{application_id}",
-        INTAKE,
-        CENTRE_OPERATOR,
-        REGISTRY_ROLES,
-        PORTAL,
-        SUPERVISOR,
-    ),
-    _r(
-        "GET",
-        "/api/v1/applications/{application_id}/timeline",
-        INTAKE,
-        CENTRE_OPERATOR,
-        REGISTRY_ROLES,
-        PORTAL,
-        SUPERVISOR,
-    ),
-    _r("POST", "/api/v1/applications/{application_id}/handover", INTAKE, CENTRE_OPERATOR, REGISTRY_ROLES),
-    _r("POST", "/api/v1/applications/{application_id}/return-to-registry", INTAKE, CENTRE_OPERATOR),
-    _r("POST", "/api/v1/applications/{application_id}/recall", INTAKE, CENTRE_OPERATOR),
-    _r("POST", "/api/v1/applications/{application_id}/recalled", INTAKE, CENTRE_OPERATOR),
-    _r("GET", "/api/v1/portal/notifications", INTAKE, PORTAL, SUPERVISOR),
-    _r("GET", "/api/v1/services", INTAKE, ALL_ROLES),
-    _r("GET", "/api/v1/services/contradictions", INTAKE, ALL_ROLES),
-    _r("GET", "/api/v1/services/{service_id}", INTAKE, ALL_ROLES),
+# Which service owns each public path. Who may call each method on it is the policy table's (btkernel.policy),
+# which the owning service enforces too; adding an operation is a line there, and a line here for a new path.
+OWNERS: tuple[tuple[str, str], ...] = (
+    # intake: applications at service centres, desks and the portal; the service catalogue
+    ("/api/v1/applications", INTAKE),
+    ("/api/v1/applications/{application_id}", INTAKE),
+    ("/api/v1/applications/{application_id}/timeline", INTAKE),
+    ("/api/v1/applications/{application_id}/handover", INTAKE),
+    ("/api/v1/applications/{application_id}/return-to-registry", INTAKE),
+    ("/api/v1/applications/{application_id}/recall", INTAKE),
+    ("/api/v1/applications/{application_id}/recalled", INTAKE),
+    ("/api/v1/portal/notifications", INTAKE),
+    ("/api/v1/services", INTAKE),
+    ("/api/v1/services/contradictions", INTAKE),
+    ("/api/v1/services/{service_id}", INTAKE),
     # registry: cases through the office, and the civil-status records they produce
-    _r("GET", "/api/v1/worklist", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
-    _r("GET", "/api/v1/cases", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
-    _r("GET", "/api/v1/cases/{case_id}", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
-    _r(
-        "POST",
-        "/api/v1/cases/{case_id}/chancellery-registration",
-        REGISTRY,
-        REGISTRY_CHANCELLERY,
-        REGISTRY_WORKER,
-    ),
-    _r("POST", "/api/v1/cases/{case_id}/resolution", REGISTRY, REGISTRY_HEAD),
-    _r("POST", "/api/v1/cases/{case_id}/registration", REGISTRY, REGISTRY_EXECUTIVE),
-    _r("POST", "/api/v1/cases/{case_id}/signature", REGISTRY, REGISTRY_HEAD),
-    _r("POST", "/api/v1/cases/{case_id}/dispatch", REGISTRY, REGISTRY_CHANCELLERY, REGISTRY_EXECUTIVE),
-    _r("POST", "/api/v1/cases/{case_id}/refusal", REGISTRY, REGISTRY_EXECUTIVE),
-    _r("POST", "/api/v1/cases/{case_id}/extension", REGISTRY, REGISTRY_HEAD, REGISTRY_EXECUTIVE),
-    _r("POST", "/api/v1/cases/{case_id}/registration-date", REGISTRY, REGISTRY_EXECUTIVE),
-    _r("POST", "/api/v1/cases/{case_id}/third-party-notice", REGISTRY, REGISTRY_EXECUTIVE),
-    _r("GET", "/api/v1/records", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
-    _r("GET", "/api/v1/records/{record_id}", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
-    _r("GET", "/api/v1/records/{record_id}/history", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
+    ("/api/v1/worklist", REGISTRY),
+    ("/api/v1/cases", REGISTRY),
+    ("/api/v1/cases/{case_id}", REGISTRY),
+    ("/api/v1/cases/{case_id}/chancellery-registration", REGISTRY),
+    ("/api/v1/cases/{case_id}/resolution", REGISTRY),
+    ("/api/v1/cases/{case_id}/registration", REGISTRY),
+    ("/api/v1/cases/{case_id}/signature", REGISTRY),
+    ("/api/v1/cases/{case_id}/dispatch", REGISTRY),
+    ("/api/v1/cases/{case_id}/refusal", REGISTRY),
+    ("/api/v1/cases/{case_id}/extension", REGISTRY),
+    ("/api/v1/cases/{case_id}/registration-date", REGISTRY),
+    ("/api/v1/cases/{case_id}/third-party-notice", REGISTRY),
+    ("/api/v1/records", REGISTRY),
+    ("/api/v1/records/{record_id}", REGISTRY),
+    ("/api/v1/records/{record_id}/history", REGISTRY),
     # registry: legal deadlines, statistics and the working calendar
-    _r("GET", "/api/v1/deadlines", REGISTRY, REGISTRY_ROLES, SUPERVISOR),
-    _r("GET", "/api/v1/statistics", REGISTRY, REGISTRY_HEAD, SUPERVISOR),
-    _r("GET", "/api/v1/calendar/overrides", REGISTRY, ALL_ROLES),
-    _r("POST", "/api/v1/calendar/overrides", REGISTRY, SUPERVISOR),
-    _r("DELETE", "/api/v1/calendar/overrides/{country}/{day}", REGISTRY, SUPERVISOR),
-    _r("PUT", "/api/v1/sites/{site_id}/schedule-exceptions", REGISTRY, SUPERVISOR),
-    _r("GET", "/api/v1/sites/{site_id}/working-days", REGISTRY, ALL_ROLES),
+    ("/api/v1/deadlines", REGISTRY),
+    ("/api/v1/statistics", REGISTRY),
+    ("/api/v1/calendar/overrides", REGISTRY),
+    ("/api/v1/calendar/overrides/{country}/{day}", REGISTRY),
+    ("/api/v1/sites/{site_id}/schedule-exceptions", REGISTRY),
+    ("/api/v1/sites/{site_id}/working-days", REGISTRY),
     # notification
-    _r("GET", "/api/v1/notifications", NOTIFICATION, SUPERVISOR, CENTRE_OPERATOR),
+    ("/api/v1/notifications", NOTIFICATION),
     # fee
-    _r("GET", "/api/v1/fees", FEE, SUPERVISOR, CENTRE_OPERATOR, REGISTRY_ROLES),
+    ("/api/v1/fees", FEE),
 )
 
-_PARAM = re.compile(r"\{[^}/]+\}")
+
+def from_policy(owners: Iterable[tuple[str, str]] = OWNERS, policy: Policy = POLICY) -> tuple[Route, ...]:
+    """Every operation of the policy table, routed to the owner of its path. A path without an owner, or an owner
+    of a path the table has no operation on, is refused here, when the gateway is built."""
+    owner_of: dict[str, tuple[str, str]] = {}
+    for path, service in owners:
+        if shape(path) in owner_of:
+            raise ValueError(f"{path} has two owners")
+        owner_of[shape(path)] = (path, service)
+    routes = []
+    for permission in policy.permissions:
+        owned = owner_of.get(shape(permission.path))
+        if owned is None:
+            raise ValueError(
+                f"{permission.method} {permission.path} is in the policy table but no service owns it"
+            )
+        if owned[0] != permission.path:
+            raise ValueError(f"{owned[0]} and {permission.path} name the same parameters apart")
+        routes.append(
+            Route(permission.method, owned[0], owned[1], frozenset(r.value for r in permission.roles))
+        )
+    unused = set(owner_of) - {shape(p.path) for p in policy.permissions}
+    if unused:
+        raise ValueError(f"no operation on {sorted(owner_of[u][0] for u in unused)} in the policy table")
+    return tuple(routes)
 
 
-def shape(path: str) -> str:
-    """The template with parameter names erased, so `/cases/{id}` and `/cases/{case_id}` compare equal."""
-    return _PARAM.sub("{}", path)
+TABLE: tuple[Route, ...] = from_policy()
 
 
 class RouteTable:

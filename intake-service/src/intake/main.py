@@ -4,18 +4,22 @@ from fastapi import FastAPI
 
 from btkernel import clock, topics
 from btkernel.events.case import RegistrationDateAssigned, ResultSentToCentre
+from btkernel.loops import Periodic
 from btkernel.service import ConsumerSpec, Runtime, create_app
-from intake.api import applications, centre_storage, portal, services
-from intake.app import known_records
-from intake.app.handover import on_case_event, on_date_assigned
-from intake.app.storage_sweep import storage_sweeper
+from intake.adapters.unit_of_work import PgIntakeUnitOfWork
+from intake.api import applications, centre_storage, portal, services, subscriptions
+from intake.app.storage_sweep import sweep
 from intake.settings import IntakeSettings
 
 
 def build_app(settings: IntakeSettings) -> FastAPI:
     async def on_start(rt: Runtime) -> None:
         if settings.storage_sweep_enabled:
-            sweeper = storage_sweeper(rt.pool, clock.now, settings.storage_sweep_interval_s)
+
+            async def sweep_now() -> None:
+                await sweep(lambda: PgIntakeUnitOfWork(rt.pool), clock.now())
+
+            sweeper = Periodic("storage-sweep", sweep_now, settings.storage_sweep_interval_s)
             sweeper.start()
             rt.extras["sweeper"] = sweeper
 
@@ -23,7 +27,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         if sweeper := rt.extras.get("sweeper"):
             await sweeper.stop()
 
-    return create_app(
+    app = create_app(
         settings=settings,
         title="Bir Tereze intake service",
         description="Applications at service centres: receipts, refusal receipts, results and hand-over.",
@@ -33,26 +37,29 @@ def build_app(settings: IntakeSettings) -> FastAPI:
             ConsumerSpec(
                 group="intake.results",
                 topics=[topics.CASE],
-                handler=on_case_event,
+                handler=subscriptions.on_result_sent,
                 event_types=[ResultSentToCentre.TYPE],
             ),
             ConsumerSpec(
                 group="intake.cabinet",
                 topics=[topics.CASE],
-                handler=on_date_assigned,
+                handler=subscriptions.on_date_assigned,
                 event_types=[RegistrationDateAssigned.TYPE],
             ),
             # The register as far as a submission needs it (ADR 0012).
             ConsumerSpec(
                 group="intake.records",
                 topics=[topics.RECORD],
-                handler=known_records.on_record_event,
-                event_types=known_records.HANDLED_TYPES,
+                handler=subscriptions.on_record_event,
+                event_types=subscriptions.RECORD_TYPES,
             ),
         ],
         on_start=on_start,
         on_stop=on_stop,
     )
+    # The one place the routers' units of work come from (intake.api.deps).
+    app.state.unit_of_work = PgIntakeUnitOfWork
+    return app
 
 
 app = build_app(IntakeSettings())

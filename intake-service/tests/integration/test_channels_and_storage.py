@@ -12,7 +12,7 @@ from btdeploy.samples import act_application, birth_application, eds_signature, 
 from btkernel import db
 from btkernel.context import RequestContext
 from btkernel.testing import actor_headers
-from intake.adapters import store
+from intake.adapters.unit_of_work import PgIntakeUnitOfWork
 from intake.domain.application import Application
 
 pytestmark = pytest.mark.integration
@@ -72,17 +72,19 @@ async def test_a_result_kept_one_month_is_returned_and_recalled(
     conn = await db.connect(dsn)
     try:
         # The result arrived 40 days ago and nobody came for it.
-        async with conn.transaction():
-            app = await Application.load(conn, application_id)
+        async with PgIntakeUnitOfWork(conn=conn) as uow:
+            app = await uow.events.load_aggregate(Application, application_id)
             assert app is not None
             received = now - dt.timedelta(days=40)
             app.receive_result(
                 case_id="k1", outcome="registered", record_number="N", at=received, pickup_place="ЦОН"
             )
-            await app.save(conn, RequestContext(correlation_id="test"), "/test")
-            await store.update_from(conn, app, received)
-        assert application_id in await store.due_for_return(conn, now)
-        assert application_id not in await store.due_for_return(conn, now - dt.timedelta(days=20))
+            await uow.events.save(app, RequestContext(correlation_id="test"), "/test")
+            await uow.applications.update_from(app, received)
+            await uow.commit()
+        async with PgIntakeUnitOfWork(conn=conn) as uow:
+            assert application_id in await uow.applications.due_for_return(now)
+            assert application_id not in await uow.applications.due_for_return(now - dt.timedelta(days=20))
     finally:
         await conn.close()
     path = f"/api/v1/applications/{application_id}"

@@ -20,7 +20,7 @@ from btkernel.envelope import Envelope
 from btkernel.events.record import BirthRegistered, RecordRegistered
 from btkernel.events.values import Person, PersonName
 from btkernel.testing import actor_headers
-from intake.app import known_records
+from intake.api import subscriptions
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +67,7 @@ async def _registered(dsn: str) -> None:
                 correlation_id=None,
                 causation_id=None,
             )
-            await known_records.on_record_event(conn, envelope, new_context())
+            await subscriptions.on_record_event(conn, envelope, new_context())
     finally:
         await conn.close()
 

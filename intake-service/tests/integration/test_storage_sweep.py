@@ -16,7 +16,8 @@ from btkernel.context import new_context
 from btkernel.envelope import Envelope
 from btkernel.events.case import ResultSentToCentre
 from btkernel.testing import actor_headers
-from intake.app.handover import on_case_event
+from intake.adapters.unit_of_work import PgIntakeUnitOfWork
+from intake.api.subscriptions import on_result_sent
 from intake.app.storage_sweep import sweep
 
 pytestmark = pytest.mark.integration
@@ -45,26 +46,30 @@ async def _ready_for_pickup(client: httpx.AsyncClient, pool: asyncpg.Pool) -> st
         causation_id=None,
     )
     async with pool.acquire() as conn, conn.transaction():
-        await on_case_event(conn, env, new_context())
+        await on_result_sent(conn, env, new_context())
     return str(application_id)
 
 
 async def test_uncollected_results_go_back_after_a_month_once(intake: tuple[httpx.AsyncClient, str]) -> None:
     client, dsn = intake
     pool = await db.create_pool(dsn, max_size=6)
+
+    def uows() -> PgIntakeUnitOfWork:
+        return PgIntakeUnitOfWork(pool)
+
     try:
         ids = [await _ready_for_pickup(client, pool) for _ in range(3)]
         now = dt.datetime.now(dt.UTC)
-        assert await sweep(pool, now + dt.timedelta(days=20)) == 0
+        assert await sweep(uows, now + dt.timedelta(days=20)) == 0
         # Two instances sweeping at the same moment return each result once.
         results = await asyncio.gather(
-            sweep(pool, now + dt.timedelta(days=32)), sweep(pool, now + dt.timedelta(days=32))
+            sweep(uows, now + dt.timedelta(days=32)), sweep(uows, now + dt.timedelta(days=32))
         )
         assert sum(results) == 3
         for application_id in ids:
             status = await client.get(f"/api/v1/applications/{application_id}", headers=OPERATOR)
             assert status.json()["status"] == "returned_to_registry"
-        assert await sweep(pool, now + dt.timedelta(days=40)) == 0
+        assert await sweep(uows, now + dt.timedelta(days=40)) == 0
         returned = await pool.fetchval(
             "SELECT count(*) FROM events WHERE event_type = 'kz.civreg.application.result-returned-to-registry.v1'"
         )

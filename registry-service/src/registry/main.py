@@ -1,17 +1,15 @@
-"""Composition root of the registry service."""
+"""Composition root of the registry service: the PostgreSQL unit of work, the staff directory, the routers, the
+consumers and the deadline scheduler, wired once here."""
 
 from fastapi import FastAPI
 
 from btkernel import clock, topics
-from btkernel.events.application import ApplicationForwarded
 from btkernel.service import ConsumerSpec, Runtime, create_app
 from registry.adapters import staff as staff_directory
-from registry.adapters.staff import StaffDirectory
-from registry.api import case_decisions, cases, records
-from registry.app.cases import on_application_event
-from registry.deadlines import api as deadlines_api
-from registry.deadlines import calendar_api, projector
-from registry.deadlines import scheduler as deadline_scheduler
+from registry.adapters.unit_of_work import PgRegistryUnitOfWork
+from registry.api import calendar, case_decisions, cases, deadlines, records, subscriptions
+from registry.app import deadline_scheduler
+from registry.app.staff import StaffDirectory
 from registry.settings import RegistrySettings
 
 
@@ -22,7 +20,9 @@ def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -
     async def on_start(rt: Runtime) -> None:
         if settings.scheduler_enabled:
             scheduler = deadline_scheduler.scheduler(
-                rt.pool, clock=clock.now, interval_s=settings.scheduler_interval_s
+                lambda: PgRegistryUnitOfWork(rt.pool),
+                clock=clock.now,
+                interval_s=settings.scheduler_interval_s,
             )
             scheduler.start()
             rt.extras["scheduler"] = scheduler
@@ -40,34 +40,36 @@ def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -
             cases.router,
             case_decisions.router,
             records.router,
-            deadlines_api.router,
-            calendar_api.router,
+            deadlines.router,
+            calendar.router,
         ],
         consumers=[
             ConsumerSpec(
                 group="registry.cases",
                 topics=[topics.APPLICATION],
-                handler=on_application_event,
-                event_types=[ApplicationForwarded.TYPE],
+                handler=subscriptions.on_application_forwarded,
+                event_types=subscriptions.APPLICATION_TYPES,
             ),
             # Deadlines follow the case's own events, published through the outbox like any other consumer's.
             ConsumerSpec(
                 group="registry.deadlines",
                 topics=[topics.CASE],
-                handler=projector.on_case_event,
-                event_types=projector.HANDLED_TYPES,
+                handler=subscriptions.on_case_event,
+                event_types=subscriptions.CASE_TYPES,
             ),
             ConsumerSpec(
                 group="registry.notices",
                 topics=[topics.NOTIFICATION],
-                handler=projector.on_notification_event,
-                event_types=projector.NOTIFICATION_TYPES,
+                handler=subscriptions.on_notification_event,
+                event_types=subscriptions.NOTIFICATION_TYPES,
             ),
         ],
         on_start=on_start,
         on_stop=on_stop,
     )
     app.state.staff = directory
+    # One unit of work per request, on the service's pool (registry.api.deps).
+    app.state.unit_of_work = PgRegistryUnitOfWork
     return app
 
 

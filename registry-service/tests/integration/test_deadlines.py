@@ -28,8 +28,9 @@ from btkernel.events.case import (
 )
 from btkernel.events.notification import NotificationDelivered
 from btkernel.testing import actor_headers, serve
+from registry.adapters.unit_of_work import PgRegistryUnitOfWork
+from registry.app import deadline_projector as projector
 from registry.app.cases import open_case
-from registry.deadlines import projector
 from registry.main import build_app
 from registry.settings import RegistrySettings
 
@@ -68,7 +69,7 @@ async def _project(pool: asyncpg.Pool, case_id: str, event: Any, at: dt.datetime
         time=at,
     )
     async with pool.acquire() as conn, conn.transaction():
-        await projector.on_case_event(conn, env, new_context())
+        await projector.on_case_event(PgRegistryUnitOfWork.on(conn), env)
 
 
 async def _open(
@@ -89,7 +90,7 @@ async def _open(
         documents=[],
     )
     async with pool.acquire() as conn, conn.transaction():
-        case = await open_case(conn, forwarded, new_context(), submitted)
+        case = await open_case(PgRegistryUnitOfWork.on(conn), forwarded, new_context(), submitted)
     assert case.opened is not None
     await _project(pool, case.id, case.opened, submitted)
     return case.opened
@@ -313,7 +314,7 @@ async def test_an_extension_supersedes_the_review_term_and_owes_the_applicant_a_
         causation_id=None,
     )
     async with pool.acquire() as conn, conn.transaction():
-        await projector.on_notification_event(conn, env, new_context())
+        await projector.on_notification_event(PgRegistryUnitOfWork.on(conn), env)
     assert (await _due(pool, opened.case_id))["extension_notice"][1] == "met"
 
 
@@ -336,7 +337,7 @@ async def test_a_divorce_with_an_imprisoned_spouse_owes_the_third_party_a_notice
         documents=[],
     )
     async with pool.acquire() as conn, conn.transaction():
-        case = await open_case(conn, forwarded, new_context(), MONDAY_10)
+        case = await open_case(PgRegistryUnitOfWork.on(conn), forwarded, new_context(), MONDAY_10)
     assert case.opened is not None
     await _project(pool, case.id, case.opened, MONDAY_10)
     due = await _due(pool, case.id)
@@ -374,7 +375,7 @@ async def _open_service(pool: asyncpg.Pool, service_id: str, details: dict[str, 
         documents=[],
     )
     async with pool.acquire() as conn, conn.transaction():
-        case = await open_case(conn, forwarded, new_context(), MONDAY_10)
+        case = await open_case(PgRegistryUnitOfWork.on(conn), forwarded, new_context(), MONDAY_10)
     assert case.opened is not None
     await _project(pool, case.id, case.opened, MONDAY_10)
     return case.opened

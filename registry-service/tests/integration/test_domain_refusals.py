@@ -17,8 +17,9 @@ from btkernel import db
 from btkernel.context import new_context
 from btkernel.events.application import ApplicationForwarded
 from btkernel.testing import actor_headers, serve
-from registry.adapters.staff import StaffMember
+from registry.adapters.unit_of_work import PgRegistryUnitOfWork
 from registry.app.cases import open_case
+from registry.app.staff import StaffMember
 from registry.main import build_app
 from registry.settings import RegistrySettings
 
@@ -75,7 +76,7 @@ async def _open(dsn: str, service_id: str, details: dict[str, Any], channel: str
     conn = await db.connect(dsn)
     try:
         async with conn.transaction():
-            case = await open_case(conn, event, new_context(), now)
+            case = await open_case(PgRegistryUnitOfWork.on(conn), event, new_context(), now)
     finally:
         await conn.close()
     return case.id

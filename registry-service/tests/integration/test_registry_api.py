@@ -15,6 +15,7 @@ from btkernel import clock, db
 from btkernel.context import new_context
 from btkernel.events.application import ApplicationForwarded
 from btkernel.testing import actor_headers, serve
+from registry.adapters.unit_of_work import PgRegistryUnitOfWork
 from registry.app.cases import open_case
 from registry.main import build_app
 from registry.settings import RegistrySettings
@@ -60,8 +61,10 @@ async def _open(dsn: str, n: int, born: dt.date | None = None) -> list[str]:
                 documents=[],
             )
             async with conn.transaction():
-                case = await open_case(conn, event, new_context(), now)
-                again = await open_case(conn, event, new_context(), now)  # redelivery: the same case
+                case = await open_case(PgRegistryUnitOfWork.on(conn), event, new_context(), now)
+                again = await open_case(
+                    PgRegistryUnitOfWork.on(conn), event, new_context(), now
+                )  # redelivery: the same case
             assert again.id == case.id
             ids.append(case.id)
     finally:

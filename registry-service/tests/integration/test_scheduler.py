@@ -12,7 +12,8 @@ import asyncpg
 import pytest
 
 from btkernel import db
-from registry.deadlines import scheduler
+from registry.adapters.unit_of_work import PgRegistryUnitOfWork
+from registry.app import deadline_scheduler as scheduler
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +27,10 @@ async def pool(make_database: Any) -> AsyncIterator[asyncpg.Pool]:
     await db.migrate(pool, "registry.migrations")
     yield pool
     await pool.close()
+
+
+def _uows(pool: asyncpg.Pool) -> scheduler.UnitsOfWork:
+    return lambda: PgRegistryUnitOfWork(pool)
 
 
 async def _deadlines(pool: asyncpg.Pool, n: int, *, due_in: dt.timedelta) -> None:
@@ -55,11 +60,11 @@ async def _emitted(pool: asyncpg.Pool) -> list[tuple[str, str]]:
 
 async def test_nothing_before_time_each_event_once_after(pool: asyncpg.Pool) -> None:
     await _deadlines(pool, 5, due_in=dt.timedelta(hours=8))
-    assert await scheduler.tick(pool, T0 + dt.timedelta(hours=1)) == (0, 0)
-    assert await scheduler.tick(pool, T0 + dt.timedelta(hours=7)) == (5, 0)  # 80 % of the term has run
-    assert await scheduler.tick(pool, T0 + dt.timedelta(hours=7, minutes=30)) == (0, 0)
-    assert await scheduler.tick(pool, T0 + dt.timedelta(hours=8)) == (0, 5)
-    assert await scheduler.tick(pool, T0 + dt.timedelta(days=3)) == (0, 0)
+    assert await scheduler.tick(_uows(pool), T0 + dt.timedelta(hours=1)) == (0, 0)
+    assert await scheduler.tick(_uows(pool), T0 + dt.timedelta(hours=7)) == (5, 0)  # 80 % of the term has run
+    assert await scheduler.tick(_uows(pool), T0 + dt.timedelta(hours=7, minutes=30)) == (0, 0)
+    assert await scheduler.tick(_uows(pool), T0 + dt.timedelta(hours=8)) == (0, 5)
+    assert await scheduler.tick(_uows(pool), T0 + dt.timedelta(days=3)) == (0, 0)
     emitted = await _emitted(pool)
     assert emitted == sorted(
         [("approaching", f"case-{i}:review") for i in range(5)]
@@ -70,8 +75,8 @@ async def test_nothing_before_time_each_event_once_after(pool: asyncpg.Pool) -> 
 async def test_a_term_that_ran_out_while_no_scheduler_ran_gets_both_once(pool: asyncpg.Pool) -> None:
     await _deadlines(pool, 3, due_in=dt.timedelta(hours=1))
     late = T0 + dt.timedelta(days=2)
-    assert await scheduler.tick(pool, late) == (3, 3)
-    assert await scheduler.tick(pool, late) == (0, 0)
+    assert await scheduler.tick(_uows(pool), late) == (3, 3)
+    assert await scheduler.tick(_uows(pool), late) == (0, 0)
 
 
 async def test_met_deadlines_are_never_reported(pool: asyncpg.Pool) -> None:
@@ -79,7 +84,7 @@ async def test_met_deadlines_are_never_reported(pool: asyncpg.Pool) -> None:
     await pool.execute(
         "UPDATE deadlines SET status='met', completed_at=$1 WHERE deadline_id='case-0:review'", T0
     )
-    assert await scheduler.tick(pool, T0 + dt.timedelta(hours=2)) == (1, 1)
+    assert await scheduler.tick(_uows(pool), T0 + dt.timedelta(hours=2)) == (1, 1)
     assert {d for _, d in await _emitted(pool)} == {"case-1:review"}
 
 
@@ -88,7 +93,9 @@ async def test_two_instances_at_once_emit_each_event_once(pool: asyncpg.Pool) ->
     now = T0 + dt.timedelta(hours=2)
     totals = [(0, 0)]
     while any(totals[-1]) or totals == [(0, 0)]:
-        a, b = await asyncio.gather(scheduler.tick(pool, now, batch=50), scheduler.tick(pool, now, batch=50))
+        a, b = await asyncio.gather(
+            scheduler.tick(_uows(pool), now, batch=50), scheduler.tick(_uows(pool), now, batch=50)
+        )
         totals.append((a[0] + b[0], a[1] + b[1]))
         if totals[-1] == (0, 0):
             break
@@ -113,19 +120,19 @@ async def test_a_crash_in_the_middle_of_a_tick_emits_nothing_and_the_next_tick_c
 
     monkeypatch.setattr(scheduler, "_emit", crashing_emit)
     with pytest.raises(RuntimeError):
-        await scheduler.tick(pool, T0 + dt.timedelta(hours=2))
+        await scheduler.tick(_uows(pool), T0 + dt.timedelta(hours=2))
     assert (
         await _emitted(pool) == []
     )  # the transaction rolled back: no event without its mark, no mark without it
     monkeypatch.setattr(scheduler, "_emit", real_emit)
-    assert await scheduler.tick(pool, T0 + dt.timedelta(hours=2)) == (10, 10)
+    assert await scheduler.tick(_uows(pool), T0 + dt.timedelta(hours=2)) == (10, 10)
     assert len(await _emitted(pool)) == 20
 
 
 async def test_the_background_scheduler_follows_its_clock(pool: asyncpg.Pool) -> None:
     await _deadlines(pool, 2, due_in=dt.timedelta(hours=1))
     now = [T0]
-    sched = scheduler.scheduler(pool, clock=lambda: now[0], interval_s=0.05)
+    sched = scheduler.scheduler(_uows(pool), clock=lambda: now[0], interval_s=0.05)
     sched.start()
     try:
         await asyncio.sleep(0.3)

@@ -21,6 +21,7 @@ from btkernel import logging as btlog
 from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope
 from btkernel.eventstore import ConcurrencyConflict
+from btkernel.loops import Loop
 from btkernel.outbox import make_producer
 
 log = btlog.get(__name__)
@@ -70,30 +71,26 @@ class IdempotentConsumer:
         self.retry_backoff_s = retry_backoff_s
         # Types this consumer acts on; others are skipped without touching the database.
         self.event_types = set(event_types) if event_types is not None else None
-        self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
-        self._stopping = False
         self.ready = asyncio.Event()
+        # A failure of the surroundings (InfrastructureUnavailable, Kafka away) ends one consume loop; this starts
+        # the next from the committed offset (ADR 0007), pausing longer while starting keeps failing.
+        self.loop = Loop(
+            f"consumer-{self.group_id}",
+            self._consume,
+            error_event="consumer_error",
+            fields={"group": group_id},
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name=f"consumer-{self.group_id}")
+        self.loop.start()
 
     async def stop(self) -> None:
-        self._stopping = True
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await self.loop.stop()
 
     async def run(self) -> None:
-        while not self._stopping:
-            try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("consumer_error", group=self.group_id, error=repr(exc))
-                await asyncio.sleep(1.0)
+        """The consumer in the caller's task, restarting as `start()` does, until `stop()`."""
+        await self.loop.run()
 
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -109,8 +106,9 @@ class IdempotentConsumer:
         await producer.start()
         self._consumer = consumer
         self.ready.set()
+        self.loop.backoff.reset()
         try:
-            while not self._stopping:
+            while not self.loop.stopping:
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
                 for tp, records in batches.items():
                     for record in records:

@@ -1,9 +1,8 @@
-"""PostgreSQL access: the pool with JSON codecs, and migrations applied at start under an advisory lock."""
+"""PostgreSQL access: the pool with JSON codecs and bounded waits (migrations: `btkernel.migrate`)."""
 
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
 
 import asyncpg
@@ -11,9 +10,6 @@ import asyncpg
 from btkernel import logging as btlog
 
 log = btlog.get(__name__)
-
-# Any fixed number works; it only has to be the same for every process migrating the same database.
-_MIGRATION_LOCK = 0x42_54_4D_49
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -66,55 +62,9 @@ async def connect(dsn: str) -> asyncpg.Connection:
     return conn
 
 
-def _scripts(package: str) -> list[tuple[str, str]]:
-    folder = resources.files(package)
-    return sorted(
-        (p.name, p.read_text(encoding="utf-8")) for p in folder.iterdir() if p.name.endswith(".sql")
-    )
-
-
 async def migrate(pool_or_conn: Any, *packages: str) -> list[str]:
-    """Apply every not-yet-applied `*.sql` of the given packages (the kernel's first), each in a transaction.
-    Names are recorded per package, so two packages may both have a `001_….sql`."""
-    applied: list[str] = []
-    async with _acquire(pool_or_conn) as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
-        try:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, "
-                "applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
-            for package in ("btkernel.sql", *packages):
-                for name, sql in _scripts(package):
-                    key = f"{package}:{name}"
-                    if key in done:
-                        continue
-                    async with conn.transaction():
-                        await conn.execute(sql)
-                        await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", key)
-                    applied.append(key)
-        finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
-    if applied:
-        log.info("migrations_applied", migrations=applied)
-    return applied
+    """Apply the kernel's and `packages`' new migrations, checksummed, under an advisory lock: `btkernel.migrate`
+    (ADR 0015). Here for the callers that build a database themselves (tests, `gateway.admin`)."""
+    from btkernel import migrate as migrations  # lazily: it imports this module
 
-
-class _acquire:
-    """`async with` over either a pool (acquire a connection) or a bare connection (use it)."""
-
-    def __init__(self, pool_or_conn: Any) -> None:
-        self._src = pool_or_conn
-        self._ctx: Any = None
-
-    async def __aenter__(self) -> asyncpg.Connection:
-        if isinstance(self._src, asyncpg.Pool):
-            self._ctx = self._src.acquire()
-            conn: asyncpg.Connection = await self._ctx.__aenter__()
-            return conn
-        return self._src
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._ctx is not None:
-            await self._ctx.__aexit__(*exc)
+    return await migrations.apply(pool_or_conn, *packages)

@@ -1,7 +1,9 @@
-"""Event-sourced aggregates: append-only streams with optimistic concurrency, state rebuilt by folding events.
+"""The event store on PostgreSQL: append-only streams with optimistic concurrency, state rebuilt by folding.
 
 `append` writes the events and their outbox rows in the caller's transaction, so a state change and the events
-announcing it commit together or not at all.
+announcing it commit together or not at all. `PgEventStore` is the repository of every event-sourced aggregate
+(`btkernel.aggregate.Aggregate`): `load_aggregate(Case, id)`, `save(case, ctx, source)`; a unit of work
+(`btkernel.unit_of_work`) hands one out bound to its transaction.
 """
 
 from __future__ import annotations
@@ -9,21 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
-from btkernel import outbox
+from btkernel import aggregate, outbox
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
+from btkernel.errors import ConcurrencyConflict as ConcurrencyConflict
 from btkernel.events.base import Event, parse
-from btkernel.problems import Conflict
 
-
-class ConcurrencyConflict(Conflict):
-    """Someone else appended to the stream since it was read: reload and retry, or tell the person."""
-
-    title = "Concurrent change"
+A = TypeVar("A", bound=aggregate.Aggregate)
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,26 @@ class StoredEvent:
         }
 
 
+def envelope_for(event: Event, *, stream_id: str, ctx: RequestContext, source: str) -> Envelope:
+    """The CloudEvents envelope an appended event travels in (also used by the in-memory store of unit tests)."""
+    return Envelope.new(
+        type=event.TYPE,
+        source=source,
+        subject=stream_id,
+        data=event.to_data(),
+        correlation_id=ctx.correlation_id,
+        causation_id=ctx.causation_id,
+        actor=ctx.actor.id if ctx.actor else None,
+    )
+
+
+def concurrency_conflict(stream_type: str, stream_id: str) -> ConcurrencyConflict:
+    return ConcurrencyConflict(
+        f"{stream_type} {stream_id} was changed by someone else at the same time; reload and try again",
+        code="concurrent_change",
+    )
+
+
 async def append(
     conn: asyncpg.Connection,
     *,
@@ -69,15 +87,7 @@ async def append(
     envelopes: list[Envelope] = []
     actor = ctx.actor.id if ctx.actor else None
     for offset, event in enumerate(events, start=1):
-        env = Envelope.new(
-            type=event.TYPE,
-            source=source,
-            subject=stream_id,
-            data=event.to_data(),
-            correlation_id=ctx.correlation_id,
-            causation_id=ctx.causation_id,
-            actor=actor,
-        )
+        env = envelope_for(event, stream_id=stream_id, ctx=ctx, source=source)
         try:
             await conn.execute(
                 "INSERT INTO events (stream_id, version, stream_type, event_id, event_type, data, correlation_id,"
@@ -94,10 +104,7 @@ async def append(
                 env.time,
             )
         except asyncpg.UniqueViolationError as exc:
-            raise ConcurrencyConflict(
-                f"{stream_type} {stream_id} was changed by someone else at the same time; reload and try again",
-                code="concurrent_change",
-            ) from exc
+            raise concurrency_conflict(stream_type, stream_id) from exc
         await outbox.enqueue(conn, event.TOPIC, env)
         envelopes.append(env)
     return envelopes
@@ -125,56 +132,100 @@ async def load(conn: asyncpg.Connection, stream_id: str) -> list[StoredEvent]:
     ]
 
 
-A = TypeVar("A", bound="Aggregate")
+class EventStore(Protocol):
+    """What use cases need of an event store; `PgEventStore` on PostgreSQL, `btkernel.testing.InMemoryEventStore`
+    in unit tests."""
+
+    async def load(self, stream_id: str) -> list[StoredEvent]: ...
+
+    async def append(
+        self,
+        *,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[Event],
+        ctx: RequestContext,
+        source: str,
+    ) -> list[Envelope]: ...
+
+    async def load_aggregate(self, cls: type[A], stream_id: str) -> A | None: ...
+
+    async def save(self, agg: aggregate.Aggregate, ctx: RequestContext, source: str) -> list[Envelope]: ...
 
 
-class Aggregate:
-    """Base of an event-sourced aggregate. Subclasses define `when_<EventClassName>(event)` to fold each event
-    into state and raise `Problem`s from command methods; commands call `record(event)`."""
+async def load_aggregate(store: EventStore, cls: type[A], stream_id: str) -> A | None:
+    """`cls` folded from its stream, or None when the stream is empty (nothing by that id)."""
+    stored = await store.load(stream_id)
+    if not stored:
+        return None
+    return cls.fold(stream_id, [s.event() for s in stored])
 
-    STREAM_TYPE: ClassVar[str]
 
-    def __init__(self, stream_id: str) -> None:
-        self.id = stream_id
-        self.version = 0
-        self.pending: list[Event] = []
+async def save(
+    store: EventStore, agg: aggregate.Aggregate, ctx: RequestContext, source: str
+) -> list[Envelope]:
+    """Append the aggregate's pending events where it was read (`ConcurrencyConflict` if someone appended since)."""
+    if not agg.pending:
+        return []
+    envelopes = await store.append(
+        stream_id=agg.id,
+        stream_type=agg.STREAM_TYPE,
+        expected_version=agg.expected_version,
+        events=agg.pending,
+        ctx=ctx,
+        source=source,
+    )
+    agg.mark_saved()
+    return envelopes
 
-    def apply(self, event: Event) -> None:
-        handler = getattr(self, f"when_{type(event).__name__}", None)
-        if handler is None:
-            raise TypeError(f"{type(self).__name__} cannot apply {type(event).__name__}")
-        handler(event)
-        self.version += 1
 
-    def record(self, event: Event) -> None:
-        self.apply(event)
-        self.pending.append(event)
+class PgEventStore:
+    """The event store on one connection, inside the caller's (the unit of work's) transaction."""
 
-    @classmethod
-    def fold(cls: type[A], stream_id: str, events: Sequence[Event]) -> A:
-        agg = cls(stream_id)
-        for e in events:
-            agg.apply(e)
-        return agg
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
-    @classmethod
-    async def load(cls: type[A], conn: asyncpg.Connection, stream_id: str) -> A | None:
-        stored = await load(conn, stream_id)
-        if not stored:
-            return None
-        return cls.fold(stream_id, [s.event() for s in stored])
+    async def load(self, stream_id: str) -> list[StoredEvent]:
+        return await load(self.conn, stream_id)
 
-    async def save(self, conn: asyncpg.Connection, ctx: RequestContext, source: str) -> list[Envelope]:
-        if not self.pending:
-            return []
-        envelopes = await append(
-            conn,
-            stream_id=self.id,
-            stream_type=self.STREAM_TYPE,
-            expected_version=self.version - len(self.pending),
-            events=self.pending,
+    async def append(
+        self,
+        *,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[Event],
+        ctx: RequestContext,
+        source: str,
+    ) -> list[Envelope]:
+        return await append(
+            self.conn,
+            stream_id=stream_id,
+            stream_type=stream_type,
+            expected_version=expected_version,
+            events=events,
             ctx=ctx,
             source=source,
         )
-        self.pending = []
-        return envelopes
+
+    async def load_aggregate(self, cls: type[A], stream_id: str) -> A | None:
+        return await load_aggregate(self, cls, stream_id)
+
+    async def save(self, agg: aggregate.Aggregate, ctx: RequestContext, source: str) -> list[Envelope]:
+        return await save(self, agg, ctx, source)
+
+
+_Legacy = TypeVar("_Legacy", bound="Aggregate")
+
+
+class Aggregate(aggregate.Aggregate):
+    """DEPRECATED (issue 8), remove once registry, intake and their tests moved to `btkernel.aggregate.Aggregate`
+    with a unit of work: the old base whose aggregates load and save themselves on a connection."""
+
+    @classmethod
+    async def load(cls: type[_Legacy], conn: asyncpg.Connection, stream_id: str) -> _Legacy | None:
+        return await PgEventStore(conn).load_aggregate(cls, stream_id)
+
+    async def save(self, conn: asyncpg.Connection, ctx: RequestContext, source: str) -> list[Envelope]:
+        return await PgEventStore(conn).save(self, ctx, source)

@@ -33,6 +33,7 @@ from aiokafka import errors as kafka_errors
 from btkernel import db, metrics, problems
 from btkernel import logging as btlog
 from btkernel.envelope import Envelope
+from btkernel.loops import Loop
 from btkernel.settings import ServiceSettings
 
 log = btlog.get(__name__)
@@ -185,29 +186,20 @@ class OutboxRelay:
         self.max_event_bytes = max_event_bytes
         self.max_attempts = max_attempts
         self._wake = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
+        # Broker or database away: the leader's session ends (and with it the lock), and the relay starts over,
+        # pausing longer while it cannot even connect.
+        self.loop = Loop(f"outbox-relay-{service}", self._run_as_leader, error_event="outbox_relay_error")
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
+        self.loop.start()
 
     async def stop(self) -> None:
-        self._stopping = True
         self._wake.set()
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        await self.loop.stop()
 
     async def run(self) -> None:
-        while not self._stopping:
-            try:
-                await self._run_as_leader()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # broker or database away: log, back off, start over
-                log.warning("outbox_relay_error", error=repr(exc))
-                await asyncio.sleep(1.0)
+        """The relay in the caller's task (its own process, `btkernel.relay`), restarting as `start()` does."""
+        await self.loop.run()
 
     async def _run_as_leader(self) -> None:
         conn = await db.connect(self.dsn)
@@ -217,7 +209,8 @@ class OutboxRelay:
             await conn.add_listener(_NOTIFY_CHANNEL, lambda *_: self._wake.set())
             await producer.start()
             log.info("outbox_relay_started")
-            while not self._stopping:
+            self.loop.backoff.reset()
+            while not self.loop.stopping:
                 # Cleared before reading, so a commit notified while we publish wakes the next round at once
                 # instead of waiting out the poll interval.
                 self._wake.clear()

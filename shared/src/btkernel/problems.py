@@ -1,4 +1,8 @@
-"""Errors as RFC 9457 problem details (application/problem+json), each naming the failing field's path."""
+"""Errors as RFC 9457 problem details (application/problem+json), each naming the failing field's path.
+
+The domain raises plain exceptions (`btkernel.errors`); this module is where they become HTTP: `STATUS` maps each
+kind to its status, `install` renders them, outages (503) and FastAPI's own validation errors.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from btkernel import logging as btlog
+from btkernel.errors import ConcurrencyConflict as ConcurrencyConflict
+from btkernel.errors import Conflict as Conflict
+from btkernel.errors import DomainError as DomainError
+from btkernel.errors import Forbidden as Forbidden
+from btkernel.errors import InvalidInput as InvalidInput
+from btkernel.errors import NotFound as NotFound
+from btkernel.errors import RuleViolation as RuleViolation
 
 log = btlog.get(__name__)
 
@@ -40,62 +51,39 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
 _NOT_OUTAGES: tuple[type[Exception], ...] = (asyncpg.DataError, asyncpg.ClientConfigurationError)
 
 
-class Problem(Exception):
-    """A refusal a person can act on: status, a short title, what went wrong and, where one field is at fault,
-    its path (e.g. `applicant.iin`)."""
+# The domain's refusals, rendered here. `Problem` is their old name, kept so existing imports keep working.
+Problem = DomainError
 
-    status = 400
-    title = "Bad request"
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        field: str | None = None,
-        errors: list[dict[str, str]] | None = None,
-        code: str | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = errors or ([{"path": field, "reason": detail}] if field else [])
-        self.code = code
-        self.extra = extra
+# The HTTP status of each kind of domain error; a subclass takes its nearest ancestor's. An error that exists
+# only at the edge (below, or `outbox.Unpublishable`) sets `status` on its class instead.
+STATUS: dict[type[DomainError], int] = {
+    DomainError: 400,
+    InvalidInput: 422,
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    RuleViolation: 422,
+}
 
 
-class NotFound(Problem):
-    status = 404
-    title = "Not found"
+def status_of(error: DomainError) -> int:
+    explicit = getattr(type(error), "status", None)
+    if isinstance(explicit, int):
+        return explicit
+    for kind in type(error).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
 
 
-class Forbidden(Problem):
-    status = 403
-    title = "Forbidden"
+class Unauthorized(DomainError):
+    """No identity, or one the gateway could not vouch for: an edge error, never raised by the domain."""
 
-
-class Unauthorized(Problem):
     status = 401
     title = "Not authenticated"
 
 
-class Conflict(Problem):
-    status = 409
-    title = "Conflict"
-
-
-class RuleViolation(Problem):
-    """The request is well-formed but a rule of the regulations forbids it now."""
-
-    status = 422
-    title = "Not allowed by the rules"
-
-
-class InvalidInput(Problem):
-    status = 422
-    title = "Invalid input"
-
-
-class Unavailable(Problem):
+class Unavailable(DomainError):
     """Something this request needs is down for now; the client retries after `retry_after_s`."""
 
     status = 503
@@ -160,10 +148,16 @@ def install(app: FastAPI) -> None:
 
     problem_docs.install(app)
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    @app.exception_handler(DomainError)
+    async def _problem(request: Request, exc: DomainError) -> JSONResponse:
         response = problem_response(
-            exc.status, exc.title, exc.detail, str(request.url.path), exc.errors, code=exc.code, **exc.extra
+            status_of(exc),
+            exc.title,
+            exc.detail,
+            str(request.url.path),
+            exc.errors,
+            code=exc.code,
+            **exc.extra,
         )
         if isinstance(exc, Unavailable):
             response.headers["Retry-After"] = str(exc.retry_after_s)

@@ -13,7 +13,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from btkernel import clock, context, db, metrics, problems
+from btkernel import access, clock, context, db, metrics, migrate, problems
 from btkernel import logging as btlog
 from btkernel.budget import RequestBudget
 from btkernel.consumer import Handler, IdempotentConsumer
@@ -21,6 +21,7 @@ from btkernel.context import Actor, RequestContext
 from btkernel.health import HealthMonitor
 from btkernel.limits import RequestLimits
 from btkernel.outbox import OutboxRelay
+from btkernel.policy import Role
 from btkernel.settings import ServiceSettings
 
 log = btlog.get(__name__)
@@ -57,12 +58,22 @@ def create_app(
     health: bool = True,
 ) -> FastAPI:
     btlog.configure(settings.service_name, settings.log_level)
+    migration_packages = (migrations,) if migrations else ()
     clock.set_offset(settings.clock_offset_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_max)
-        await db.migrate(pool, *([migrations] if migrations else []))
+        try:
+            # Deployed, `python -m btkernel.migrate` ran once before any replica; each replica only checks that
+            # its schema is the one its code expects, and refuses to start otherwise (ADR 0015).
+            if settings.migrates_on_start:
+                await migrate.apply(pool, *migration_packages)
+            else:
+                await migrate.verify(pool, *migration_packages)
+        except BaseException:
+            await pool.close()
+            raise
         rt = Runtime(settings=settings, pool=pool)
         app.state.runtime = rt
         if settings.relay_enabled:
@@ -114,6 +125,8 @@ def create_app(
             await pool.close()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # What `python -m btkernel.migrate <module>:app` applies before the service starts (the kernel's come first).
+    app.state.migrations = migration_packages
     # Innermost: the handler's time budget, counted once the body has been read whole (btkernel.budget).
     app.add_middleware(RequestBudget, timeout_s=settings.request_timeout_s)
     # Next, so refusals still carry the request id and are counted in the metrics.
@@ -132,8 +145,8 @@ def create_app(
         app.add_api_route(
             "/health", health_check, methods=["GET"], tags=["health"], summary="Readiness of this service"
         )
-    for router in routers:
-        app.include_router(router)
+    # Each public route behind the policy table's role check (btkernel.access, ADR 0014).
+    access.install(app, routers)
     return app
 
 
@@ -200,9 +213,11 @@ ContextDep = Annotated[RequestContext, Depends(get_context)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def require_role(actor: Actor, *roles: str) -> None:
-    """Services check the role again: the gateway's route table is the first line, not the only one."""
+def require_role(actor: Actor, *roles: Role) -> None:
+    """A check that depends on more than the route (a branch inside a handler). The route's own roles are the
+    policy table's, checked before any handler runs (btkernel.access); never repeat them here."""
     if actor.role not in roles:
         raise problems.Forbidden(
-            f"role {actor.role or '(none)'} may not do this; needs one of: {', '.join(roles)}"
+            f"role {actor.role or '(none)'} may not do this; needs one of: {', '.join(roles)}",
+            allowed_roles=sorted(roles),
         )

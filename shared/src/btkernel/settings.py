@@ -40,6 +40,10 @@ class ServiceSettings(BaseSettings):
     # Bound on each probe (database, Kafka) so /health answers even when a dependency hangs.
     health_probe_timeout_s: float = 2.0
     db_pool_max: int = 10
+    # Whether the service applies its migrations at start (BT_MIGRATE_ON_START). Unset: only in development and
+    # test, where in-process fixtures build apps on fresh databases; a deployed service only verifies its schema,
+    # and `python -m btkernel.migrate` runs once before it (ADR 0015).
+    migrate_on_start: bool | None = None
     # End-to-end tests of month-long terms only (btkernel.clock); refused in production.
     clock_offset_s: float = 0.0
     # The largest request body accepted (btkernel.limits); bigger ones get 413 before they are read.
@@ -47,6 +51,12 @@ class ServiceSettings(BaseSettings):
     # A request's time budget in the service (btkernel.budget): shorter than the gateway's upstream timeout (15 s),
     # so a caller that sees a failure never finds the work done anyway. 0 turns it off.
     request_timeout_s: float = 10.0
+
+    @property
+    def migrates_on_start(self) -> bool:
+        if self.migrate_on_start is not None:
+            return self.migrate_on_start
+        return self.env in ("development", "test")
 
     @model_validator(mode="after")
     def _no_shifted_clock_in_production(self) -> ServiceSettings:

@@ -9,7 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from btkernel.service import ActorDep, PoolDep, require_role
+from btkernel.service import ActorDep
+from intake.api.deps import UowDep
+from intake.app import queries
 
 router = APIRouter(prefix="/api/v1/portal", tags=["portal"])
 
@@ -30,18 +32,11 @@ class CabinetNotification(BaseModel):
     summary="Personal-cabinet notifications of portal applications, oldest first",
 )
 async def notifications(
-    pool: PoolDep,
+    uow: UowDep,
     actor: ActorDep,
     application_id: Annotated[str | None, Query(max_length=100)] = None,
     since: Annotated[dt.datetime | None, Query(description="only those after this moment")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[CabinetNotification]:
-    require_role(actor, "portal", "supervisor")
-    rows = await pool.fetch(
-        "SELECT * FROM cabinet_notifications WHERE ($1::text IS NULL OR application_id=$1)"
-        " AND ($2::timestamptz IS NULL OR notified_at > $2) ORDER BY notified_at, version LIMIT $3",
-        application_id,
-        since,
-        limit,
-    )
-    return [CabinetNotification(**dict(r)) for r in rows]
+    rows = await queries.cabinet_notifications(uow, application_id=application_id, since=since, limit=limit)
+    return [CabinetNotification(**r) for r in rows]

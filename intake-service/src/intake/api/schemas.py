@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from btkernel import clock
 from btkernel import iin as iin_rules
 from btkernel.bounded import LIST_MAX, Code, Id
 from btkernel.events.values import Contact, EdsSignature, Person, PowerOfAttorney, Representative
-from intake.domain.details import BirthDate
+from intake.domain.details import birth_date_problem
 
 IIN_LEN = 12
 PHONE_MAX = 32  # 15 digits with spaces and a plus sign
@@ -20,6 +20,16 @@ EMAIL_MAX = 254  # RFC 5321's limit on a forward path
 
 _PHONE = re.compile(r"^\+?[0-9]{10,15}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _born_by_today(born: dt.date | None) -> dt.date | None:
+    # At the edge, "today" is the service's clock (btkernel.clock, which tests shift).
+    if born is not None and (why := birth_date_problem(born, clock.today())):
+        raise ValueError(why)
+    return born
+
+
+BirthDate = Annotated[dt.date, AfterValidator(_born_by_today)]
 
 
 class ApplicantIn(Person):

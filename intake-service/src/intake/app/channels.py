@@ -9,14 +9,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from btkernel import catalogue
-from btkernel.problems import InvalidInput, RuleViolation
-from intake.api.schemas import SubmitApplication
+from btkernel.errors import InvalidInput, RuleViolation
+from btkernel.events.values import EdsSignature
 from intake.domain.details import (
     DETAILS_BY_SERVICE,
     ActDetails,
     missing_fields,
     missing_reason,
     rule_problems,
+    validate,
 )
 
 # The channel is who accepts: a centre operator (S002 p.9), the registry chancellery at its desk — or the worker
@@ -36,7 +37,10 @@ CHANNEL_WORDS = {
 RECEIPT_FORM = {"state_corporation": "receipt", "desk": "registration_mark", "portal": "e_registration"}
 
 
-def validate_details(service: catalogue.StateService, details: dict[str, Any]) -> dict[str, Any]:
+def validate_details(
+    service: catalogue.StateService, details: dict[str, Any], today: dt.date
+) -> dict[str, Any]:
+    """The details as the service needs them, dates judged on `today`; or `InvalidInput` naming each field."""
     variant = details.get("variant")
     if variant is not None and variant not in service.variants():
         shown = repr(variant) if isinstance(variant, str) and len(variant) <= 64 else "this value"
@@ -48,7 +52,7 @@ def validate_details(service: catalogue.StateService, details: dict[str, Any]) -
     if variant == "amendment":
         model = ActDetails
     try:
-        validated = model.model_validate(details)
+        validated = validate(model, details, today)
     except ValidationError as exc:
         errors = []
         for e in exc.errors():
@@ -61,7 +65,7 @@ def validate_details(service: catalogue.StateService, details: dict[str, Any]) -
         if missing:
             errors = [{"path": f"body.details.{f}", "reason": missing_reason(service, f)} for f in missing]
             raise InvalidInput(f"{service.names.en} needs: {', '.join(missing)}", errors=errors)
-        if problems := rule_problems(service.id, validated):
+        if problems := rule_problems(service.id, validated, today):
             raise InvalidInput("; ".join(f"{e['path']}: {e['reason']}" for e in problems), errors=problems)
         return validated.model_dump(mode="json", exclude_defaults=True)
     return validated.model_dump(mode="json")
@@ -87,9 +91,8 @@ def check_channel(service: catalogue.StateService, channel: str, details: dict[s
         )
 
 
-def check_signature(req: SubmitApplication, today: dt.date) -> None:
+def check_signature(sig: EdsSignature | None, applicant_iin: str | None, today: dt.date) -> None:
     """The portal's checks of the EDS (S002 portal condition 2): valid, not revoked, the signer is the applicant."""
-    sig = req.signature
     if sig is None:
         raise InvalidInput(
             "a portal application must carry the applicant's EDS signature", field="body.signature"
@@ -104,7 +107,7 @@ def check_signature(req: SubmitApplication, today: dt.date) -> None:
             field="body.signature.certificate_valid_until",
             code="eds_expired",
         )
-    if sig.signer_iin != req.applicant.iin:
+    if sig.signer_iin != applicant_iin:
         raise RuleViolation(
             "the IIN of the EDS certificate is not the applicant's IIN",
             field="body.signature.signer_iin",

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
-
-from btkernel.context import RequestContext
-from btkernel.envelope import Envelope
-from btkernel.events import parse
+from btkernel.errors import RuleViolation
+from btkernel.events.base import Event
 from btkernel.events.record import BirthRegistered, RecordAnnulled, RecordRegistered
-from btkernel.problems import RuleViolation
+from intake.app.unit_of_work import IntakeUnitOfWork, KnownRecord, KnownRecords
 
 HANDLED_TYPES = [BirthRegistered.TYPE, RecordRegistered.TYPE, RecordAnnulled.TYPE]
 ACTIVE, ANNULLED = "active", "annulled"
@@ -26,77 +23,70 @@ CHANGES_A_BIRTH_RECORD = ("paternity_registration", "adoption_registration", "na
 NOT_YET = "if it was registered moments ago, try again in a few seconds"
 
 
-async def on_record_event(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
-    event = parse(envelope.type, envelope.data)
-    if isinstance(event, BirthRegistered):
-        await _insert(
-            conn, event.record_id, "birth", event.record_number, event.child_iin, event.registered_at
-        )
-    elif isinstance(event, RecordRegistered):
-        await _insert(
-            conn, event.record_id, event.kind, event.record_number, event.subject.iin, event.registered_at
-        )
-    elif isinstance(event, RecordAnnulled):
-        await conn.execute(
-            "UPDATE known_records SET status = $2 WHERE record_id = $1", event.record_id, ANNULLED
-        )
+async def learn(event: Event, uow: IntakeUnitOfWork) -> None:
+    """Keep the view up to date with one event of the register (redelivery changes nothing)."""
+    async with uow:
+        if isinstance(event, BirthRegistered):
+            await uow.known_records.add(
+                KnownRecord(
+                    event.record_id,
+                    "birth",
+                    event.record_number,
+                    event.child_iin,
+                    ACTIVE,
+                    event.registered_at,
+                )
+            )
+        elif isinstance(event, RecordRegistered):
+            await uow.known_records.add(
+                KnownRecord(
+                    event.record_id,
+                    event.kind,
+                    event.record_number,
+                    event.subject.iin,
+                    ACTIVE,
+                    event.registered_at,
+                )
+            )
+        elif isinstance(event, RecordAnnulled):
+            await uow.known_records.annul(event.record_id)
+        await uow.commit()
 
 
-async def _insert(
-    conn: asyncpg.Connection, record_id: str, kind: str, number: str, iin: str | None, at: Any
-) -> None:
-    await conn.execute(
-        "INSERT INTO known_records (record_id, kind, record_number, subject_iin, status, registered_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (record_id) DO NOTHING",
-        record_id,
-        kind,
-        number,
-        iin,
-        ACTIVE,
-        at,
-    )
-
-
-async def check(conn: asyncpg.Connection, service_id: str, details: dict[str, Any]) -> None:
+async def check(records: KnownRecords, service_id: str, details: dict[str, Any]) -> None:
     """Refuse (422, naming the field) what the register shows can never be carried out."""
     variant = details.get("variant")
     if isinstance(record_id := details.get("record_id"), str):
-        row = await _known(conn, record_id, "body.details.record_id")
+        row = await _known(records, record_id, "body.details.record_id")
         kind = details.get("record_kind")
-        if isinstance(kind, str) and row["kind"] != kind:
+        if isinstance(kind, str) and row.kind != kind:
             raise RuleViolation(
-                f"record {row['record_number']} is a {row['kind']} record, not a {kind} record",
+                f"record {row.record_number} is a {row.kind} record, not a {kind} record",
                 field="body.details.record_kind",
                 code="record_kind_mismatch",
             )
         # An annulled record is neither copied, amended nor annulled again (S002/App.10).
-        if row["status"] == ANNULLED:
+        if row.status == ANNULLED:
             raise RuleViolation(
-                f"record {row['record_number']} is annulled", field="body.details.record_id", code="annulled"
+                f"record {row.record_number} is annulled", field="body.details.record_id", code="annulled"
             )
     if isinstance(birth_record_id := details.get("birth_record_id"), str):
-        row = await _known(conn, birth_record_id, "body.details.birth_record_id")
-        if row["kind"] != "birth":
+        row = await _known(records, birth_record_id, "body.details.birth_record_id")
+        if row.kind != "birth":
             raise RuleViolation(
-                f"record {row['record_number']} is a {row['kind']} record; name the person's birth record",
+                f"record {row.record_number} is a {row.kind} record; name the person's birth record",
                 field="body.details.birth_record_id",
                 code="record_kind_mismatch",
             )
-        if row["status"] == ANNULLED:
+        if row.status == ANNULLED:
             raise RuleViolation(
-                f"birth record {row['record_number']} is annulled",
+                f"birth record {row.record_number} is annulled",
                 field="body.details.birth_record_id",
                 code="annulled",
             )
     if service_id == "death_registration" and variant != "amendment":
         iin = (details.get("subject") or {}).get("iin")
-        if isinstance(iin, str) and (
-            number := await conn.fetchval(
-                "SELECT record_number FROM known_records WHERE subject_iin = $1 AND kind = 'death'"
-                " AND status = 'active' LIMIT 1",
-                iin,
-            )
-        ):
+        if isinstance(iin, str) and (number := await records.active_death_of(iin)):
             raise RuleViolation(
                 f"the death of the person with IIN {iin} is already registered (record {number})",
                 field="body.details.subject.iin",
@@ -104,8 +94,8 @@ async def check(conn: asyncpg.Connection, service_id: str, details: dict[str, An
             )
 
 
-async def _known(conn: asyncpg.Connection, record_id: str, field: str) -> asyncpg.Record:
-    row = await conn.fetchrow("SELECT * FROM known_records WHERE record_id = $1", record_id)
+async def _known(records: KnownRecords, record_id: str, field: str) -> KnownRecord:
+    row = await records.get(record_id)
     if row is None:
         raise RuleViolation(
             f"no civil-status record {record_id} is registered ({NOT_YET})",

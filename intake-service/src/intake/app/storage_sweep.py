@@ -9,31 +9,28 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-import asyncpg
-
 from btkernel import logging as btlog
 from btkernel.context import Actor, new_context
-from btkernel.eventstore import ConcurrencyConflict
-from btkernel.periodic import Periodic
-from btkernel.problems import RuleViolation
-from intake.adapters import store
-from intake.app.handover import load_application, save_application
+from btkernel.errors import ConcurrencyConflict, RuleViolation
+from intake.app.applications import load_application, save_application
+from intake.app.unit_of_work import IntakeUnitOfWork
 
 log = btlog.get(__name__)
 SWEEPER = Actor.system("intake-storage-sweep")
 
 
-async def sweep(pool: asyncpg.Pool, now: dt.datetime) -> int:
-    """Return every result due back at `now`; returns how many were returned by this call."""
-    async with pool.acquire() as conn:
-        due = await store.due_for_return(conn, now)
+async def sweep(uows: Callable[[], IntakeUnitOfWork], now: dt.datetime) -> int:
+    """Return every result due back at `now`, each in its own unit of work; returns how many this call returned."""
+    async with uows() as uow:
+        due = await uow.applications.due_for_return(now)
     returned = 0
     for application_id in due:
         try:
-            async with pool.acquire() as conn, conn.transaction():
-                app = await load_application(conn, application_id)
+            async with uows() as uow:
+                app = await load_application(uow, application_id)
                 app.return_to_registry(by=SWEEPER.id, at=now)
-                await save_application(conn, app, new_context(SWEEPER), now)
+                await save_application(uow, app, new_context(SWEEPER), now)
+                await uow.commit()
             returned += 1
         except (ConcurrencyConflict, RuleViolation):
             # Another instance returned it first, or the applicant collected it just now: nothing left to do.
@@ -41,10 +38,3 @@ async def sweep(pool: asyncpg.Pool, now: dt.datetime) -> int:
     if returned:
         log.info("results_returned_to_registry", count=returned)
     return returned
-
-
-def storage_sweeper(pool: asyncpg.Pool, clock: Callable[[], dt.datetime], interval_s: float) -> Periodic:
-    async def job() -> None:
-        await sweep(pool, clock())
-
-    return Periodic("storage-sweep", job, interval_s)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from btkernel.aggregate import Aggregate
 from btkernel.calendar import ALMATY
+from btkernel.errors import Conflict, RuleViolation
 from btkernel.events.application import (
     ApplicationAcceptanceRefused,
     ApplicationCabinetNotified,
@@ -19,8 +21,6 @@ from btkernel.events.application import (
     ApplicationSubmitted,
 )
 from btkernel.events.values import Person, Representative
-from btkernel.eventstore import Aggregate
-from btkernel.problems import Conflict, RuleViolation
 
 # Status names are the ones the API and the projection show.
 ACCEPTED = "accepted"
@@ -75,6 +75,44 @@ class Application(Aggregate):
         self.recall_due_at: dt.datetime | None = None
 
     # -- commands --
+
+    def accept(self, submitted: ApplicationSubmitted) -> None:
+        """Accepted with a receipt, and forwarded to the registry office electronically at once: the 1-working-day
+        forwarding term (S002 p.9) is met by construction. Desk and portal applications are the office's own;
+        the forwarding still hands them to its case work."""
+        self._new()
+        self.record(submitted)
+        self.record(
+            ApplicationForwarded(
+                application_id=self.id,
+                service_id=submitted.service_id,
+                channel=submitted.channel,
+                centre_id=submitted.centre_id,
+                registry_office_id=submitted.registry_office_id,
+                submitted_at=submitted.submitted_at,
+                forwarded_at=submitted.submitted_at,
+                receipt_number=submitted.receipt.number,
+                applicant=submitted.applicant,
+                representative=submitted.representative,
+                details=submitted.details,
+                documents=submitted.documents,
+            )
+        )
+        # The portal applicant's cabinet shows the acceptance of the e-application (services.md §2.7).
+        self.notify_cabinet(
+            kind="accepted",
+            text=f"Электронное заявление принято, № {submitted.receipt.number}",
+            at=submitted.submitted_at,
+        )
+
+    def refuse_acceptance(self, refused: ApplicationAcceptanceRefused) -> None:
+        """An incomplete package is refused with a refusal receipt (point 9 of the Standard)."""
+        self._new()
+        self.record(refused)
+
+    def _new(self) -> None:
+        if self.version:
+            raise Conflict(f"application {self.id} was submitted already", code="already_submitted")
 
     def receive_result(
         self,

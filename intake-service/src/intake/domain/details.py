@@ -1,13 +1,25 @@
-"""Service-specific application details, validated per service so errors name the exact field."""
+"""Service-specific application details, validated per service so errors name the exact field.
+
+No clock here: the dates are judged against the day the caller names. Validate with `validate(model, data,
+today)` (or pydantic's `context={"today": today}`); the use case takes today from its command, which the edge
+stamps with `btkernel.clock`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
-from btkernel import clock
 from btkernel import iin as iin_rules
 from btkernel.bounded import CODE_MAX, LIST_MAX, PLACE_MAX, Code, Id, Place, Reason, text_problem
 from btkernel.catalogue import StateService
@@ -20,17 +32,33 @@ EARLIEST_BIRTH = dt.date(1900, 1, 1)
 JSON_DEPTH_MAX = 4
 
 
-def birth_date_problem(born: dt.date) -> str | None:
-    """Why `born` cannot be a date of birth, or None. Today is the service's clock (`btkernel.clock`)."""
-    if born > clock.today():
+M = TypeVar("M", bound=BaseModel)
+
+
+def birth_date_problem(born: dt.date, today: dt.date) -> str | None:
+    """Why `born` cannot be a date of birth on `today`, or None."""
+    if born > today:
         return "the date of birth cannot be in the future"
     if born < EARLIEST_BIRTH:
         return f"the date of birth cannot be before {EARLIEST_BIRTH.isoformat()}"
     return None
 
 
-def _birth_date(born: dt.date | None) -> dt.date | None:
-    if born is not None and (why := birth_date_problem(born)):
+def validate(model: type[M], data: Any, today: dt.date) -> M:
+    """`model` validated from `data`, its dates judged on `today`."""
+    return model.model_validate(data, context={"today": today})
+
+
+def _today(info: ValidationInfo) -> dt.date:
+    today = info.context.get("today") if isinstance(info.context, dict) else None
+    if not isinstance(today, dt.date):
+        # A programming error, not the applicant's: never judge a date against an unknown day.
+        raise RuntimeError("validate details with `details.validate(model, data, today)`")
+    return today
+
+
+def _birth_date(born: dt.date | None, info: ValidationInfo) -> dt.date | None:
+    if born is not None and (why := birth_date_problem(born, _today(info))):
         raise ValueError(why)
     return born
 
@@ -163,8 +191,8 @@ def missing_reason(service: StateService, field: str) -> str:
     return "required for this service"
 
 
-def rule_problems(service_id: str, details: ActDetails) -> list[dict[str, str]]:
-    """What a registrar refuses beyond the shape of the fields, as [{path, reason}]."""
+def rule_problems(service_id: str, details: ActDetails, today: dt.date) -> list[dict[str, str]]:
+    """What a registrar refuses beyond the shape of the fields on `today`, as [{path, reason}]."""
     if service_id != "death_registration" or details.variant == "amendment":
         return []
     # A death is registered with its date (S002/App.7: the medical death certificate states it).
@@ -176,7 +204,7 @@ def rule_problems(service_id: str, details: ActDetails) -> list[dict[str, str]]:
         died_on = dt.date.fromisoformat(str(died))
     except ValueError:
         return [{"path": path, "reason": "the date of death is a date, YYYY-MM-DD"}]
-    if died_on > clock.today():
+    if died_on > today:
         return [{"path": path, "reason": "the date of death cannot be in the future"}]
     born = details.subject.birth_date if details.subject else None
     if born is not None and died_on < born:

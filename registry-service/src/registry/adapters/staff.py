@@ -1,33 +1,16 @@
-"""Who may be assigned as an executive: the gateway's staff directory (it owns the accounts), asked on loopback.
-
-Only an active executive of the case's own office may be assigned (S002 p.5(2): the head imposes a resolution
-on an employee of the provider). A refusal names `body.executive_id`.
-"""
+"""The gateway's staff directory (it owns the accounts), asked on loopback: the registry's `StaffDirectory`
+(registry.app.staff says who may be assigned)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
 from urllib.parse import quote
 
 import httpx
 
-from btkernel.problems import InvalidInput, Unavailable
+from btkernel.problems import Unavailable
+from registry.app.staff import StaffDirectory, StaffMember
 
-EXECUTIVE = "registry_executive"
 RETRY_AFTER_S = 5
-
-
-@dataclass(frozen=True)
-class StaffMember:
-    username: str
-    role: str
-    site: str | None
-    active: bool
-
-
-class StaffDirectory(Protocol):
-    async def member(self, username: str) -> StaffMember | None: ...
 
 
 class GatewayStaffDirectory:
@@ -60,20 +43,6 @@ class GatewayStaffDirectory:
             site=data.get("site"),
             active=bool(data["active"]),
         )
-
-
-async def check_executive(directory: StaffDirectory, executive_id: str, office_id: str) -> None:
-    """Refuse (422, body.executive_id) anyone but an active executive of `office_id`."""
-    field = "body.executive_id"
-    member = await directory.member(executive_id)
-    if member is None:
-        raise InvalidInput(f"there is no user {executive_id}", field=field)
-    if member.role != EXECUTIVE:
-        raise InvalidInput(f"{executive_id} is not an executive (role {member.role})", field=field)
-    if member.site != office_id:
-        raise InvalidInput(f"{executive_id} is an executive of another registry office", field=field)
-    if not member.active:
-        raise InvalidInput(f"the account of {executive_id} is disabled", field=field)
 
 
 def from_settings(gateway_url: str | None, env: str) -> StaffDirectory | None:

@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from btkernel.bounded import Id
-from btkernel.service import ActorDep, ContextDep, PoolDep, require_role
+from btkernel.service import ActorDep, ContextDep
 from registry.api.cases import act_on_case
+from registry.api.deps import UowDep
 from registry.api.schemas import CaseDetail, DateAssignment, Extension, Refusal, ThirdPartyNotice
+from registry.app import cases as use_cases
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -21,12 +23,9 @@ router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
     summary="The assigned executive prepares a reasoned refusal (point 10 of the Standard); the head signs it",
 )
 async def refusal(
-    case_id: Id, body: Refusal, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, body: Refusal, uow: UowDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
-    require_role(actor, "registry_executive")
-    return await act_on_case(
-        case_id, pool, actor, ctx, lambda c, now: c.prepare_refusal(actor, body.reason, now)
-    )
+    return await act_on_case(use_cases.PrepareRefusal(case_id, actor, body.reason), uow, ctx)
 
 
 @router.post(
@@ -35,12 +34,9 @@ async def refusal(
     summary="Extend the review once by up to 30 calendar days, with the reason (S002 §2.2)",
 )
 async def extension(
-    case_id: Id, body: Extension, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, body: Extension, uow: UowDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
-    require_role(actor, "registry_head", "registry_executive")
-    return await act_on_case(
-        case_id, pool, actor, ctx, lambda c, now: c.extend_review(actor, body.reason, body.days, now)
-    )
+    return await act_on_case(use_cases.ExtendReview(case_id, actor, body.reason, body.days), uow, ctx)
 
 
 @router.post(
@@ -49,12 +45,10 @@ async def extension(
     summary="Marriage: assign the registration date agreed with the couple, not before one month from filing",
 )
 async def registration_date(
-    case_id: Id, body: DateAssignment, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, body: DateAssignment, uow: UowDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
-    require_role(actor, "registry_executive")
-    return await act_on_case(
-        case_id, pool, actor, ctx, lambda c, now: c.assign_registration_date(actor, body.registration_on, now)
-    )
+    command = use_cases.AssignRegistrationDate(case_id, actor, body.registration_on)
+    return await act_on_case(command, uow, ctx)
 
 
 @router.post(
@@ -63,9 +57,6 @@ async def registration_date(
     summary="Divorce (sentence, incapacity, absence): record the notice to the other spouse or guardian",
 )
 async def third_party_notice(
-    case_id: Id, body: ThirdPartyNotice, pool: PoolDep, actor: ActorDep, ctx: ContextDep
+    case_id: Id, body: ThirdPartyNotice, uow: UowDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
-    require_role(actor, "registry_executive")
-    return await act_on_case(
-        case_id, pool, actor, ctx, lambda c, now: c.notify_third_party(actor, body.party, now)
-    )
+    return await act_on_case(use_cases.NotifyThirdParty(case_id, actor, body.party), uow, ctx)

@@ -1,1 +1,4 @@
-"""Registry use cases, each in one transaction with its events, outbox rows and projections."""
+"""The registry's use cases: commands and consumers on a unit of work (registry.app.unit_of_work)."""
+
+# The CloudEvents source of every event the registry's own use cases append (the scheduler has its own).
+SOURCE = "/registry"

@@ -1,25 +1,29 @@
 """Forming the act of a case (steps 3–4 of S002 p.5), per service: a new record with the next number of the office,
 kind and year; an amendment of an existing record; a restored record; a repeat certificate of an existing record;
-an annulment with its effects (S002/App.10: the original birth data back, or the marriage certificate again)."""
+an annulment with its effects (S002/App.10: the original birth data back, or the marriage certificate again).
+
+Which service forms which act is one table, `ACTS` (service id → builder); a test checks that every service of
+the catalogue has its builder.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
-
-import asyncpg
 
 from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
+from btkernel.errors import InvalidInput, RuleViolation
 from btkernel.events.record import BirthRegistered, RecordRegistered
 from btkernel.events.values import Person, PersonName
-from btkernel.problems import InvalidInput, RuleViolation
-from registry.adapters import store
+from registry.app import SOURCE
+from registry.app.unit_of_work import RegistryUnitOfWork
 from registry.domain.case import Case
-from registry.domain.record import KINDS, RECORD_KINDS, Record
+from registry.domain.record import KINDS, RECORD_KINDS, Record, fold_name, record_number
 
-SOURCE = "/registry"
 AMENDMENT = "amendment"
 # Acts that change the child's birth record and so re-issue the birth certificate (services.md §2B side results).
 BIRTH_RECORD_EFFECTS = ("paternity", "adoption", "name_change")
@@ -34,14 +38,57 @@ CERTIFICATE_OF = {
 }
 
 
-async def _record(conn: asyncpg.Connection, record_id: Any, field: str) -> Record:
+@dataclass(frozen=True)
+class Act:
+    """What a builder works with: the case, who registers, the transaction, and when."""
+
+    case: Case
+    actor: Actor
+    uow: RegistryUnitOfWork
+    ctx: RequestContext
+    now: dt.datetime
+    child_iin: str | None
+
+    @property
+    def details(self) -> dict[str, Any]:
+        assert self.case.opened is not None
+        return self.case.opened.details
+
+
+ActBuilder = Callable[[Act], Awaitable[None]]
+
+
+async def form_act(
+    uow: RegistryUnitOfWork,
+    case: Case,
+    actor: Actor,
+    ctx: RequestContext,
+    now: dt.datetime,
+    child_iin: str | None,
+) -> None:
+    """Everything the case's service registers, in the command's unit of work (ADR 3). The case's rules are
+    checked before a number is taken, so a refused command leaves no trace. The caller saves the case."""
+    assert case.opened is not None
+    case.check_registration_allowed(actor, now)
+    act = Act(case, actor, uow, ctx, now, child_iin)
+    if case.variant == AMENDMENT:
+        # Amendments, additions, corrections (7 WD in every registration service): the record is never rewritten.
+        await _amend(act)
+        return
+    builder = ACTS.get(case.opened.service_id)
+    if builder is None:
+        raise InvalidInput(f"{case.opened.service_id} cannot register a record", field="body")
+    await builder(act)
+
+
+async def _record(act: Act, record_id: Any, field: str) -> Record:
     """The record the application names. Intake refuses unknown records at submission (ADR 0012); this is the
     registry's own check, a 422 the executive answers with a reasoned refusal — never a case stuck on a 404."""
     if not isinstance(record_id, str):
         raise RuleViolation(
             "the application names no record; prepare a reasoned refusal", field=field, code="record_missing"
         )
-    record = await Record.load(conn, record_id)
+    record = await act.uow.events.load_aggregate(Record, record_id)
     if record is None:
         raise RuleViolation(
             f"the application names record {record_id}, which is not registered; prepare a reasoned refusal",
@@ -51,82 +98,52 @@ async def _record(conn: asyncpg.Connection, record_id: Any, field: str) -> Recor
     return record
 
 
-async def _save(conn: asyncpg.Connection, record: Record, ctx: RequestContext, now: dt.datetime) -> None:
-    await record.save(conn, ctx, SOURCE)
+async def _save(act: Act, record: Record) -> None:
+    """An existing record changed: its events, and its row in the register's read model."""
+    await act.uow.events.save(record, act.ctx, SOURCE)
     assert record.status is not None
-    await store.update_record(conn, record.id, status=record.status, facts=record.facts, at=now)
+    await act.uow.record_views.update(record.id, status=record.status, facts=record.facts, at=act.now)
 
 
-async def _new_number(
-    conn: asyncpg.Connection, office_id: str, kind: str, now: dt.datetime
-) -> tuple[int, str, int]:
-    year = now.astimezone(ALMATY).year
-    seq = await store.next_record_seq(conn, office_id, kind, year)
-    return seq, store.record_number(office_id, kind, year, seq), year
+async def _new_number(act: Act, kind: str) -> tuple[int, str, int]:
+    year = act.now.astimezone(ALMATY).year
+    seq = await act.uow.record_views.next_seq(act.case.office_id, kind, year)
+    return seq, record_number(act.case.office_id, kind, year, seq), year
 
 
-async def form_act(
-    conn: asyncpg.Connection,
-    case: Case,
-    actor: Actor,
-    ctx: RequestContext,
-    now: dt.datetime,
-    child_iin: str | None,
-) -> None:
-    """Everything the case's service registers, in the command's transaction (ADR 3). The case's rules are
-    checked before a number is taken, so a refused command leaves no trace."""
-    assert case.opened is not None
-    case.check_registration_allowed(actor, now)
-    details = case.opened.details
-    service = case.service
-    variant = case.variant
-    if variant == AMENDMENT:
-        # Amendments, additions, corrections (7 WD in every registration service): the record is never rewritten.
-        record = await _record(conn, details.get("record_id"), "case.details.record_id")
-        record.amend(
-            case_id=case.id,
-            by=actor.id,
-            change=str(details.get("change", "amendment")),
-            changes=dict(details.get("changes") or {}),
-            reason=str(details.get("reason", "")),
-            at=now,
-        )
-        await _save(conn, record, ctx, now)
-        assert record.kind is not None and record.number is not None
-        docs = [f"repeat_{CERTIFICATE_OF.get(record.kind, 'certificate')}_with_amendments"]
-        case.register_act(actor, record.id, record.number, now, docs)
-    elif service.id == "repeat_certificates":
-        # Nothing is registered: the result copies an existing record (S002/App.3; services.md §10 item 8).
-        record = await _record(conn, details.get("record_id"), "case.details.record_id")
-        if record.status != "active":
-            raise RuleViolation(f"record {record.number} is annulled", code="annulled")
-        assert record.number is not None
-        case.register_act(
-            actor, record.id, record.number, now, [str(details.get("document", "repeat_certificate"))]
-        )
-    elif service.id == "annulment_of_records":
-        await _annul(conn, case, actor, ctx, now)
-    elif service.id == "birth_registration":
-        await _register_birth(conn, case, actor, ctx, now, child_iin)
-    else:
-        await _register_other(conn, case, actor, ctx, now)
-    await case.save(conn, ctx, SOURCE)
-    await store.update_case(conn, case, now)
+async def _amend(act: Act) -> None:
+    details = act.details
+    record = await _record(act, details.get("record_id"), "case.details.record_id")
+    record.amend(
+        case_id=act.case.id,
+        by=act.actor.id,
+        change=str(details.get("change", "amendment")),
+        changes=dict(details.get("changes") or {}),
+        reason=str(details.get("reason", "")),
+        at=act.now,
+    )
+    await _save(act, record)
+    assert record.kind is not None and record.number is not None
+    docs = [f"repeat_{CERTIFICATE_OF.get(record.kind, 'certificate')}_with_amendments"]
+    act.case.register_act(act.actor, record.id, record.number, act.now, docs)
 
 
-async def _register_birth(
-    conn: asyncpg.Connection,
-    case: Case,
-    actor: Actor,
-    ctx: RequestContext,
-    now: dt.datetime,
-    child_iin: str | None,
-) -> None:
-    assert case.opened is not None
-    details = case.opened.details
-    seq, number, year = await _new_number(conn, case.office_id, "birth", now)
+async def _copy_certificate(act: Act) -> None:
+    """Nothing is registered: the result copies an existing record (S002/App.3; services.md §10 item 8)."""
+    record = await _record(act, act.details.get("record_id"), "case.details.record_id")
+    if record.status != "active":
+        raise RuleViolation(f"record {record.number} is annulled", code="annulled")
+    assert record.number is not None
+    act.case.register_act(
+        act.actor, record.id, record.number, act.now, [str(act.details.get("document", "repeat_certificate"))]
+    )
+
+
+async def _register_birth(act: Act) -> None:
+    case, now, details = act.case, act.now, act.details
+    seq, number, year = await _new_number(act, "birth")
     record_id = str(uuid.uuid4())
-    case.register_act(actor, record_id, number, now, ["birth_certificate"])
+    case.register_act(act.actor, record_id, number, now, ["birth_certificate"])
     child = details["child"]
     mother = Person.model_validate(details["mother"]) if details.get("mother") else None
     father = Person.model_validate(details["father"]) if details.get("father") else None
@@ -141,15 +158,14 @@ async def _register_birth(
         child_sex=child["sex"],
         child_birth_date=dt.date.fromisoformat(child["birth_date"]),
         child_birth_place=child["birth_place"],
-        child_iin=child_iin,
+        child_iin=act.child_iin,
         mother=mother,
         father=father,
     )
     record.record(born)
-    await record.save(conn, ctx, SOURCE)
+    await act.uow.events.save(record, act.ctx, SOURCE)
     parents = [p for p in (mother, father) if p]
-    await store.insert_record(
-        conn,
+    await act.uow.record_views.insert(
         record_id=record_id,
         kind="birth",
         office_id=case.office_id,
@@ -157,22 +173,28 @@ async def _register_birth(
         seq=seq,
         number=number,
         case_id=case.id,
-        subject_iin=child_iin,
+        subject_iin=act.child_iin,
         subject_name=born.child_name.full(),
         registered_at=now,
         content={**born.to_data(), "parent_iins": [p.iin for p in parents if p.iin]},
-        search_names=store.fold_name(born.child_name.full(), *(p.name.full() for p in parents)),
+        search_names=fold_name(born.child_name.full(), *(p.name.full() for p in parents)),
     )
 
 
-async def _register_other(
-    conn: asyncpg.Connection, case: Case, actor: Actor, ctx: RequestContext, now: dt.datetime
-) -> None:
-    """Marriage, divorce, death, paternity, adoption, name change, and restoration of a record of any kind."""
+async def _register_record(act: Act) -> None:
+    """Marriage, divorce, death, paternity, adoption, name change: a record of the service's kind."""
+    assert act.case.opened is not None
+    await _register(act, RECORD_KINDS.get(act.case.opened.service_id), restored=False)
+
+
+async def _restore_record(act: Act) -> None:
+    """Restoration (2016 and 2019 editions): a record of the kind the application names."""
+    await _register(act, str(act.details.get("record_kind")), restored=True)
+
+
+async def _register(act: Act, kind: str | None, *, restored: bool) -> None:
+    case, actor, now, details = act.case, act.actor, act.now, act.details
     assert case.opened is not None
-    details = case.opened.details
-    restored = case.service.id == "restoration_of_records"
-    kind = str(details.get("record_kind")) if restored else RECORD_KINDS.get(case.opened.service_id)
     if kind not in KINDS:
         raise InvalidInput(
             f"{case.opened.service_id} cannot register a record of kind {kind!r}", field="body"
@@ -190,7 +212,7 @@ async def _register_other(
         kind == "death"
         and not restored
         and subject.iin
-        and (number := await store.registered_death(conn, subject.iin))
+        and (number := await act.uow.record_views.registered_death(subject.iin))
     ):
         raise RuleViolation(
             f"the death of the person with IIN {subject.iin} is already registered (record {number}); "
@@ -201,9 +223,9 @@ async def _register_other(
     birth_record: Record | None = None
     # Paternity is entered into the child's birth record (S002/App.4 p.3): without one it registers nothing.
     if kind == "paternity" and not restored and not details.get("birth_record_id"):
-        await _record(conn, None, "case.details.birth_record_id")
+        await _record(act, None, "case.details.birth_record_id")
     if kind in BIRTH_RECORD_EFFECTS and not restored and details.get("birth_record_id"):
-        birth_record = await _record(conn, details["birth_record_id"], "case.details.birth_record_id")
+        birth_record = await _record(act, details["birth_record_id"], "case.details.birth_record_id")
         if birth_record.kind != "birth" or birth_record.status != "active":
             raise RuleViolation(
                 f"record {birth_record.number} is not an active birth record; prepare a reasoned refusal",
@@ -212,7 +234,7 @@ async def _register_other(
             )
         facts["birth_record_id"] = birth_record.id
         docs.append("birth_certificate")  # the birth certificate is re-issued (S002/App.4, App.5, App.8 p.3)
-    seq, number, year = await _new_number(conn, case.office_id, kind, now)
+    seq, number, year = await _new_number(act, kind)
     record_id = str(uuid.uuid4())
     case.register_act(actor, record_id, number, now, docs)
     record = Record(record_id)
@@ -230,7 +252,7 @@ async def _register_other(
         restored_kind=kind if restored else None,
     )
     record.record(event)
-    await record.save(conn, ctx, SOURCE)
+    await act.uow.events.save(record, act.ctx, SOURCE)
     if birth_record is not None:
         birth_record.amend(
             case_id=case.id,
@@ -240,9 +262,8 @@ async def _register_other(
             reason=f"{kind} record {number}",
             at=now,
         )
-        await _save(conn, birth_record, ctx, now)
-    await store.insert_record(
-        conn,
+        await _save(act, birth_record)
+    await act.uow.record_views.insert(
         record_id=record_id,
         kind=kind,
         office_id=case.office_id,
@@ -254,26 +275,23 @@ async def _register_other(
         subject_name=subject.name.full(),
         registered_at=now,
         content={**event.to_data(), "party_iins": [p.iin for p in parties if p.iin]},
-        search_names=store.fold_name(subject.name.full(), *(p.name.full() for p in parties)),
+        search_names=fold_name(subject.name.full(), *(p.name.full() for p in parties)),
     )
 
 
-async def _annul(
-    conn: asyncpg.Connection, case: Case, actor: Actor, ctx: RequestContext, now: dt.datetime
-) -> None:
+async def _annul(act: Act) -> None:
     """S002/App.10 p.3: annulling paternity, adoption or name change gives the birth record its original data back
     (with the originally assigned IIN) and a repeat birth certificate; annulling a divorce gives the marriage
     certificate; otherwise the answer on annulment."""
-    assert case.opened is not None
-    details = case.opened.details
-    record = await _record(conn, details.get("record_id"), "case.details.record_id")
-    reason = str(details.get("reason") or "annulment")
+    case, actor, now = act.case, act.actor, act.now
+    record = await _record(act, act.details.get("record_id"), "case.details.record_id")
+    reason = str(act.details.get("reason") or "annulment")
     record.annul(case_id=case.id, by=actor.id, reason=reason, at=now)
-    await _save(conn, record, ctx, now)
+    await _save(act, record)
     docs = ["annulment_answer"]
     birth_record_id = record.facts.get("birth_record_id")
     if record.kind in BIRTH_RECORD_EFFECTS and isinstance(birth_record_id, str):
-        birth = await _record(conn, birth_record_id, "case.details.record_id")
+        birth = await _record(act, birth_record_id, "case.details.record_id")
         effect = birth.amendment_by(record.case_id or "")
         if effect is not None and effect.previous:
             birth.amend(
@@ -284,9 +302,24 @@ async def _annul(
                 reason=f"annulment of {record.kind} record {record.number}",
                 at=now,
             )
-            await _save(conn, birth, ctx, now)
+            await _save(act, birth)
         docs.append("repeat_birth_certificate_with_original_data")
     elif record.kind == "divorce":
         docs.append("marriage_certificate")
     assert record.number is not None
     case.register_act(actor, record.id, record.number, now, docs)
+
+
+# The act each service forms (services.md §2); the amendment variant of any registration service is `_amend`.
+ACTS: Mapping[str, ActBuilder] = {
+    "birth_registration": _register_birth,
+    "marriage_registration": _register_record,
+    "divorce_registration": _register_record,
+    "death_registration": _register_record,
+    "paternity_registration": _register_record,
+    "adoption_registration": _register_record,
+    "name_change_registration": _register_record,
+    "restoration_of_records": _restore_record,
+    "repeat_certificates": _copy_certificate,
+    "annulment_of_records": _annul,
+}

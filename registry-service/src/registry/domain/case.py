@@ -12,11 +12,14 @@ whether a minimum delay applies (marriage, mutual-consent divorce) and whether a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from btkernel import catalogue
+from btkernel.aggregate import Aggregate
 from btkernel.calendar import ALMATY
 from btkernel.context import Actor
+from btkernel.errors import Conflict, Forbidden, RuleViolation
 from btkernel.events.case import (
     ActRegistered,
     CaseOpened,
@@ -29,8 +32,6 @@ from btkernel.events.case import (
     ReviewExtended,
     ThirdPartyNotified,
 )
-from btkernel.eventstore import Aggregate
-from btkernel.problems import Conflict, Forbidden, RuleViolation
 from btkernel.terms import earliest_registration, variant_of
 
 OPENED = "opened"
@@ -57,6 +58,14 @@ REFUSED = "refused"
 # S002 §2.2: "no more than 30 calendar days"; the applicant is told within 3 calendar days of the extension.
 MAX_EXTENSION_DAYS = 30
 EXTENSION_NOTICE_DAYS = 3
+
+
+def time_left_to_review(case: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """Seconds from the end of the case's work (its completion, or now while it runs) to its review term; the case
+    is overdue when that is negative."""
+    end = case["completed_at"] or now
+    left = (case["review_due_at"] - end).total_seconds()
+    return {"overdue": left < 0, "seconds_left": int(left)}
 
 
 class Case(Aggregate):

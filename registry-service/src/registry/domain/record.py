@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from btkernel.aggregate import Aggregate
+from btkernel.errors import Conflict, RuleViolation
 from btkernel.events.record import BirthRegistered, RecordAmended, RecordAnnulled, RecordRegistered
-from btkernel.eventstore import Aggregate
-from btkernel.problems import Conflict, RuleViolation
 
 # The kind of record each registration service makes. Restoration makes a record of the restored kind;
 # repeat certificates and annulment make none.
@@ -24,6 +24,16 @@ RECORD_KINDS = {
 KINDS = ("birth", "marriage", "divorce", "death", "paternity", "adoption", "name_change")
 ACTIVE = "active"
 ANNULLED = "annulled"
+
+
+def record_number(office_id: str, kind: str, year: int, seq: int) -> str:
+    """The record's number: the next of the office, kind and year (S002/App.1 p.5(4))."""
+    return f"{office_id}/{kind}/{year}/{seq:06d}"
+
+
+def fold_name(*names: str) -> str:
+    """Names as search compares them: case-folded (А = а, Ә = ә, Ұ = ұ), ё as е, one space between words."""
+    return " | ".join(" ".join(n.casefold().replace("ё", "е").split()) for n in names if n)
 
 
 class Record(Aggregate):

@@ -1,0 +1,1 @@
+"""HTTP routers of the fee service: parse, call a use case, map the result to HTTP."""

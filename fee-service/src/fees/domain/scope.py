@@ -1,0 +1,20 @@
+"""Which site may read which fee decision (the owning service enforces site scoping: conventions.md)."""
+
+from __future__ import annotations
+
+from fees.domain.decision import FeeDecision
+
+SUPERVISOR = "supervisor"
+CENTRE_OPERATOR = "centre_operator"
+REGISTRY_ROLES = ("registry_chancellery", "registry_head", "registry_executive")
+
+
+def a_site_sees_only_its_own_applications(d: FeeDecision, role: str, site: str | None) -> bool:
+    """A centre sees the decisions of its applications, a registry office those of the applications forwarded to
+    it, the supervisor all. Any other role sees none: should the policy table ever let one through, it reads as
+    unknown rather than as everything."""
+    if role == CENTRE_OPERATOR:
+        return d.centre_id == site
+    if role in REGISTRY_ROLES:
+        return d.registry_office_id == site
+    return role == SUPERVISOR

@@ -1,0 +1,23 @@
+"""Intake's unit of work on PostgreSQL: one transaction, the event store and intake's read models on it."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from btkernel.unit_of_work import PgUnitOfWork
+from intake.adapters.answers import PgAnswers
+from intake.adapters.applications import PgApplications, PgCabinet
+from intake.adapters.known_records import PgKnownRecords
+
+
+class PgIntakeUnitOfWork(PgUnitOfWork):
+    applications: PgApplications
+    cabinet: PgCabinet
+    known_records: PgKnownRecords
+    answers: PgAnswers
+
+    def bind(self, conn: asyncpg.Connection) -> None:
+        self.applications = PgApplications(conn)
+        self.cabinet = PgCabinet(conn)
+        self.known_records = PgKnownRecords(conn)
+        self.answers = PgAnswers(conn)

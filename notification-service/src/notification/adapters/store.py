@@ -1,0 +1,185 @@
+"""PostgreSQL store of the notification service: the application projection, the delivery log
+(`notifications`) and the outbox, on one connection and its transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from btkernel import outbox
+from btkernel.envelope import Envelope
+from notification.domain.applicant import ApplicationContact
+from notification.domain.notification import NewNotification, Notification
+
+_FIELDS = tuple(Notification.__dataclass_fields__)
+_COLUMNS = ", ".join(_FIELDS)
+
+
+def _notification(row: asyncpg.Record | dict[str, Any]) -> Notification:
+    values = dict(row)
+    values["notification_id"] = str(values["notification_id"])
+    return Notification(**{k: values[k] for k in _FIELDS})
+
+
+class PgStore:
+    """`app.projection.Store`, `app.delivery.DeliveryLog` and `app.delivery_log.DeliveryLogReader` on one
+    connection: the consumer's (its transaction), a request's, or one the delivery use case opened."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    # -- the projection --
+
+    async def save_application(self, app: ApplicationContact) -> None:
+        await self.conn.execute(
+            "INSERT INTO applications (application_id, service_id, service_name_ru, service_name_kk, centre_id,"
+            " status, receipt_number, applicant_name, recipient_name, email, phone, timezone, source_event_id)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
+            " ON CONFLICT (application_id) DO UPDATE SET service_id = EXCLUDED.service_id,"
+            " service_name_ru = EXCLUDED.service_name_ru, service_name_kk = EXCLUDED.service_name_kk,"
+            " centre_id = EXCLUDED.centre_id, status = EXCLUDED.status, receipt_number = EXCLUDED.receipt_number,"
+            " applicant_name = EXCLUDED.applicant_name, recipient_name = EXCLUDED.recipient_name,"
+            " email = EXCLUDED.email, phone = EXCLUDED.phone, timezone = EXCLUDED.timezone,"
+            " source_event_id = EXCLUDED.source_event_id, updated_at = now()",
+            app.application_id,
+            app.service_id,
+            app.service_name_ru,
+            app.service_name_kk,
+            app.centre_id,
+            app.status,
+            app.receipt_number,
+            app.applicant_name,
+            app.recipient_name,
+            app.email,
+            app.phone,
+            app.timezone,
+            app.source_event_id,
+        )
+
+    async def get_application(self, application_id: str) -> ApplicationContact | None:
+        row = await self.conn.fetchrow(
+            "SELECT application_id, service_id, service_name_ru, service_name_kk, centre_id, status,"
+            " receipt_number, applicant_name, recipient_name, email, phone, timezone, source_event_id"
+            " FROM applications WHERE application_id = $1",
+            application_id,
+        )
+        return ApplicationContact(**dict(row)) if row else None
+
+    async def add_notification(self, n: NewNotification) -> bool:
+        """Insert the message; False when this event already produced it."""
+        inserted = await self.conn.fetchval(
+            "INSERT INTO notifications (notification_id, application_id, source_event_id, channel, recipient,"
+            " template, subject, body, status, last_error, correlation_id)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
+            " ON CONFLICT DO NOTHING RETURNING 1",
+            uuid.UUID(n.notification_id),
+            n.application_id,
+            n.source_event_id,
+            n.channel,
+            n.recipient,
+            n.template,
+            n.subject,
+            n.body,
+            n.status,
+            n.last_error,
+            n.correlation_id,
+        )
+        return bool(inserted)
+
+    async def list_for_application(self, application_id: str) -> list[Notification]:
+        rows = await self.conn.fetch(
+            f"SELECT {_COLUMNS} FROM notifications WHERE application_id = $1"
+            " ORDER BY created_at, notification_id",
+            application_id,
+        )
+        return [_notification(r) for r in rows]
+
+    # -- the delivery log; moments come from the service's clock (`now`, `at`), not the database's --
+
+    async def claim_due(
+        self, *, now: dt.datetime, limit: int, max_attempts: int, lease_s: float
+    ) -> list[Notification]:
+        """Claim due pending rows for one attempt each. The caller commits before sending, so an attempt is on
+        record before it is made; the lease (next_attempt_at) makes a crashed worker's rows due again after
+        `lease_s`."""
+        rows = await self.conn.fetch(
+            "WITH due AS (SELECT notification_id FROM notifications"
+            "  WHERE status = 'pending' AND next_attempt_at <= $4 AND attempts < $2"
+            "  ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)"
+            " UPDATE notifications n SET attempts = n.attempts + 1, last_attempt_at = $4,"
+            "  next_attempt_at = $4 + make_interval(secs => $3), updated_at = $4"
+            " FROM due WHERE n.notification_id = due.notification_id"
+            f" RETURNING {', '.join('n.' + c for c in _FIELDS)}",
+            limit,
+            max_attempts,
+            lease_s,
+            now,
+        )
+        return [_notification(r) for r in rows]
+
+    async def claim_abandoned(self, *, now: dt.datetime, limit: int, max_attempts: int) -> list[Notification]:
+        """Rows whose last allowed attempt was claimed but never recorded (the worker stopped mid-send): locked
+        for the caller to mark failed in its transaction."""
+        rows = await self.conn.fetch(
+            f"SELECT {_COLUMNS} FROM notifications"
+            " WHERE status = 'pending' AND next_attempt_at <= $3 AND attempts >= $2"
+            " ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+            limit,
+            max_attempts,
+            now,
+        )
+        return [_notification(r) for r in rows]
+
+    async def record_delivered(self, n: Notification, at: dt.datetime) -> bool:
+        """Mark delivered if the claim that made this attempt is still the current one (no one reclaimed it)."""
+        done = await self.conn.fetchval(
+            "UPDATE notifications SET status = 'delivered', delivered_at = $3, last_error = NULL, updated_at = $3"
+            " WHERE notification_id = $1 AND status = 'pending' AND attempts = $2 RETURNING 1",
+            uuid.UUID(n.notification_id),
+            n.attempts,
+            at,
+        )
+        return bool(done)
+
+    async def record_retry(self, n: Notification, error: str, retry_at: dt.datetime, at: dt.datetime) -> bool:
+        done = await self.conn.fetchval(
+            "UPDATE notifications SET last_error = $3, next_attempt_at = $4, updated_at = $5"
+            " WHERE notification_id = $1 AND status = 'pending' AND attempts = $2 RETURNING 1",
+            uuid.UUID(n.notification_id),
+            n.attempts,
+            error,
+            retry_at,
+            at,
+        )
+        return bool(done)
+
+    async def record_failed(self, n: Notification, error: str, at: dt.datetime) -> bool:
+        done = await self.conn.fetchval(
+            "UPDATE notifications SET status = 'failed', last_error = $3, updated_at = $4"
+            " WHERE notification_id = $1 AND status = 'pending' AND attempts = $2 RETURNING 1",
+            uuid.UUID(n.notification_id),
+            n.attempts,
+            error,
+            at,
+        )
+        return bool(done)
+
+    async def enqueue(self, topic: str, envelope: Envelope) -> None:
+        await outbox.enqueue(self.conn, topic, envelope)
+
+
+class PgTransactions:
+    """`app.delivery.Transactions` on a pool: each call a connection of its own and one transaction on it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[PgStore]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield PgStore(conn)

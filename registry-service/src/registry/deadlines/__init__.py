@@ -1,1 +1,0 @@
-"""Legal deadlines of cases: what is due, what is late and who must act; the durable scheduler."""

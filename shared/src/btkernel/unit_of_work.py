@@ -1,0 +1,156 @@
+"""The unit of work: one connection, one transaction, the repositories bound to it, and the events it appended.
+
+A use case takes a unit of work and decides when its changes are final (cosmicpython, ch. 6):
+
+    async with uow:
+        case = await uow.events.load_aggregate(Case, case_id)
+        case.sign(...)
+        await uow.events.save(case, ctx, SOURCE)
+        await uow.commit()
+
+Leaving the block without `commit()` rolls back, so a refusal raised halfway leaves nothing behind. A service
+subclasses `PgUnitOfWork` to add its repositories over `self.conn` in `bind`, and describes them in a Protocol
+extending `UnitOfWork`, which its use cases type against and its unit tests fake (`btkernel.testing`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import asyncpg
+from asyncpg.transaction import Transaction
+
+from btkernel.envelope import Envelope
+from btkernel.eventstore import EventStore, PgEventStore
+
+
+class UnitOfWork(Protocol):
+    """What every use case may rely on: the event store, commit and rollback, and what was appended so far.
+
+    Repositories are read-only properties in the protocol (and in a service's extension of it), so a plain
+    attribute of a more specific type — a `PgEventStore`, an in-memory fake — satisfies them."""
+
+    @property
+    def events(self) -> EventStore: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+    @property
+    def appended(self) -> Sequence[Envelope]:
+        """The envelopes the event store appended in this unit of work; empty again after a rollback."""
+        ...
+
+
+class _CollectingStore(PgEventStore):
+    """The PostgreSQL event store that also remembers what it appended, for the unit of work to report."""
+
+    def __init__(self, conn: asyncpg.Connection, sink: list[Envelope]) -> None:
+        super().__init__(conn)
+        self._sink = sink
+
+    async def append(self, **kwargs: Any) -> list[Envelope]:
+        envelopes = await super().append(**kwargs)
+        self._sink.extend(envelopes)
+        return envelopes
+
+
+class PgUnitOfWork:
+    """One transaction on PostgreSQL. Built on a pool, it acquires a connection for the block and gives it back;
+    built `on(conn)`, it runs in that connection — as a savepoint when the connection is already in a transaction
+    (a consumer's handler, whose idempotency record must commit with it)."""
+
+    events: EventStore  # bound to the transaction when the block is entered
+
+    def __init__(self, pool: asyncpg.Pool | None = None, *, conn: asyncpg.Connection | None = None) -> None:
+        if (pool is None) == (conn is None):
+            raise TypeError("a unit of work runs on a pool or on a connection, one of the two")
+        self._pool = pool
+        self._conn = conn
+        self._acquired: Any = None
+        self._tx: Transaction | None = None
+        self._appended: list[Envelope] = []
+
+    @classmethod
+    def on(cls, conn: asyncpg.Connection) -> Self:
+        return cls(conn=conn)
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        """The connection of the open transaction, for the service's repositories and read models."""
+        if self._conn is None or self._tx is None:
+            raise RuntimeError("the unit of work is not open; use `async with uow:`")
+        return self._conn
+
+    @property
+    def appended(self) -> Sequence[Envelope]:
+        return tuple(self._appended)
+
+    def bind(self, conn: asyncpg.Connection) -> None:
+        """Called once the transaction is open: subclasses create their repositories over `conn` here."""
+
+    async def __aenter__(self) -> Self:
+        if self._tx is not None:
+            raise RuntimeError("a unit of work is entered once at a time")
+        if self._pool is not None:
+            acquiring = self._pool.acquire()
+            self._conn = await acquiring.__aenter__()  # a timeout here is an outage (503); nothing to release
+            self._acquired = acquiring
+        assert self._conn is not None
+        try:
+            tx = self._conn.transaction()
+            await tx.start()
+            self._tx = tx
+        except BaseException as exc:
+            await self._release(type(exc), exc, exc.__traceback__)
+            raise
+        self._appended = []
+        self.events = _CollectingStore(self._conn, self._appended)
+        self.bind(self._conn)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if self._tx is not None:
+                try:
+                    await self.rollback()
+                except Exception:
+                    # The error that ended the block says what went wrong (often the same broken connection);
+                    # a failed rollback of it adds nothing, and nothing was committed either way.
+                    if exc is None:
+                        raise
+        finally:
+            await self._release(exc_type, exc, tb)
+
+    async def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("nothing to commit: the unit of work is not open, or already committed")
+        tx, self._tx = self._tx, None
+        await tx.commit()
+
+    async def rollback(self) -> None:
+        if self._tx is None:
+            return
+        tx, self._tx = self._tx, None
+        self._appended.clear()  # rolled back: those events never happened
+        if self._conn is not None and not self._conn.is_closed():
+            await tx.rollback()
+
+    async def _release(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._acquired is not None:
+            acquired, self._acquired = self._acquired, None
+            self._conn = None
+            await acquired.__aexit__(exc_type, exc, tb)
