@@ -31,7 +31,8 @@ def test_external_postgres_swaps_the_database_name() -> None:
 
 def test_cluster_id_is_unpadded_base64url_of_16_bytes() -> None:
     cluster_id = new_cluster_id()
-    assert len(cluster_id) == 22 and not cluster_id.startswith("-")
+    assert len(cluster_id) == 22
+    assert not cluster_id.startswith("-")
 
 
 def test_server_properties_are_a_single_loopback_kraft_node(tmp_path: Path) -> None:
@@ -57,7 +58,9 @@ def test_smtp_sink_keeps_messages(tmp_path: Path) -> None:
         sink.stop()
     assert got.subject == "Ваше заявление принято"
     assert got.text().strip() == "Расписка № 1"
-    assert got.path is not None and got.path.suffix == ".eml" and b"Subject:" in got.path.read_bytes()
+    assert got.path is not None
+    assert got.path.suffix == ".eml"
+    assert b"Subject:" in got.path.read_bytes()
     assert sink.messages_to("someone@else.kz") == []
 
 
@@ -66,7 +69,8 @@ def test_child_process_stops_and_kills_by_pid(tmp_path: Path) -> None:
     child.start()
     assert child.running
     child.stop()
-    assert not child.running and child.returncode == -signal.SIGTERM
+    assert not child.running
+    assert child.returncode == -signal.SIGTERM
     child.start()
     child.kill()
     assert child.returncode == -signal.SIGKILL
@@ -82,7 +86,8 @@ def test_gateway_env_points_at_the_other_services(tmp_path: Path) -> None:
     assert env["BT_FEE_URL"] == "http://127.0.0.1:8004"
     assert env["BT_DATABASE_URL"].endswith("/bt_gateway")
     notification = stack.env_for("notification", BT_RELAY_ENABLED="false")
-    assert notification["BT_SMTP_PORT"] == "8025" and notification["BT_RELAY_ENABLED"] == "false"
+    assert notification["BT_SMTP_PORT"] == "8025"
+    assert notification["BT_RELAY_ENABLED"] == "false"
     # Migrations are the stack's pre-start step; the services only verify their schema (ADR 0015).
     assert env["BT_MIGRATE_ON_START"] == notification["BT_MIGRATE_ON_START"] == "false"
     with pytest.raises(KeyError):
@@ -108,8 +113,11 @@ def test_clusters_whose_work_folder_is_gone_are_swept(tmp_path: Path) -> None:
     running = cluster("running", tmp_path / "deleted-while-running", pid=os.getpid())
     unknown = cluster("unknown", None)
     _sweep_orphans(root)
-    assert not orphan.exists() and not crashed.exists()
-    assert kept.exists() and running.exists() and unknown.exists()
+    assert not orphan.exists()
+    assert not crashed.exists()
+    assert kept.exists()
+    assert running.exists()
+    assert unknown.exists()
 
 
 def _exited_pid(tmp_path: Path) -> int:
@@ -123,5 +131,6 @@ def _exited_pid(tmp_path: Path) -> int:
 def test_each_work_folder_has_its_own_cluster_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CLUSTERS_ENV, str(tmp_path / "clusters"))
     first, second = cluster_dir_for(tmp_path / "a" / ".run"), cluster_dir_for(tmp_path / "b" / ".run")
-    assert first != second and first.parent == second.parent == tmp_path / "clusters"
+    assert first != second
+    assert first.parent == second.parent == tmp_path / "clusters"
     assert cluster_dir_for(tmp_path / "a" / "x" / ".." / ".run") == first

@@ -7,6 +7,7 @@ import uuid
 
 from btkernel.envelope import Envelope
 from btkernel.events.application import ApplicationSubmitted
+from btkernel.events.details import EXAMPLES
 from fees.domain.decision import FeeDecision
 
 
@@ -30,7 +31,8 @@ def submitted(
             "submitted_at": submitted_at,
             "applicant": {"iin": "900101400123", "name": {"surname": "Ахметова", "first_name": "Айгерим"}},
             "contact": {"email": "aigerim@example.kz"},
-            "details": {},
+            # A service the catalogue does not know keeps whatever details it has (ADR 0018).
+            "details": EXAMPLES.get(service_id, {}),
             "documents": docs,
             "receipt": {
                 "number": "R-1",

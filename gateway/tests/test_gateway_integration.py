@@ -101,7 +101,7 @@ async def test_accounts_added_and_switched_off_from_the_command_line(make_databa
         dsn, "Registrar7", "a-long-password", "Ахметова Камила", "registry_head", "almaty-almaly"
     )
     assert not await admin.add_user(dsn, "registrar7", "another-password", "X Y", "supervisor", None)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be bound to a registry office"):
         await admin.add_user(dsn, "ghost", "a-long-password", "X Y", "registry_head", "almaty-con-1")
 
     async with serve(lambda: build_app(settings, transport=FakeUpstreams().transport())) as client:

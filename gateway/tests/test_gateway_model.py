@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from gateway_fakes import MemoryUsers, make_settings
+from pydantic import ValidationError
 
 from btkernel import sites
 from btkernel.policy import POLICY
@@ -41,7 +42,7 @@ def test_dev_users_cover_every_role_and_site() -> None:
     ],
 )
 def test_role_and_site_must_fit(role: str, site: str | None) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"unknown role|must be bound to|is not bound to a site"):
         roles.check(role, site)
 
 
@@ -50,9 +51,9 @@ def test_new_user_validates_and_hashes() -> None:
 
     assert user.username == "operator9"
     assert passwords.verify_password("long-enough", user.password_hash)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="without spaces"):
         users.new_user("two words", "long-enough", "X", "supervisor", None)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least 8 characters"):
         users.new_user("short", "short", "X", "supervisor", None)
 
 
@@ -86,7 +87,7 @@ async def test_seeding_refuses_a_bad_account_before_writing_any() -> None:
     store = MemoryUsers()
     bad = seed.DevUser("ghost", "ghost-pass", "Призрак", "centre_operator", "almaty-con-9")
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be bound to a service centre"):
         await seed.seed(store, [seed.DEV_USERS[0], bad])
     assert store.users == {}
 
@@ -96,11 +97,12 @@ def test_route_table_is_consistent() -> None:
 
     assert table.services() == ["fee", "intake", "notification", "registry"]
     route = table.find("get", "/api/v1/applications/{id}")
-    assert route is not None and route.service == "intake"
+    assert route is not None
+    assert route.service == "intake"
     assert table.find("DELETE", "/api/v1/applications") is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is in the route table twice"):
         routes.RouteTable([*routes.TABLE, routes.TABLE[0]])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="name the same parameters apart"):
         routes.RouteTable(
             [
                 routes.Route("GET", "/a/{x}", "fee", roles.ALL_ROLES),
@@ -116,7 +118,8 @@ def test_the_route_table_takes_its_roles_from_the_policy_table() -> None:
     assert len(table.routes) == len(POLICY.permissions)
     for permission in POLICY.permissions:
         route = table.find(permission.method, permission.path)
-        assert route is not None and route.roles == {r.value for r in permission.roles}
+        assert route is not None
+        assert route.roles == {r.value for r in permission.roles}
     owners = dict(routes.OWNERS)
     with pytest.raises(ValueError, match="no service owns it"):
         routes.from_policy([(p, s) for p, s in routes.OWNERS if p != "/api/v1/fees"])
@@ -141,8 +144,14 @@ def test_literal_paths_are_registered_before_parameters() -> None:
 
 
 def test_settings_refuse_the_placeholder_secret_in_production() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="BT_JWT_SECRET must be set"):
         make_settings(env="production", jwt_secret="dev-only-secret-change-me-0123456789abcdef")
+
+
+def test_the_development_jwt_secret_is_refused_in_production() -> None:
+    # Moved from shared/tests/test_settings_clock.py with GatewaySettings (the kernel knows no service).
+    with pytest.raises(ValidationError, match="BT_JWT_SECRET"):
+        gateway_settings.Settings(env="production", jwt_secret=gateway_settings.DEV_JWT_SECRET)
 
 
 def test_relay_and_consumers_are_always_off(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,12 +172,17 @@ def test_the_channels_and_the_new_roles_in_the_route_table() -> None:
     # Service centre, registry desk (chancellery; the worker for annulment) and the portal client submit.
     assert submit.roles == {"centre_operator", "registry_chancellery", "registry_worker", "portal"}
     cabinet = table.find("GET", "/api/v1/portal/notifications")
-    assert cabinet is not None and "portal" in cabinet.roles and "centre_operator" not in cabinet.roles
+    assert cabinet is not None
+    assert "portal" in cabinet.roles
+    assert "centre_operator" not in cabinet.roles
     worklist = table.find("GET", "/api/v1/worklist")
-    assert worklist is not None and "portal" not in worklist.roles
+    assert worklist is not None
+    assert "portal" not in worklist.roles
     registering = table.find("POST", "/api/v1/cases/{case_id}/chancellery-registration")
-    assert registering is not None and "registry_worker" in registering.roles
+    assert registering is not None
+    assert "registry_worker" in registering.roles
     portal = [u for u in seed.DEV_USERS if u.role == roles.PORTAL]
-    assert len(portal) == 1 and portal[0].site is None
-    with pytest.raises(ValueError):
+    assert len(portal) == 1
+    assert portal[0].site is None
+    with pytest.raises(ValueError, match="is not bound to a site"):
         roles.check(roles.PORTAL, "almaty-almaly")

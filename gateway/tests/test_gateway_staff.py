@@ -32,5 +32,6 @@ async def test_nobody_else_reaches_it_and_the_public_api_does_not_show_it(
 ) -> None:
     username = next(iter(users.users))
     r = await _get(app, f"/internal/v1/staff/{username}", "203.0.113.7")
-    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 403
+    assert r.headers["content-type"].startswith("application/problem+json")
     assert not any(path.startswith("/internal") for path in app.openapi().get("paths", {}))

@@ -102,7 +102,8 @@ async def test_a_post_without_key_is_retried_when_the_connection_was_never_made(
 
     response = await client.send("POST", "http://intake.test/x", content=b"{}", headers={})
 
-    assert response.status_code == 200 and fresh.calls == 2
+    assert response.status_code == 200
+    assert fresh.calls == 2
 
 
 async def test_only_one_retry() -> None:

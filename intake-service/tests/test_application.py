@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from btkernel.events.application import ApplicationForwarded, ApplicationSubmitted
+from btkernel.events.details import EXAMPLES
 from btkernel.events.values import (
     Contact,
     Person,
@@ -50,7 +51,7 @@ def _ready(representative: Representative | None = None) -> Application:
                 applicant=person,
                 representative=representative,
                 contact=Contact(phone="+77010000000"),
-                details={},
+                details=EXAMPLES["birth_registration"],
                 documents=[],
                 receipt=receipt,
             ),
@@ -64,7 +65,7 @@ def _ready(representative: Representative | None = None) -> Application:
                 forwarded_at=NOW,
                 receipt_number="R-1",
                 applicant=person,
-                details={},
+                details=EXAMPLES["birth_registration"],
                 documents=[],
             ),
         ],

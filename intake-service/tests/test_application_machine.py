@@ -130,7 +130,8 @@ def test_no_command_sequence_leaves_an_application_outside_the_regulations(
             # Never before the month at the centre has passed (S004 p.9).
             assert e.returned_at >= a.keep_until(received[0].received_at)  # type: ignore[attr-defined]
     replayed = Application.fold("a1", [*_initial(channel), *app.pending])
-    assert replayed.summary() == app.summary() and replayed.version == app.version
+    assert replayed.summary() == app.summary()
+    assert replayed.version == app.version
 
 
 def test_kept_one_month_then_returned_and_recalled() -> None:
@@ -143,7 +144,8 @@ def test_kept_one_month_then_returned_and_recalled() -> None:
     app.request_recall(by="op", at=NOW + dt.timedelta(days=40), due_at=NOW + dt.timedelta(days=41))
     assert app.status == a.RECALL_REQUESTED
     app.receive_recalled(by="op", at=NOW + dt.timedelta(days=41))
-    assert app.status == a.READY_FOR_PICKUP and app.recall_due_at is None
+    assert app.status == a.READY_FOR_PICKUP
+    assert app.recall_due_at is None
 
 
 def test_a_recalled_result_gets_a_new_month_at_the_centre() -> None:

@@ -70,9 +70,8 @@ def test_a_death_is_registered_with_its_date(facts: dict[str, str], reason: str 
     if reason is None:
         assert problems == []
     else:
-        assert [p["path"] for p in problems] == ["body.details.facts.died_on"] and reason in problems[0][
-            "reason"
-        ]
+        assert [p["path"] for p in problems] == ["body.details.facts.died_on"]
+        assert reason in problems[0]["reason"]
     # An amendment of a death record states no new death.
     amended = details.model_copy(update={"variant": "amendment"})
     assert rule_problems("death_registration", amended, TODAY) == []
@@ -126,7 +125,8 @@ def test_the_pilot_centre_promises_birth_and_death_within_three_working_hours() 
     ordinary = sites.load().centre("almaty-con-1")
     birth = catalogue.load().get("birth_registration", on=TODAY)
     death = catalogue.load().get("death_registration", on=TODAY)
-    assert birth is not None and death is not None
+    assert birth is not None
+    assert death is not None
     details = {"child": {"birth_date": "2026-03-01"}}
     accepted = dt.datetime.combine(TODAY, dt.time(10, 0), tzinfo=ALMATY)
     assert planned_issue_date(birth, details, accepted, "state_corporation", pilot) == TODAY

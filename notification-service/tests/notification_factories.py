@@ -18,6 +18,7 @@ from btkernel.events.application import (
     ApplicationSubmitted,
 )
 from btkernel.events.base import Event
+from btkernel.events.details import EXAMPLES
 from notification.domain.applicant import ApplicationContact
 from notification.domain.notification import DELIVERED, FAILED, PENDING, NewNotification, Notification
 
@@ -59,7 +60,7 @@ def submitted(
             "applicant": person(),
             "representative": representative,
             "contact": {"email": email, "phone": phone},
-            "details": {},
+            "details": EXAMPLES["birth_registration"],
             "documents": docs,
             "receipt": {
                 "number": receipt_number,

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from btkernel.context import Actor
 from btkernel.events.case import CaseOpened
+from btkernel.events.details import EXAMPLES
 from btkernel.events.values import Person, PersonName, Term
 from btkernel.problems import Forbidden, RuleViolation
 from registry.domain.case import ACT_REGISTERED, RESULT_SENT, STATUSES, Case
@@ -36,7 +37,7 @@ def _opened() -> Case:
             review_term=Term(value=1, unit="working_days", source="S002/App.1"),
             review_due_at=NOW,
             applicant=Person(name=PersonName(surname="А", first_name="Б")),
-            details={},
+            details=EXAMPLES["birth_registration"],
             documents=[],
         )
     )

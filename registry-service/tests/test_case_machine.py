@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from btkernel import catalogue
 from btkernel.context import Actor
 from btkernel.events.case import CaseOpened
+from btkernel.events.details import EXAMPLES
 from btkernel.events.values import Person, PersonName, Term
 from btkernel.problems import Conflict, Forbidden, RuleViolation
 from btkernel.workcal import months_later as add_months
@@ -64,7 +65,8 @@ def _opened(service_id: str, variant: str, channel: str = "desk") -> Case:
             review_term=Term(value=1, unit="working_days", source="test"),
             review_due_at=FILED + dt.timedelta(days=1),
             applicant=Person(name=PersonName(surname="А", first_name="Б")),
-            details={"variant": variant},
+            # A birth states no variant: its term follows from the child's date of birth (S002/App.1 p.9).
+            details=EXAMPLES[service_id] if variant in ("on_time", "late") else {"variant": variant},
             documents=[],
         )
     )
@@ -143,7 +145,8 @@ def test_no_command_sequence_leaves_a_case_outside_the_regulations(
 
     kinds = [type(e).__name__ for e in case.pending]
     replayed = Case.fold("k1", case.pending)
-    assert replayed.state() == case.state() and replayed.version == case.version
+    assert replayed.state() == case.state()
+    assert replayed.version == case.version
     for once in ("CaseRegisteredInChancellery", "ActRegistered", "RefusalPrepared", "ResultSigned"):
         assert kinds.count(once) <= 1
     assert kinds.count("ReviewExtended") <= 1
@@ -200,7 +203,8 @@ def test_a_refusal_reaches_the_applicant_with_its_reason() -> None:
     case.sign(HEAD, FILED)
     case.send_result(EXEC, FILED)
     sent = case.pending[-1]
-    assert sent.outcome == "refused" and sent.refusal_reason == "не достигли брачного возраста"  # type: ignore[attr-defined]
+    assert sent.outcome == "refused"  # type: ignore[attr-defined]
+    assert sent.refusal_reason == "не достигли брачного возраста"  # type: ignore[attr-defined]
     assert sent.result_documents == ["reasoned_refusal"]  # type: ignore[attr-defined]
 
 

@@ -54,4 +54,5 @@ def test_records_are_amended_by_events_never_overwritten(commands: list[tuple[st
         if type(e).__name__ == "RecordAmended":
             assert e.previous == {k: replay.facts.get(k) for k in e.changes}  # type: ignore[attr-defined]
         replay.apply(e)
-    assert replay.state() == record.state() and replay.number == FIRST.record_number
+    assert replay.state() == record.state()
+    assert replay.number == FIRST.record_number

@@ -36,18 +36,24 @@ def test_the_ten_services_and_their_channels() -> None:
     for sid, channels in CHANNELS.items():
         s = _get(sid)
         assert set(s.channels) == channels, sid
-        assert s.names.ru and s.names.kk and s.names.en
-        assert s.steps[0].order == 1 and s.review_terms
+        assert s.names.ru
+        assert s.names.kk
+        assert s.names.en
+        assert s.steps[0].order == 1
+        assert s.review_terms
     assert _get("repeat_certificates").channel_conditions == {"desk": "from_abroad"}
 
 
 def test_restoration_is_judged_by_the_edition_in_force_on_the_filing_date() -> None:
     old = _get("restoration_of_records", dt.date(2017, 3, 1))
     new = _get("restoration_of_records", dt.date(2020, 3, 1))
-    assert old.source == "S004" and "portal" not in old.channels and old.form == ["paper"]
+    assert old.source == "S004"
+    assert "portal" not in old.channels
+    assert old.form == ["paper"]
     assert old.fee.amount_mrp == "0.5"
     assert (old.default_term().value, old.default_term().unit) == (15, "calendar_days")
-    assert new.source == "S002/App.6" and "portal" in new.channels
+    assert new.source == "S002/App.6"
+    assert "portal" in new.channels
     assert (new.default_term().value, new.default_term().unit) == (7, "working_days")
     assert CAT.get("restoration_of_records", on=dt.date(2015, 1, 1)) is None
 
@@ -122,7 +128,8 @@ def test_variant_checklists_and_the_contradictions_section() -> None:
         d.code
         for d in divorce.required_documents(with_representative=False, variant="mutual_consent_no_minors")
     }
-    assert "court_decision" in by_court and "court_decision" not in mutual
+    assert "court_decision" in by_court
+    assert "court_decision" not in mutual
     restoration = _get("restoration_of_records")
     general = {d.code for d in restoration.required_documents(with_representative=True)}
     assert {"archive_absence_certificate", "photographs", "power_of_attorney"} <= general
@@ -132,4 +139,5 @@ def test_variant_checklists_and_the_contradictions_section() -> None:
     assert court == {"application_form", "identity_document", "court_decision"}
     assert _get("annulment_of_records").registering_role == "registry_worker"
     assert _get("annulment_of_records").issuing_role == "registry_executive"
-    assert len(CAT.contradictions) >= 5 and all(c.ref and c.choice for c in CAT.contradictions)
+    assert len(CAT.contradictions) >= 5
+    assert all(c.ref and c.choice for c in CAT.contradictions)

@@ -54,4 +54,5 @@ def test_changing_one_digit_is_caught(born: dt.date, serial: int, position: int,
 )
 def test_reasons_name_the_fault(value: str, reason: str) -> None:
     problem = iin.problem(value)
-    assert problem is not None and reason in problem
+    assert problem is not None
+    assert reason in problem

@@ -46,7 +46,8 @@ async def test_a_failing_body_is_run_again_after_the_backoff() -> None:
     assert loop.failures == 2
     assert loop.running
     await loop.stop()
-    assert not loop.running and loop.stopping
+    assert not loop.running
+    assert loop.stopping
 
 
 async def test_the_pause_grows_while_starting_fails_and_resets_once_going(

@@ -21,7 +21,8 @@ def test_the_kernel_files_come_first_then_each_package_in_name_order() -> None:
     assert packages[0] == migrate.KERNEL_PACKAGE
     assert packages.count(migrate.KERNEL_PACKAGE) == len(migrate.scripts([]))  # named twice, read once
     gateway = [s.name for s in scripts if s.package == "gateway.migrations"]
-    assert gateway == sorted(gateway) and gateway
+    assert gateway == sorted(gateway)
+    assert gateway
     assert all(s.key == f"{s.package}:{s.name}" for s in scripts)
 
 

@@ -52,13 +52,16 @@ def test_the_table_names_each_role_once_and_each_operation_once() -> None:
         "supervisor",
         "portal",
     }
-    assert Role.REGISTRY_WORKER in REGISTRY_ROLES and Role.SUPERVISOR not in REGISTRY_ROLES
+    assert Role.REGISTRY_WORKER in REGISTRY_ROLES
+    assert Role.SUPERVISOR not in REGISTRY_ROLES
     # A role from an identity header is a plain string; the enum compares and hashes as one.
-    assert "portal" in ALL_ROLES and Role("portal") == "portal"
+    assert "portal" in ALL_ROLES
+    assert Role("portal") == "portal"
     keys = [(p.method, p.path) for p in POLICY.permissions]
     assert len(keys) == len(set(keys))
     found = POLICY.find("get", "/api/v1/cases/{id}")
-    assert found is not None and found.path == "/api/v1/cases/{case_id}"
+    assert found is not None
+    assert found.path == "/api/v1/cases/{case_id}"
     assert POLICY.find("PATCH", "/api/v1/cases/{case_id}") is None
 
 
@@ -89,7 +92,8 @@ def test_a_table_that_contradicts_itself_is_refused(permissions: list[Permission
 def test_the_service_refuses_a_role_the_table_leaves_out_before_the_handler() -> None:
     client = TestClient(_app(_router()))
     allowed = POLICY.find("GET", FEES)
-    assert allowed is not None and Role.REGISTRY_WORKER not in allowed.roles
+    assert allowed is not None
+    assert Role.REGISTRY_WORKER not in allowed.roles
     worker = actor_headers("w", "registry_worker", "almaty-almaly")
     # Refused before the query is even validated: nothing of the handler's is reached.
     for params in ({"application_id": "a-1"}, {}):
@@ -106,13 +110,15 @@ def test_the_service_refuses_a_role_the_table_leaves_out_before_the_handler() ->
             == 403
         )
     ok = client.get(FEES, params={"application_id": "a-1"}, headers=actor_headers("s", "supervisor"))
-    assert ok.status_code == 200 and ok.json() == {"role": "supervisor", "application_id": "a-1"}
+    assert ok.status_code == 200
+    assert ok.json() == {"role": "supervisor", "application_id": "a-1"}
 
 
 def test_without_an_identity_only_what_every_role_may_read_is_answered() -> None:
     client = TestClient(_app(_router()))
     refused = client.get(FEES, params={"application_id": "a-1"})
-    assert refused.status_code == 401 and refused.json()["title"] == "Not authenticated"
+    assert refused.status_code == 401
+    assert refused.json()["title"] == "Not authenticated"
     assert client.get(CATALOGUE).json() == {"status": "listed"}
     assert client.get("/internal/probe").status_code == 200
 

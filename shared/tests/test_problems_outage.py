@@ -43,7 +43,8 @@ async def test_an_outage_is_a_503_with_retry_after(error: Exception) -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == str(problems.RETRY_AFTER_DATABASE_S)
     body = response.json()
-    assert body["code"] == "dependency_unavailable" and body["instance"] == "/boom"
+    assert body["code"] == "dependency_unavailable"
+    assert body["instance"] == "/boom"
 
 
 async def test_a_data_error_is_a_bug_not_an_outage() -> None:
@@ -64,7 +65,8 @@ async def test_the_unavailable_problem_carries_its_retry_after() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://svc.test") as client:
         response = await client.get("/boom")
 
-    assert response.status_code == 503 and response.headers["retry-after"] == "30"
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "30"
 
 
 def test_header_paths_are_lower_case() -> None:

@@ -56,7 +56,8 @@ async def test_a_committed_change_is_kept_and_announced() -> None:
 async def test_a_refusal_halfway_leaves_nothing_behind() -> None:
     uow = FakeUnitOfWork()
     await _register(uow, "k1", "a")
-    with pytest.raises(errors.RuleViolation):
+    # PT012: a unit of work that writes and then raises is what is under test.
+    with pytest.raises(errors.RuleViolation):  # noqa: PT012
         async with uow:
             tally = await uow.events.load_aggregate(Tally, "k1")
             assert tally is not None
@@ -65,7 +66,8 @@ async def test_a_refusal_halfway_leaves_nothing_behind() -> None:
             other.register("x")
             await uow.events.save(other, new_context(), "/t")
             tally.register("a")  # refused after another stream was written: that write must go too
-    assert uow.commits == 1 and uow.rollbacks == 1
+    assert uow.commits == 1
+    assert uow.rollbacks == 1
     assert "k3" not in uow.events.streams
     assert uow.appended == ()
 
@@ -85,7 +87,8 @@ async def test_a_stale_aggregate_is_a_concurrency_conflict() -> None:
     store.given("k1", CaseRegisteredInChancellery(case_id="k1", registered_at=NOW, registered_by="a"))
     first = await store.load_aggregate(Tally, "k1")
     second = await store.load_aggregate(Tally, "k1")
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     first.register("b")
     await store.save(first, new_context(), "/t")
     second.register("c")
@@ -98,7 +101,8 @@ async def test_a_stale_aggregate_is_a_concurrency_conflict() -> None:
 
 def test_domain_errors_render_with_their_old_statuses() -> None:
     # problems re-exports the domain's errors under their old names and maps each kind to its HTTP status.
-    assert problems.NotFound is errors.NotFound and problems.Problem is errors.DomainError
+    assert problems.NotFound is errors.NotFound
+    assert problems.Problem is errors.DomainError
     cases = [
         (errors.NotFound("x"), 404),
         (errors.Forbidden("x"), 403),

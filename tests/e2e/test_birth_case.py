@@ -44,7 +44,8 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
 
     case = await eventually(case_in_worklist, what="the case in the office's worklist")
     assert case["review_term"] == {"value": 1, "unit": "working_days", "source": "S002/App.1 p.5(3), p.9"}
-    assert case["overdue"] is False and case["receipt_number"] == receipt["number"]
+    assert case["overdue"] is False
+    assert case["receipt_number"] == receipt["number"]
     case_id = case["case_id"]
     other_office = dev_user("registry_head", "almaty-bostandyk")
     assert (await gateway.as_(other_office, "GET", f"/api/v1/cases/{case_id}")).status_code == 404
@@ -61,7 +62,8 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
         assert r.status_code == 200, (path, r.text)
     done = r.json()
     record_number = done["record_number"]
-    assert done["status"] == "result_sent" and record_number.startswith(f"{OFFICE}/birth/")
+    assert done["status"] == "result_sent"
+    assert record_number.startswith(f"{OFFICE}/birth/")
     # The correlation id of the counter request reached the registry's events through Kafka.
     assert done["history"][0]["correlation_id"] == correlation
 
@@ -78,14 +80,16 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
         f"/api/v1/applications/{application_id}/handover",
         json={"receipt_number": "WRONG", "identity_document_iin": body["applicant"]["iin"]},
     )
-    assert wrong.status_code == 422 and wrong.json()["errors"][0]["path"] == "body.receipt_number"
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["path"] == "body.receipt_number"
     issued = await gateway.as_(
         operator,
         "POST",
         f"/api/v1/applications/{application_id}/handover",
         json={"receipt_number": receipt["number"], "identity_document_iin": body["applicant"]["iin"]},
     )
-    assert issued.status_code == 200 and issued.json()["status"] == "issued"
+    assert issued.status_code == 200
+    assert issued.json()["status"] == "issued"
     timeline = (await gateway.as_(operator, "GET", f"/api/v1/applications/{application_id}/timeline")).json()
     assert [t["type"].split(".")[-2] for t in timeline] == [
         "submitted",
@@ -114,7 +118,8 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
 
     fees = await eventually(fee, what="the fee decision")
     (decision,) = fees["items"]
-    assert decision["payable"] is False and decision["amount_tiyn"] == 0
+    assert decision["payable"] is False
+    assert decision["amount_tiyn"] == 0
 
     # Every legal term of the case was closed when its step was done (deadlines follow the case's events).
     async def all_terms_closed() -> list[dict[str, Any]] | None:
@@ -137,14 +142,16 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
         params={"from": str(clock.today() - dt.timedelta(days=1)), "to": str(clock.today())},
     )
     birth = next(i for i in stats.json()["items"] if i["service_id"] == "birth_registration")
-    assert birth["count"] >= 1 and birth["share_on_time"] == 1.0
+    assert birth["count"] >= 1
+    assert birth["share_on_time"] == 1.0
     csv = await gateway.as_(
         head,
         "GET",
         "/api/v1/statistics",
         params={"from": str(clock.today()), "to": str(clock.today()), "format": "csv"},
     )
-    assert csv.headers["content-type"].startswith("text/csv") and csv.text.startswith("registry_office_id,")
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.startswith("registry_office_id,")
 
     # 6. The record by number and by the mother's IIN.
     by_number = await gateway.as_(executive, "GET", "/api/v1/records", params={"number": record_number})
@@ -164,7 +171,8 @@ async def test_incomplete_package_gets_a_refusal_receipt_and_a_letter(
         "/api/v1/applications",
         json=birth_application(email=email, documents=["identity_document"]),
     )
-    assert r.status_code == 201 and r.json()["status"] == "acceptance_refused"
+    assert r.status_code == 201
+    assert r.json()["status"] == "acceptance_refused"
     assert r.json()["refusal_receipt"]["missing_documents"][0]["code"] == "medical_birth_certificate"
     smtp_sink.wait_for(email, count=1, timeout=60)
 
@@ -177,7 +185,8 @@ async def test_errors_at_the_gateway_name_the_field_and_the_role(gateway: Gatewa
         "/api/v1/applications",
         json=birth_application(applicant={"iin": "123", "name": {"surname": "А", "first_name": "Б"}}),
     )
-    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
     assert bad.json()["errors"][0]["path"] == "body.applicant.iin"
     assert (await gateway.client.post("/api/v1/applications", json=birth_application())).status_code == 401
     head = dev_user("registry_head", OFFICE)
@@ -202,4 +211,5 @@ async def test_health_and_the_public_api_document(gateway: Gateway) -> None:
     ):
         assert path in spec["paths"], path
     services = await gateway.as_(dev_user("centre_operator", CENTRE), "GET", "/api/v1/services")
-    assert len(services.json()) == 10 and "birth_registration" in [s["id"] for s in services.json()]
+    assert len(services.json()) == 10
+    assert "birth_registration" in [s["id"] for s in services.json()]

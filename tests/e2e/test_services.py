@@ -77,7 +77,8 @@ async def test_marriage_on_the_portal_date_not_before_a_month_then_refusal_in_ha
         "marriage_registration", applicant=bride, email=email, subject=bride, parties=[groom]
     )
     centre = await gateway.as_(people.operator, "POST", "/api/v1/applications", json=body)
-    assert centre.status_code == 422 and centre.json()["errors"][0]["path"] == "body.service_id"
+    assert centre.status_code == 422
+    assert centre.json()["errors"][0]["path"] == "body.service_id"
     accepted = await submit(gateway, people, "portal", body)
     assert accepted["receipt"]["form"] == "e_registration"
     case_id = await through_review(
@@ -121,7 +122,8 @@ async def test_marriage_on_the_portal_date_not_before_a_month_then_refusal_in_ha
     await step(gateway, people.chancellery, case_id, "dispatch", status=403)
     await step(gateway, people.executive, case_id, "dispatch")
     app = await hand_over(gateway, people.executive, accepted, bride["iin"])
-    assert app["outcome"] == "refused" and "другом браке" in app["refusal_reason"]
+    assert app["outcome"] == "refused"
+    assert "другом браке" in app["refusal_reason"]
     assert await cabinet_kinds() == ["accepted", "date_assigned", "refused"]
     # The refusal reached the applicant by mail too, as a consumer of the application's events.
     (mail,) = smtp_sink.wait_for(email, count=1, timeout=60)
@@ -136,10 +138,12 @@ async def test_repeat_certificate_at_a_centre_and_not_at_the_desk_unless_from_ab
         "repeat_certificates", record_id=birth["record_id"], variant="electronic_since_2008"
     )
     wrong = await gateway.as_(people.chancellery, "POST", "/api/v1/applications", json=body)
-    assert wrong.status_code == 422 and wrong.json()["errors"][0]["path"] == "body.details.from_abroad"
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["path"] == "body.details.from_abroad"
     accepted = await submit(gateway, people, "state_corporation", body)
     case = await find_case(gateway, people, accepted["application_id"])
-    assert case["review_term"]["value"] == 2 and case["review_term"]["unit"] == "hours"
+    assert case["review_term"]["value"] == 2
+    assert case["review_term"]["unit"] == "hours"
     done = await finish(gateway, people, await through_review(gateway, people, case))
     assert done["record_number"] == birth["record_number"]
     await hand_over(gateway, people.operator, accepted, body["applicant"]["iin"])
@@ -256,7 +260,8 @@ async def test_death_at_the_desk_with_one_extension(
     )
     accepted = await submit(gateway, people, "desk", body)
     # At the desk: a registration mark with the date and time of acceptance (S002/App.1 p.10).
-    assert accepted["receipt"]["form"] == "registration_mark" and "T" in accepted["receipt"]["accepted_at"]
+    assert accepted["receipt"]["form"] == "registration_mark"
+    assert "T" in accepted["receipt"]["accepted_at"]
     case = await find_case(gateway, people, accepted["application_id"])
     assert (case["review_term"]["value"], case["review_term"]["unit"]) == (3, "hours")
     case_id = await through_review(gateway, people, case)
@@ -270,7 +275,8 @@ async def test_death_at_the_desk_with_one_extension(
     assert again["code"] == "already_extended"
     # The applicant is told of the extension (S002 §2.2), and that obligation's deadline closes on delivery.
     [notice] = await asyncio.to_thread(smtp_sink.wait_for, email, 1, 60.0)
-    assert "продлён" in notice.subject and "запрос в МВД" in notice.text()
+    assert "продлён" in notice.subject
+    assert "запрос в МВД" in notice.text()
 
     async def notice_given() -> dict[str, Any] | None:
         r = await gateway.as_(
@@ -280,7 +286,8 @@ async def test_death_at_the_desk_with_one_extension(
         return kinds if kinds.get("extension_notice", {}).get("status") == "met" else None
 
     kinds = await eventually(notice_given, what="the extension notice met")
-    assert kinds["review"]["status"] == "superseded" and kinds["review:extended"]["status"] == "running"
+    assert kinds["review"]["status"] == "superseded"
+    assert kinds["review:extended"]["status"] == "running"
     done = await finish(gateway, people, case_id)
     assert done["record_number"].startswith(f"{OFFICE}/death/")
     sent = next(h for h in done["history"] if h["type"].endswith("result-sent-to-centre.v1"))
@@ -295,7 +302,8 @@ async def test_adoption_at_the_desk(gateway: Gateway, people: Office) -> None:
         "adoption_registration", subject=child, birth_record_id=birth["record_id"], changes={"adopted": True}
     )
     refused = await gateway.as_(people.operator, "POST", "/api/v1/applications", json=body)
-    assert refused.status_code == 422 and refused.json()["errors"][0]["path"] == "body.service_id"
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["path"] == "body.service_id"
     accepted = await submit(gateway, people, "desk", body)
     case_id = await through_review(
         gateway, people, await find_case(gateway, people, accepted["application_id"])
@@ -341,7 +349,8 @@ async def test_divorce_of_an_imprisoned_spouse_needs_the_notice_and_mutual_conse
         "divorce_registration", subject=wife, parties=[husband], documents=["identity_document"]
     )
     r = ok(await gateway.as_(people.operator, "POST", "/api/v1/applications", json=incomplete), 201)
-    assert r["status"] == "acceptance_refused" and "App.5" in r["refusal_receipt"]["reason"]
+    assert r["status"] == "acceptance_refused"
+    assert "App.5" in r["refusal_receipt"]["reason"]
 
 
 async def test_annulment_of_paternity_restores_the_birth_record(gateway: Gateway, people: Office) -> None:
@@ -381,7 +390,8 @@ async def test_portal_signature_checks_and_the_catalogue(gateway: Gateway, peopl
     body = birth_application()
     forged = {**body, "registry_office_id": OFFICE, "signature": eds_signature(person("Х", "Ы")["iin"])}
     r = await gateway.as_(people.portal, "POST", "/api/v1/applications", json=forged)
-    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "body.signature.signer_iin"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["path"] == "body.signature.signer_iin"
     marriage = ok(await gateway.as_(people.portal, "GET", "/api/v1/services/marriage_registration"))
     assert marriage["channels"] == ["desk", "portal"]
     old = ok(
@@ -389,7 +399,9 @@ async def test_portal_signature_checks_and_the_catalogue(gateway: Gateway, peopl
             people.portal, "GET", "/api/v1/services/restoration_of_records", params={"on": "2017-05-01"}
         )
     )
-    assert old["source"] == "S004" and old["fee"]["amount_mrp"] == "0.5" and len(old["editions"]) == 2
+    assert old["source"] == "S004"
+    assert old["fee"]["amount_mrp"] == "0.5"
+    assert len(old["editions"]) == 2
     choices = (await gateway.as_(people.portal, "GET", "/api/v1/services/contradictions")).json()
     assert any("Restoration" in c["choice"] for c in choices)
     assert required_documents("marriage_registration")  # the checklist is data
@@ -420,7 +432,8 @@ async def test_a_result_kept_at_the_centre_is_not_returned_before_a_month(
     r = await gateway.as_(
         people.operator, "POST", f"/api/v1/applications/{accepted['application_id']}/return-to-registry"
     )
-    assert r.status_code == 422 and r.json()["code"] == "too_early"
+    assert r.status_code == 422
+    assert r.json()["code"] == "too_early"
 
     async def still_waiting() -> Any:
         a = await gateway.as_(people.operator, "GET", f"/api/v1/applications/{accepted['application_id']}")

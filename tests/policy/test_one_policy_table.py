@@ -121,8 +121,10 @@ def test_the_registry_worker_sees_its_deadlines_and_no_fees() -> None:
     sees no fee decision — and the gateway and the two services say the same."""
     table = routes.RouteTable()
     deadlines, fees = table.find("GET", "/api/v1/deadlines"), table.find("GET", "/api/v1/fees")
-    assert deadlines is not None and "registry_worker" in deadlines.roles
-    assert fees is not None and "registry_worker" not in fees.roles
+    assert deadlines is not None
+    assert "registry_worker" in deadlines.roles
+    assert fees is not None
+    assert "registry_worker" not in fees.roles
     assert fees.roles == {
         "supervisor",
         "centre_operator",
@@ -137,4 +139,5 @@ def test_the_registry_worker_sees_its_deadlines_and_no_fees() -> None:
     assert r.status_code != 403, r.text
     fee = TestClient(_app("fee"), raise_server_exceptions=False)
     r = fee.get("/api/v1/fees", params={"application_id": "a-1"}, headers=worker)
-    assert r.status_code == 403 and "registry_worker" not in r.json()["allowed_roles"]
+    assert r.status_code == 403
+    assert "registry_worker" not in r.json()["allowed_roles"]

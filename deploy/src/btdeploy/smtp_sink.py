@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
@@ -96,7 +96,7 @@ class SmtpSink:
             self._messages.clear()
 
     def _keep(self, mail_from: str, rcpt_tos: tuple[str, ...], raw: bytes) -> None:
-        message = cast(EmailMessage, BytesParser(policy=email.policy.default).parsebytes(raw))
+        message = BytesParser(policy=email.policy.default).parsebytes(raw)
         received_at = datetime.now(UTC)
         path = None
         if self.directory is not None:

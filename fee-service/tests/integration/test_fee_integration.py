@@ -69,12 +69,18 @@ async def test_fee_assessed_lands_in_the_outbox_with_the_decision(pool: asyncpg.
             "SELECT * FROM fee_decisions WHERE application_id = $1", event.application_id
         )
         [out] = await conn.fetch("SELECT topic, event_id, envelope FROM outbox")
-    assert decision is not None and decision["payable"] is False and decision["amount_tiyn"] == 0
-    assert out["topic"] == topics.FEE and out["event_id"] == decision["event_id"]
+    assert decision is not None
+    assert decision["payable"] is False
+    assert decision["amount_tiyn"] == 0
+    assert out["topic"] == topics.FEE
+    assert out["event_id"] == decision["event_id"]
     published = out["envelope"]
-    assert published["type"] == "kz.civreg.fee.assessed.v1" and published["subject"] == event.application_id
-    assert published["causation_id"] == env.id and published["correlation_id"] == "corr-fee"
-    assert published["data"]["amount_mrp"] == "0" and published["data"]["amount_tiyn"] == 0
+    assert published["type"] == "kz.civreg.fee.assessed.v1"
+    assert published["subject"] == event.application_id
+    assert published["causation_id"] == env.id
+    assert published["correlation_id"] == "corr-fee"
+    assert published["data"]["amount_mrp"] == "0"
+    assert published["data"]["amount_tiyn"] == 0
 
 
 async def test_the_same_event_twice_and_a_handler_rerun_write_one_decision(pool: asyncpg.Pool) -> None:
@@ -122,8 +128,11 @@ async def test_api_shows_the_decision_to_each_site_in_scope(
         r = await client.get("/api/v1/fees", params={"application_id": event.application_id}, headers=headers)
         assert r.status_code == 200, (headers, r.text)
         [item] = r.json()["items"]
-        assert item["payable"] is False and item["amount_mrp"] == "0" and item["amount_tiyn"] == 0
-        assert item["amount_tenge"] == "0.00" and item["service_id"] == "birth_registration"
+        assert item["payable"] is False
+        assert item["amount_mrp"] == "0"
+        assert item["amount_tiyn"] == 0
+        assert item["amount_tenge"] == "0.00"
+        assert item["service_id"] == "birth_registration"
     for headers in (_as("centre_operator", "almaty-con-2"), _as("registry_head", "almaty-bostandyk")):
         r = await client.get("/api/v1/fees", params={"application_id": event.application_id}, headers=headers)
         assert r.status_code == 404
@@ -131,10 +140,12 @@ async def test_api_shows_the_decision_to_each_site_in_scope(
 
 async def test_api_problems(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v1/fees", params={"application_id": "unknown"}, headers=_as("supervisor"))
-    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["errors"][0]["path"] == "query.application_id"
     r = await client.get("/api/v1/fees", headers=_as("supervisor"))
-    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "query.application_id"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["path"] == "query.application_id"
     r = await client.get("/api/v1/fees", params={"application_id": "x"}, headers=_as("citizen"))
     assert r.status_code == 403
 
@@ -198,8 +209,10 @@ async def test_fee_assessed_is_published_to_the_fee_topic(
                 got = Envelope.from_kafka(record.key, record.value, list(record.headers or ()))
                 if got.subject == event.application_id:
                     break
-        assert got.type == "kz.civreg.fee.assessed.v1" and got.causation_id == env.id
-        assert got.data["payable"] is False and got.data["amount_tiyn"] == 0
+        assert got.type == "kz.civreg.fee.assessed.v1"
+        assert got.causation_id == env.id
+        assert got.data["payable"] is False
+        assert got.data["amount_tiyn"] == 0
     finally:
         await reader.stop()
         await relay.stop()

@@ -20,15 +20,23 @@ async def test_birth_registration_is_free_and_announced() -> None:
     event = submitted()
     env = envelope(event)
     fee = await assess.apply(env, store, actor="system:fee", now=NOW)
-    assert fee is not None and (fee.payable, fee.amount_mrp, fee.amount_tiyn) == (False, "0", 0)
+    assert fee is not None
+    assert (fee.payable, fee.amount_mrp, fee.amount_tiyn) == (False, "0", 0)
     [decision] = store.decisions.values()
-    assert decision.application_id == event.application_id and decision.assessed_on == dt.date(2025, 11, 3)
+    assert decision.application_id == event.application_id
+    assert decision.assessed_on == dt.date(2025, 11, 3)
     assert (decision.centre_id, decision.registry_office_id) == ("almaty-con-1", "almaty-almaly")
     [(topic, out)] = store.outbox
-    assert topic == topics.FEE and out.type == "kz.civreg.fee.assessed.v1"
-    assert out.subject == event.application_id and out.id == decision.event_id
-    assert out.correlation_id == "corr-fee" and out.causation_id == env.id and out.actor == "system:fee"
-    assert out.data["amount_tiyn"] == 0 and out.data["amount_mrp"] == "0" and out.data["payable"] is False
+    assert topic == topics.FEE
+    assert out.type == "kz.civreg.fee.assessed.v1"
+    assert out.subject == event.application_id
+    assert out.id == decision.event_id
+    assert out.correlation_id == "corr-fee"
+    assert out.causation_id == env.id
+    assert out.actor == "system:fee"
+    assert out.data["amount_tiyn"] == 0
+    assert out.data["amount_mrp"] == "0"
+    assert out.data["payable"] is False
 
 
 async def test_an_application_is_assessed_once() -> None:
@@ -36,7 +44,8 @@ async def test_an_application_is_assessed_once() -> None:
     event = submitted()
     assert await assess.apply(envelope(event), store, now=NOW) is not None
     assert await assess.apply(envelope(event), store, now=NOW) is None
-    assert len(store.decisions) == 1 and len(store.outbox) == 1
+    assert len(store.decisions) == 1
+    assert len(store.outbox) == 1
 
 
 async def test_a_payable_service_uses_the_mrp_of_the_local_submission_date(
@@ -55,9 +64,11 @@ async def test_a_payable_service_uses_the_mrp_of_the_local_submission_date(
         service_id="repeat_certificate", submitted_at=dt.datetime(2025, 12, 31, 20, 0, tzinfo=dt.UTC)
     )
     fee = await assess.apply(envelope(event), store, now=NOW)
-    assert fee is not None and (fee.payable, fee.amount_mrp, fee.amount_tiyn) == (True, "0.5", 216_250)
+    assert fee is not None
+    assert (fee.payable, fee.amount_mrp, fee.amount_tiyn) == (True, "0.5", 216_250)
     [decision] = store.decisions.values()
-    assert decision.mrp_value_tiyn == 432_500 and decision.mrp_valid_from == dt.date(2026, 1, 1)
+    assert decision.mrp_value_tiyn == 432_500
+    assert decision.mrp_valid_from == dt.date(2026, 1, 1)
 
 
 async def test_an_unknown_service_is_an_error_for_the_dead_letter_topic() -> None:
@@ -73,7 +84,8 @@ async def test_the_decision_is_timed_by_the_services_clock(
     clock_at(moment)
     store = MemoryStore()
     fee = await assess.apply(envelope(submitted()), store)
-    assert fee is not None and abs((fee.assessed_at - moment).total_seconds()) < 60
+    assert fee is not None
+    assert abs((fee.assessed_at - moment).total_seconds()) < 60
     [decision] = store.decisions.values()
     assert decision.assessed_at == fee.assessed_at
     [(_, out)] = store.outbox

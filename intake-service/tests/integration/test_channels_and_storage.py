@@ -27,17 +27,20 @@ async def test_each_channel_and_its_refusals(intake: tuple[httpx.AsyncClient, st
     desk = await client.post("/api/v1/applications", json=birth_application(), headers=DESK)
     assert desk.status_code == 201, desk.text
     mark = desk.json()["receipt"]
-    assert mark["form"] == "registration_mark" and mark["number"].startswith("ALMATY-ALMALY-")
+    assert mark["form"] == "registration_mark"
+    assert mark["number"].startswith("ALMATY-ALMALY-")
     paternity = act_application("paternity_registration", subject=person("Ким", "Олег", sex="male"))
     refused = await client.post("/api/v1/applications", json=paternity, headers=OPERATOR)
-    assert refused.status_code == 422 and refused.json()["errors"][0]["path"] == "body.service_id"
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["path"] == "body.service_id"
     assert refused.json()["code"] == "channel_not_offered"
     unsigned = await client.post(
         "/api/v1/applications",
         json={**birth_application(), "registry_office_id": "almaty-almaly"},
         headers=PORTAL,
     )
-    assert unsigned.status_code == 422 and unsigned.json()["errors"][0]["path"] == "body.signature"
+    assert unsigned.status_code == 422
+    assert unsigned.json()["errors"][0]["path"] == "body.signature"
     body = birth_application()
     expired = {
         **body,
@@ -45,21 +48,25 @@ async def test_each_channel_and_its_refusals(intake: tuple[httpx.AsyncClient, st
         "signature": eds_signature(body["applicant"]["iin"], valid_days=-1),
     }
     r = await client.post("/api/v1/applications", json=expired, headers=PORTAL)
-    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "body.signature.certificate_valid_until"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["path"] == "body.signature.certificate_valid_until"
     signed = {
         **body,
         "registry_office_id": "almaty-almaly",
         "signature": eds_signature(body["applicant"]["iin"]),
     }
     r = await client.post("/api/v1/applications", json=signed, headers=PORTAL)
-    assert r.status_code == 201 and r.json()["receipt"]["form"] == "e_registration"
+    assert r.status_code == 201
+    assert r.json()["receipt"]["form"] == "e_registration"
     # A service's details are checked per service; a missing one is named.
     death = act_application("death_registration")
     r = await client.post("/api/v1/applications", json=death, headers=OPERATOR)
-    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "body.details.subject"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["path"] == "body.details.subject"
     bad_variant = act_application("divorce_registration", variant="by_mail")
     r = await client.post("/api/v1/applications", json=bad_variant, headers=OPERATOR)
-    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "body.details.variant"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["path"] == "body.details.variant"
 
 
 async def test_a_result_kept_one_month_is_returned_and_recalled(
@@ -89,7 +96,8 @@ async def test_a_result_kept_one_month_is_returned_and_recalled(
         await conn.close()
     path = f"/api/v1/applications/{application_id}"
     returned = await client.post(f"{path}/return-to-registry", headers=OPERATOR)
-    assert returned.status_code == 200 and returned.json()["status"] == "returned_to_registry", returned.text
+    assert returned.status_code == 200, returned.text
+    assert returned.json()["status"] == "returned_to_registry", returned.text
     early_hand = await client.post(
         f"{path}/handover",
         json={
@@ -100,6 +108,7 @@ async def test_a_result_kept_one_month_is_returned_and_recalled(
     )
     assert early_hand.status_code == 422
     recall = await client.post(f"{path}/recall", headers=OPERATOR)
-    assert recall.json()["status"] == "recall_requested" and recall.json()["recall_due_at"]
+    assert recall.json()["status"] == "recall_requested"
+    assert recall.json()["recall_due_at"]
     back = await client.post(f"{path}/recalled", headers=OPERATOR)
     assert back.json()["status"] == "ready_for_pickup"

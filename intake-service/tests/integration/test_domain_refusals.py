@@ -271,7 +271,8 @@ async def test_the_records_it_knows_are_accepted(intake: tuple[httpx.AsyncClient
         _death(),
     ):
         r = await client.post("/api/v1/applications", json=body, headers=DESK)
-        assert r.status_code == 201 and r.json()["receipt"], r.text
+        assert r.status_code == 201, r.text
+        assert r.json()["receipt"], r.text
 
 
 async def test_the_astana_pilot_promises_the_result_within_three_working_hours(

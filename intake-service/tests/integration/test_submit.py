@@ -28,25 +28,32 @@ async def test_complete_package_gets_a_receipt_with_every_field(
     assert r.status_code == 201, r.text
     body = r.json()
     receipt = body["receipt"]
-    assert body["status"] == "forwarded_to_registry" and body["refusal_receipt"] is None
+    assert body["status"] == "forwarded_to_registry"
+    assert body["refusal_receipt"] is None
     # S004 p.9(2): number and date, service, documents (count and names), date and place of issue, operator,
     # applicant, representative, phones.
     assert receipt["number"].startswith("ALMATY-CON-1-")
-    assert receipt["accepted_at"] and receipt["service_name"].startswith("Регистрация рождения")
-    assert receipt["documents_count"] == 2 and {d["code"] for d in receipt["documents"]} == {
+    assert receipt["accepted_at"]
+    assert receipt["service_name"].startswith("Регистрация рождения")
+    assert receipt["documents_count"] == 2
+    assert {d["code"] for d in receipt["documents"]} == {
         "identity_document",
         "medical_birth_certificate",
     }
-    assert receipt["result_issue_date"] and "ЦОН Алмалинского" in receipt["result_issue_place"]
+    assert receipt["result_issue_date"]
+    assert "ЦОН Алмалинского" in receipt["result_issue_place"]
     assert receipt["operator_name"] == "Сейткали Айгерим Нурлановна"
     assert receipt["applicant_name"] == "Жұмабаева Әсел Маратқызы"
-    assert receipt["representative_name"] is None and receipt["phones"] == ["+77011234567"]
+    assert receipt["representative_name"] is None
+    assert receipt["phones"] == ["+77011234567"]
     conn = await asyncpg.connect(dsn)
     try:
         types = [r["t"] for r in await conn.fetch("SELECT envelope->>'type' AS t FROM outbox ORDER BY id")]
     finally:
         await conn.close()
-    assert len(types) == 2 and types[0].endswith("submitted.v1") and types[1].endswith("forwarded.v1")
+    assert len(types) == 2
+    assert types[0].endswith("submitted.v1")
+    assert types[1].endswith("forwarded.v1")
 
 
 async def test_incomplete_package_gets_a_refusal_receipt(intake: tuple[httpx.AsyncClient, str]) -> None:
@@ -56,7 +63,8 @@ async def test_incomplete_package_gets_a_refusal_receipt(intake: tuple[httpx.Asy
     )
     assert r.status_code == 201
     body = r.json()
-    assert body["status"] == "acceptance_refused" and body["receipt"] is None
+    assert body["status"] == "acceptance_refused"
+    assert body["receipt"] is None
     assert [d["code"] for d in body["refusal_receipt"]["missing_documents"]] == ["medical_birth_certificate"]
     status = await client.get(f"/api/v1/applications/{body['application_id']}", headers=OPERATOR)
     assert status.json()["status"] == "acceptance_refused"
@@ -94,7 +102,8 @@ async def test_same_idempotency_key_gives_the_same_receipt_once(
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     third = await client.post("/api/v1/applications", json=body, headers=headers)
-    assert third.json() == first.json() and third.headers.get("Idempotent-Replayed") == "true"
+    assert third.json() == first.json()
+    assert third.headers.get("Idempotent-Replayed") == "true"
     conn = await asyncpg.connect(dsn)
     try:
         assert await conn.fetchval("SELECT count(*) FROM applications") == 1

@@ -68,7 +68,8 @@ async def test_a_received_result_waits_for_pickup_and_is_handed_over_to_the_appl
     await receive_result(_sent(application_id), CTX, LATER + dt.timedelta(minutes=1), uow)
     assert len(uow.events.streams[application_id]) == versions
     issued = await hand_over(_hand_over(application_id, receipt, iin), uow)
-    assert issued.status == "issued" and uow.applications.rows[application_id].status == "issued"
+    assert issued.status == "issued"
+    assert uow.applications.rows[application_id].status == "issued"
     assert uow.events.types(application_id)[-1] == "kz.civreg.application.result-issued.v1"
 
 
@@ -116,7 +117,8 @@ async def test_the_portal_applicant_hears_of_the_date_and_of_a_reasoned_refusal(
     await receive_result(_sent(application_id, "almaty-almaly", refusal="no grounds"), CTX, LATER, uow)
     notes = await uow.cabinet.notifications(application_id, None, 10)
     assert [n["kind"] for n in notes] == ["accepted", "date_assigned", "refused"]
-    assert "20.03.2026" in notes[1]["text"] and notes[2]["refusal_reason"] == "no grounds"
+    assert "20.03.2026" in notes[1]["text"]
+    assert notes[2]["refusal_reason"] == "no grounds"
     # A date assigned on an application of another channel tells nobody.
     centre_id, _, _ = await _submitted(uow)
     await tell_date_assigned(

@@ -55,7 +55,8 @@ async def test_a_result_is_kept_one_month_then_returned_and_recalled() -> None:
     assert returned.status == "returned_to_registry"
     recall = await storage.request_recall(_step(application_id, month_on), uow)
     # Asked on a Sunday: due by the end of the office's next working day, Monday.
-    assert recall.status == "recall_requested" and recall.recall_due_at is not None
+    assert recall.status == "recall_requested"
+    assert recall.recall_due_at is not None
     assert recall.recall_due_at.astimezone(ALMATY).date() == dt.date(2026, 4, 6)
     with pytest.raises(errors.RuleViolation):
         await storage.request_recall(_step(application_id, month_on), uow)

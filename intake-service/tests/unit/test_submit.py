@@ -23,9 +23,11 @@ REFUSED = "kz.civreg.application.acceptance-refused.v1"
 async def test_a_complete_package_gets_a_receipt_and_is_forwarded_at_once() -> None:
     uow = FakeIntakeUnitOfWork()
     result = await submit(submit_command(birth_application(born=born_yesterday())), uow)
-    assert result.status == "forwarded_to_registry" and result.refusal_receipt is None
+    assert result.status == "forwarded_to_registry"
+    assert result.refusal_receipt is None
     assert result.receipt is not None
-    assert result.receipt["number"] == "ALMATY-CON-1-2026-000001" and result.receipt["form"] == "receipt"
+    assert result.receipt["number"] == "ALMATY-CON-1-2026-000001"
+    assert result.receipt["form"] == "receipt"
     assert dt.date.fromisoformat(result.receipt["result_issue_date"]) > NOW.date()
     assert uow.events.types(result.application_id) == [SUBMITTED, FORWARDED]
     assert [topic for topic, _ in uow.events.outbox] == [topics.APPLICATION, topics.APPLICATION]
@@ -35,7 +37,8 @@ async def test_a_complete_package_gets_a_receipt_and_is_forwarded_at_once() -> N
         "almaty-con-1",
         "almaty-almaly",
     )
-    assert row.receipt == result.receipt and uow.commits == 1
+    assert row.receipt == result.receipt
+    assert uow.commits == 1
     assert uow.cabinet.rows == {}, "only portal applicants have a cabinet"
 
 
@@ -43,7 +46,8 @@ async def test_an_incomplete_package_gets_a_refusal_receipt_naming_what_is_missi
     uow = FakeIntakeUnitOfWork()
     body = birth_application(born=born_yesterday(), documents=["identity_document"])
     result = await submit(submit_command(body), uow)
-    assert result.status == "acceptance_refused" and result.receipt is None
+    assert result.status == "acceptance_refused"
+    assert result.receipt is None
     assert result.refusal_receipt is not None
     assert [d["code"] for d in result.refusal_receipt["missing_documents"]] == ["medical_birth_certificate"]
     assert uow.events.types(result.application_id) == [REFUSED]
@@ -55,9 +59,11 @@ async def test_the_portal_applicant_is_told_of_the_acceptance_in_the_cabinet() -
     body = birth_application(born=born_yesterday(), registry_office_id="almaty-almaly")
     body["signature"] = eds_signature(body["applicant"]["iin"])
     result = await submit(submit_command(body, PORTAL), uow)
-    assert result.receipt is not None and result.receipt["form"] == "e_registration"
+    assert result.receipt is not None
+    assert result.receipt["form"] == "e_registration"
     (note,) = uow.cabinet.rows.values()
-    assert (note["version"], note["kind"]) == (3, "accepted") and result.receipt["number"] in note["text"]
+    assert (note["version"], note["kind"]) == (3, "accepted")
+    assert result.receipt["number"] in note["text"]
 
 
 async def test_a_repeated_key_gets_the_first_answer_and_submits_nothing_new() -> None:
@@ -66,9 +72,11 @@ async def test_a_repeated_key_gets_the_first_answer_and_submits_nothing_new() ->
     once = Once("applications:almaty-con-1", "key-1", "hash-1")
     first = await submit(submit_command(body, once=once), uow)
     again = await submit(submit_command(body, once=once), uow)
-    assert again.replayed and not first.replayed
+    assert again.replayed
+    assert not first.replayed
     assert again.answer() == first.answer()
-    assert len(uow.events.streams) == 1 and len(uow.applications.rows) == 1
+    assert len(uow.events.streams) == 1
+    assert len(uow.applications.rows) == 1
     with pytest.raises(errors.Conflict):
         await submit(submit_command(body, once=Once(once.scope, once.key, "another-request")), uow)
     assert len(uow.events.streams) == 1
@@ -85,10 +93,12 @@ async def test_a_refusal_halfway_leaves_no_trace_not_even_a_receipt_number() -> 
         await submit(submit_command(body), uow)
     assert refused.value.code == "already_registered_dead"
     assert refused.value.errors == [{"path": "body.details.subject.iin", "reason": refused.value.detail}]
-    assert len(uow.events.streams) == 1 and uow.rollbacks == 1
+    assert len(uow.events.streams) == 1
+    assert uow.rollbacks == 1
     # The next receipt continues the numbering: the refused command consumed no number.
     ok = await submit(submit_command(birth_application(born=born_yesterday())), uow)
-    assert ok.receipt is not None and ok.receipt["number"].endswith("-000002")
+    assert ok.receipt is not None
+    assert ok.receipt["number"].endswith("-000002")
 
 
 async def test_dates_are_judged_on_the_day_of_the_command() -> None:
@@ -109,11 +119,11 @@ async def test_who_accepts_decides_the_channel() -> None:
             submit_command(birth_application(born=born_yesterday()), Actor("s", "s", "supervisor")), uow
         )
     desk = await submit(submit_command(birth_application(born=born_yesterday()), DESK), uow)
-    assert desk.receipt is not None and desk.receipt["form"] == "registration_mark"
+    assert desk.receipt is not None
+    assert desk.receipt["form"] == "registration_mark"
     paternity = act_application("paternity_registration", subject=person("Ким", "Олег", sex="male"))
     with pytest.raises(errors.RuleViolation) as refused:
         await submit(submit_command(paternity, OPERATOR), uow)
-    assert (
-        refused.value.code == "channel_not_offered" and refused.value.errors[0]["path"] == "body.service_id"
-    )
+    assert refused.value.code == "channel_not_offered"
+    assert refused.value.errors[0]["path"] == "body.service_id"
     assert len(uow.events.streams) == 1

@@ -111,7 +111,9 @@ async def test_the_same_event_twice_writes_one_row(pool: asyncpg.Pool) -> None:
         async with pool.acquire() as conn, conn.transaction():
             await on_event(conn, env, RequestContext(correlation_id="rerun"))
     rows = await _rows(pool, application_id)
-    assert len(rows) == 1 and rows[0].status == PENDING and rows[0].attempts == 0
+    assert len(rows) == 1
+    assert rows[0].status == PENDING
+    assert rows[0].attempts == 0
 
 
 async def test_pending_message_is_delivered_over_smtp_and_announced(
@@ -123,15 +125,21 @@ async def test_pending_message_is_delivered_over_smtp_and_announced(
     assert await worker.run_once() == 1
     [mail] = smtp_sink.messages_to(email)
     assert "R-2025-000123" in mail.subject
-    assert "документ, удостоверяющий личность" in mail.text() and "қолхат" in mail.text()
+    assert "документ, удостоверяющий личность" in mail.text()
+    assert "қолхат" in mail.text()
     [row] = await _rows(pool, application_id)
-    assert row.status == DELIVERED and row.attempts == 1 and row.delivered_at is not None
+    assert row.status == DELIVERED
+    assert row.attempts == 1
+    assert row.delivered_at is not None
     assert mail.message["Message-ID"] == f"<{row.notification_id}@bir-tereze.test>"
     [out] = await _outbox(pool)
-    assert out["topic"] == topics.NOTIFICATION and out["type"] == "kz.civreg.notification.delivered.v1"
+    assert out["topic"] == topics.NOTIFICATION
+    assert out["type"] == "kz.civreg.notification.delivered.v1"
     assert out["subject"] == row.notification_id
-    assert out["correlation_id"] == "corr-1" and out["causation_id"] == env.id
-    assert out["data"]["attempts"] == 1 and out["data"]["recipient"] == email
+    assert out["correlation_id"] == "corr-1"
+    assert out["causation_id"] == env.id
+    assert out["data"]["attempts"] == 1
+    assert out["data"]["recipient"] == email
     assert await worker.run_once() == 0  # nothing is sent twice
     assert len(smtp_sink.messages_to(email)) == 1
 
@@ -143,13 +151,15 @@ async def test_smtp_unreachable_is_retried_then_marked_failed(pool: asyncpg.Pool
         await worker.run_once()
         [row] = await _rows(pool, application_id)
         assert (row.status, row.attempts) == (PENDING, attempt)
-        assert row.last_error is not None and "unavailable" in row.last_error
+        assert row.last_error is not None
+        assert "unavailable" in row.last_error
         assert await _outbox(pool) == []  # retries are not announced, only the outcome
     await worker.run_once()
     [row] = await _rows(pool, application_id)
     assert (row.status, row.attempts) == (FAILED, 3)
     [out] = await _outbox(pool)
-    assert out["type"] == "kz.civreg.notification.failed.v1" and out["data"]["attempts"] == 3
+    assert out["type"] == "kz.civreg.notification.failed.v1"
+    assert out["data"]["attempts"] == 3
     assert "unavailable" in out["data"]["error"]
     assert await worker.run_once() == 0
 
@@ -162,7 +172,8 @@ async def test_retries_wait_for_their_backoff(pool: asyncpg.Pool) -> None:
     assert await worker.run_once() == 1
     assert await worker.run_once() == 0  # not due for another minute
     [row] = await _rows(pool, application_id)
-    assert row.attempts == 1 and (row.next_attempt_at - row.updated_at).total_seconds() > 50
+    assert row.attempts == 1
+    assert (row.next_attempt_at - row.updated_at).total_seconds() > 50
 
 
 class _RefusingMailer:
@@ -188,7 +199,8 @@ async def test_no_address_is_logged_as_skipped_and_never_sent(pool: asyncpg.Pool
 
     assert await _worker(pool, _Recording()).run_once() == 0
     [row] = await _rows(pool, application_id)
-    assert row.status == SKIPPED_NO_ADDRESS and sent == []
+    assert row.status == SKIPPED_NO_ADDRESS
+    assert sent == []
 
 
 async def test_a_worker_that_died_mid_send_leaves_a_record_and_the_message_goes_again(
@@ -220,7 +232,9 @@ async def test_a_last_attempt_lost_in_a_crash_is_marked_failed(pool: asyncpg.Poo
         )
     await _worker(pool, _RefusingMailer(), max_attempts=3).run_once()
     [row] = await _rows(pool, application_id)
-    assert row.status == FAILED and row.last_error is not None and "interrupted" in row.last_error
+    assert row.status == FAILED
+    assert row.last_error is not None
+    assert "interrupted" in row.last_error
     assert [o["type"] for o in await _outbox(pool)] == ["kz.civreg.notification.failed.v1"]
 
 
@@ -283,7 +297,9 @@ async def test_api_lists_the_delivery_log_for_the_applications_centre(
         body = r.json()
         assert body["application_id"] == application_id
         [item] = body["items"]
-        assert item["status"] == "pending" and item["template"] == "result_ready" and item["attempts"] == 0
+        assert item["status"] == "pending"
+        assert item["template"] == "result_ready"
+        assert item["attempts"] == 0
 
 
 async def test_api_hides_another_centres_application(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
@@ -293,7 +309,8 @@ async def test_api_hides_another_centres_application(client: httpx.AsyncClient, 
         params={"application_id": application_id},
         headers=_as("centre_operator", "almaty-con-2"),
     )
-    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
     unknown = await client.get(
         "/api/v1/notifications", params={"application_id": "nope"}, headers=_as("supervisor")
     )
@@ -311,7 +328,8 @@ async def test_api_refuses_other_roles_and_bad_queries(client: httpx.AsyncClient
     r = await client.get(
         "/api/v1/notifications", params={"application_id": "bad id!"}, headers=_as("supervisor")
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "query.application_id"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["path"] == "query.application_id"
     r = await client.get("/api/v1/notifications", params={"application_id": "a"})
     assert r.status_code == 401
 

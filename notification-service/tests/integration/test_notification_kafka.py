@@ -129,7 +129,8 @@ async def test_result_ready_reaches_the_applicant_once_and_is_announced_on_kafka
         [row] = rows
         delivered = await _wait_for_event(kafka_bootstrap, topics.NOTIFICATION, row.notification_id)
         assert delivered.type == "kz.civreg.notification.delivered.v1"
-        assert delivered.correlation_id == "corr-1" and delivered.causation_id == ready.id
+        assert delivered.correlation_id == "corr-1"
+        assert delivered.causation_id == ready.id
         assert delivered.data["application_id"] == sub.application_id
         await asyncio.sleep(0.5)
         assert len(smtp_sink.messages_to(email)) == 1

@@ -65,7 +65,8 @@ def _message() -> EmailMessage:
 def test_message_carries_a_stable_message_id_and_utf8_text() -> None:
     m = _message()
     assert m["Message-ID"] == "<4f1c0de0-0000-4000-8000-000000000001@bt.example>"
-    assert m["To"] == "aigerim@example.kz" and m["Content-Language"] == "ru, kk"
+    assert m["To"] == "aigerim@example.kz"
+    assert m["Content-Language"] == "ru, kk"
     assert m.get_content_charset() == "utf-8"
     # The date of the attempt, from the service's clock, in the form mail readers expect.
     assert m["Date"].datetime == dt.datetime(2025, 11, 3, 5, 30, tzinfo=dt.UTC)
@@ -89,7 +90,8 @@ async def test_nobody_listening_is_a_transient_failure() -> None:
 async def test_a_4xx_reply_is_transient(smtp_server: tuple[_Handler, int]) -> None:
     with pytest.raises(DeliveryError) as caught:
         await SmtpMailer("127.0.0.1", smtp_server[1], timeout_s=5).send(_message())
-    assert not caught.value.permanent and "451" in str(caught.value)
+    assert not caught.value.permanent
+    assert "451" in str(caught.value)
 
 
 @pytest.mark.parametrize("smtp_server", ["554 5.7.1 rejected"], indirect=True)
@@ -103,7 +105,8 @@ async def test_a_5xx_reply_is_permanent(smtp_server: tuple[_Handler, int]) -> No
 async def test_a_refused_recipient_is_permanent(smtp_server: tuple[_Handler, int]) -> None:
     with pytest.raises(DeliveryError) as caught:
         await SmtpMailer("127.0.0.1", smtp_server[1], timeout_s=5).send(_message())
-    assert caught.value.permanent and "recipient refused" in str(caught.value)
+    assert caught.value.permanent
+    assert "recipient refused" in str(caught.value)
 
 
 def test_backoff_doubles_and_is_capped() -> None:

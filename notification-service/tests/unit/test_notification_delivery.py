@@ -67,16 +67,19 @@ async def test_a_due_message_is_sent_recorded_and_announced_at_the_clocks_time()
     nid = await _queued(log, START)
     assert await _delivery(log, mailer, clock).run_once() == 1
     [message] = mailer.sent
-    assert message["To"] == "aigerim@example.kz" and message["Message-ID"] == f"<{nid}@bir-tereze.test>"
+    assert message["To"] == "aigerim@example.kz"
+    assert message["Message-ID"] == f"<{nid}@bir-tereze.test>"
     assert message["Date"].datetime == START
     row = _row(log, nid)
     assert (row.status, row.attempts, row.delivered_at, row.last_attempt_at) == (DELIVERED, 1, START, START)
     [(topic, out)] = log.outbox
-    assert topic == topics.NOTIFICATION and out.type == "kz.civreg.notification.delivered.v1"
-    assert (
-        out.subject == nid and out.actor == "system:notification" and out.causation_id == row.source_event_id
-    )
-    assert dt.datetime.fromisoformat(out.data["delivered_at"]) == START and out.data["attempts"] == 1
+    assert topic == topics.NOTIFICATION
+    assert out.type == "kz.civreg.notification.delivered.v1"
+    assert out.subject == nid
+    assert out.actor == "system:notification"
+    assert out.causation_id == row.source_event_id
+    assert dt.datetime.fromisoformat(out.data["delivered_at"]) == START
+    assert out.data["attempts"] == 1
     assert await _delivery(log, mailer, clock).run_once() == 0  # nothing is sent twice
 
 
@@ -84,9 +87,11 @@ async def test_a_message_queued_for_later_waits_for_the_clock() -> None:
     log, mailer, clock = MemoryDeliveryLog(), RecordingMailer(), FakeClock(START)
     await _queued(log, START + dt.timedelta(seconds=10))
     delivery = _delivery(log, mailer, clock)
-    assert await delivery.run_once() == 0 and mailer.sent == []
+    assert await delivery.run_once() == 0
+    assert mailer.sent == []
     clock.advance(10)
-    assert await delivery.run_once() == 1 and len(mailer.sent) == 1
+    assert await delivery.run_once() == 1
+    assert len(mailer.sent) == 1
 
 
 async def test_a_transient_failure_is_retried_after_its_backoff_then_fails_on_the_last_attempt() -> None:
@@ -107,18 +112,21 @@ async def test_a_transient_failure_is_retried_after_its_backoff_then_fails_on_th
     clock.advance(1)
     assert await delivery.run_once() == 1
     row = _row(log, nid)
-    assert row.attempts == 2 and row.next_attempt_at == clock.now() + dt.timedelta(seconds=120)  # doubled
+    assert row.attempts == 2
+    assert row.next_attempt_at == clock.now() + dt.timedelta(seconds=120)  # doubled
 
     clock.advance(120)
     assert await delivery.run_once() == 1
     row = _row(log, nid)
     assert (row.status, row.attempts, row.updated_at) == (FAILED, 3, clock.now())
     [(_, out)] = log.outbox
-    assert out.type == "kz.civreg.notification.failed.v1" and out.data["attempts"] == 3
+    assert out.type == "kz.civreg.notification.failed.v1"
+    assert out.data["attempts"] == 3
     assert dt.datetime.fromisoformat(out.data["failed_at"]) == clock.now()
     assert "unavailable" in out.data["error"]
     clock.advance(3600)
-    assert await delivery.run_once() == 0 and mailer.sent == []
+    assert await delivery.run_once() == 0
+    assert mailer.sent == []
 
 
 async def test_a_permanent_refusal_fails_at_once() -> None:
@@ -137,7 +145,8 @@ async def test_a_bug_in_sending_is_retried_not_left_claimed_for_the_lease() -> N
     nid = await _queued(log, START)
     assert await _delivery(log, mailer, clock, backoff_s=5.0, lease_s=120.0).run_once() == 1
     row = _row(log, nid)
-    assert row.status == PENDING and row.last_error == "RuntimeError('boom')"
+    assert row.status == PENDING
+    assert row.last_error == "RuntimeError('boom')"
     assert row.next_attempt_at == START + dt.timedelta(seconds=5)  # the backoff, not the two-minute lease
 
 
@@ -159,7 +168,9 @@ async def test_a_last_attempt_lost_in_a_crash_fails_once_its_lease_runs_out() ->
     clock.advance(120)
     assert await delivery.run_once() == 1
     row = _row(log, nid)
-    assert row.status == FAILED and row.last_error is not None and "interrupted" in row.last_error
+    assert row.status == FAILED
+    assert row.last_error is not None
+    assert "interrupted" in row.last_error
     assert mailer.sent == []  # not tried again: that would exceed the attempts
     assert [out.type for _, out in log.outbox] == ["kz.civreg.notification.failed.v1"]
     # The dead worker's late outcome cannot overwrite the recorded one.
@@ -178,7 +189,8 @@ async def test_an_outcome_for_a_reclaimed_attempt_is_dropped_and_not_announced()
 
     assert await _delivery(log, _SlowThenReclaimed(), clock).run_once() == 1
     row = _row(log, nid)
-    assert (row.status, row.attempts) == (PENDING, 2) and log.outbox == []
+    assert (row.status, row.attempts) == (PENDING, 2)
+    assert log.outbox == []
 
 
 async def test_an_announcement_that_cannot_be_queued_rolls_the_outcome_back() -> None:
@@ -193,7 +205,8 @@ async def test_an_announcement_that_cannot_be_queued_rolls_the_outcome_back() ->
     # The attempt stays on record (its claim committed before sending), the outcome does not: the lease brings
     # the message back.
     row = _row(log, nid)
-    assert (row.status, row.attempts, row.delivered_at) == (PENDING, 1, None) and log.rollbacks == 1
+    assert (row.status, row.attempts, row.delivered_at) == (PENDING, 1, None)
+    assert log.rollbacks == 1
 
 
 async def test_without_a_clock_the_use_case_reads_the_services_clock(
@@ -205,7 +218,8 @@ async def test_without_a_clock_the_use_case_reads_the_services_clock(
     delivery = Delivery(log, mailer, sender=SENDER, policy=RetryPolicy())
     assert await delivery.run_once() == 1
     delivered_at = _row(log, nid).delivered_at
-    assert delivered_at is not None and abs((delivered_at - START).total_seconds()) < 60
+    assert delivered_at is not None
+    assert abs((delivered_at - START).total_seconds()) < 60
 
 
 def test_the_policy_gives_up_on_a_permanent_refusal_or_the_last_attempt() -> None:

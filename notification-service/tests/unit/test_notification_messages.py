@@ -98,7 +98,8 @@ def test_service_names_fall_back_to_the_receipt_for_an_unknown_service() -> None
         "Как в расписке",
     )
     ru, kk = catalogue_names.service_names("birth_registration", dt.date(2025, 1, 1), "x")
-    assert ru.startswith("Регистрация рождения") and kk.startswith("Баланың тууын тіркеу")
+    assert ru.startswith("Регистрация рождения")
+    assert kk.startswith("Баланың тууын тіркеу")
 
 
 def test_registry_refusal_gives_the_reason_in_both_languages() -> None:
@@ -110,6 +111,8 @@ def test_registry_refusal_gives_the_reason_in_both_languages() -> None:
         pickup_place="Отдел РАГС Алмалинского района",
         reason="брак с лицом, состоящим в другом браке",
     )
-    assert m.template == "registry_refusal" and "\n" not in m.subject
+    assert m.template == "registry_refusal"
+    assert "\n" not in m.subject
     assert m.body.count("брак с лицом, состоящим в другом браке") == 2
-    assert "мотивированный ответ об отказе" in m.body and "Дәлелді" in m.subject
+    assert "мотивированный ответ об отказе" in m.body
+    assert "Дәлелді" in m.subject

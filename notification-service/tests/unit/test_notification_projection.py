@@ -18,7 +18,8 @@ async def test_submission_keeps_contact_receipt_centre_and_both_service_names() 
     env = envelope(event)
     await projection.apply(env, store)
     app = store.applications[event.application_id]
-    assert app.email == "aigerim@example.kz" and app.phone == "+77011234567"
+    assert app.email == "aigerim@example.kz"
+    assert app.phone == "+77011234567"
     assert app.receipt_number == "R-2025-000123"
     assert app.centre_id == "almaty-con-1"
     assert app.recipient_name == "Ахметова Айгерим Нурлановна"
@@ -42,8 +43,10 @@ async def test_result_received_queues_one_pending_email_with_the_receipt_and_pic
         "aigerim@example.kz",
         "result_ready",
     )
-    assert n.source_event_id == env.id and n.correlation_id == "corr-1"
-    assert "R-2025-000123" in n.subject and "ЦОН №1, Желтоксан 120" in n.body
+    assert n.source_event_id == env.id
+    assert n.correlation_id == "corr-1"
+    assert "R-2025-000123" in n.subject
+    assert "ЦОН №1, Желтоксан 120" in n.body
 
 
 async def test_the_same_event_again_yields_the_same_notification_id_and_no_second_message() -> None:
@@ -62,8 +65,10 @@ async def test_no_email_logs_the_message_as_skipped_and_says_sms_is_not_there_ye
     await projection.apply(envelope(sub), store)
     await projection.apply(envelope(result_received(sub.application_id)), store)
     [n] = store.notifications.values()
-    assert n.status == SKIPPED_NO_ADDRESS and n.recipient == ""
-    assert n.last_error is not None and "SMS" in n.last_error
+    assert n.status == SKIPPED_NO_ADDRESS
+    assert n.recipient == ""
+    assert n.last_error is not None
+    assert "SMS" in n.last_error
 
 
 async def test_neither_email_nor_phone_is_skipped_too() -> None:
@@ -72,7 +77,8 @@ async def test_neither_email_nor_phone_is_skipped_too() -> None:
     await projection.apply(envelope(sub), store)
     await projection.apply(envelope(result_received(sub.application_id)), store)
     [n] = store.notifications.values()
-    assert n.status == SKIPPED_NO_ADDRESS and n.last_error == "no e-mail address given"
+    assert n.status == SKIPPED_NO_ADDRESS
+    assert n.last_error == "no e-mail address given"
 
 
 async def test_a_representatives_own_email_is_used_when_the_application_gives_none() -> None:
@@ -85,7 +91,8 @@ async def test_a_representatives_own_email_is_used_when_the_application_gives_no
     sub = submitted(email=None, representative=rep)
     await projection.apply(envelope(sub), store)
     app = store.applications[sub.application_id]
-    assert app.email == "nurlan@example.kz" and app.recipient_name == "Ахметов Нурлан"
+    assert app.email == "nurlan@example.kz"
+    assert app.recipient_name == "Ахметов Нурлан"
 
 
 async def test_a_result_for_an_application_never_seen_is_an_error_for_the_dead_letter_topic() -> None:
@@ -98,13 +105,15 @@ async def test_refusal_makes_the_projection_row_and_queues_the_refusal_with_miss
     event = refused(centre_id="almaty-con-2")
     await projection.apply(envelope(event), store)
     app = store.applications[event.application_id]
-    assert (
-        app.status == "acceptance_refused" and app.centre_id == "almaty-con-2" and app.receipt_number is None
-    )
+    assert app.status == "acceptance_refused"
+    assert app.centre_id == "almaty-con-2"
+    assert app.receipt_number is None
     [n] = store.notifications.values()
-    assert n.template == "acceptance_refused" and n.status == PENDING
+    assert n.template == "acceptance_refused"
+    assert n.status == PENDING
     assert "RR-2025-000007" in n.subject
-    assert "Медицинское свидетельство о рождении" in n.body and "Туу туралы медициналық куәлік" in n.body
+    assert "Медицинское свидетельство о рождении" in n.body
+    assert "Туу туралы медициналық куәлік" in n.body
 
 
 async def test_events_without_a_correlation_id_correlate_to_themselves() -> None:
@@ -135,10 +144,13 @@ async def test_an_extension_queues_the_notice_the_applicant_is_owed_in_both_lang
     )
     await projection.apply(envelope(extended), store)
     [n] = store.notifications.values()
-    assert n.template == "review_extended" and n.status == PENDING
+    assert n.template == "review_extended"
+    assert n.status == PENDING
     assert "R-2025-000123" in n.subject
     # The new due date is the applicant's local date; the reason is named (S002 §2.2).
-    assert "24.12.2026" in n.body and "запрос в МВД" in n.body and "күнтізбелік" in n.body
+    assert "24.12.2026" in n.body
+    assert "запрос в МВД" in n.body
+    assert "күнтізбелік" in n.body
 
 
 async def test_an_extension_without_its_application_is_left_alone() -> None:

@@ -141,7 +141,8 @@ async def test_review_and_step_terms_on_the_working_calendar(
         three,
     )
     due = await _due(pool, opened.case_id)
-    assert due["step:2"][1] == "met" and due["step:3"][0] == due["review"][0]
+    assert due["step:2"][1] == "met"
+    assert due["step:3"][0] == due["review"][0]
     # Read at 15:00 on Monday: to Tuesday 17:30 are 26.5 calendar hours, of which 2.5 + 7 are working hours.
     clock_at(three)
     mine = await client.get("/api/v1/deadlines", params={"responsible_id": "executive1a"}, headers=HEAD)
@@ -213,7 +214,8 @@ async def test_bad_calendar_input_names_the_field(
 ) -> None:
     client, pool = registry
     r = await client.post("/api/v1/calendar/overrides", headers=SUPERVISOR, json=body)
-    assert r.status_code == 422 and path in [e["path"] for e in r.json()["errors"]]
+    assert r.status_code == 422
+    assert path in [e["path"] for e in r.json()["errors"]]
     assert await pool.fetchval("SELECT count(*) FROM calendar_overrides") == 0
 
 
@@ -234,7 +236,8 @@ async def test_only_a_supervisor_changes_the_calendar_and_unknown_sites_are_erro
         headers=SUPERVISOR,
         json={"day": "2026-12-30", "hours": [["14:00", "09:00"]], "reason": "short day"},
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["path"] == "body.hours"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["path"] == "body.hours"
     r = await client.put(
         "/api/v1/sites/almaty-almaly/schedule-exceptions",
         headers=SUPERVISOR,
@@ -291,10 +294,12 @@ async def test_an_extension_supersedes_the_review_term_and_owes_the_applicant_a_
         r["kind"]: r for r in await pool.fetch("SELECT * FROM deadlines WHERE case_id = $1", opened.case_id)
     }
     assert rows["review"]["status"] == "superseded"
-    assert rows["review:extended"]["status"] == "running" and rows["review:extended"]["due_at"] == new_due
+    assert rows["review:extended"]["status"] == "running"
+    assert rows["review:extended"]["due_at"] == new_due
     assert rows["review:extended"]["extension_days"] == 30
     notice = rows["extension_notice"]
-    assert notice["status"] == "running" and notice["due_at"] == at + dt.timedelta(days=3)
+    assert notice["status"] == "running"
+    assert notice["due_at"] == at + dt.timedelta(days=3)
     # The applicant's mail was delivered two days later: the obligation is met.
     delivered = NotificationDelivered(
         notification_id="n1",
@@ -417,7 +422,8 @@ async def test_a_marriage_review_ends_with_the_date_and_the_record_is_formed_on_
     )
     due = await _due(pool, opened.case_id)
     # The review (1 WD, S002/App.2 p.5(3)) ended with the date: met, not "missed" a month later.
-    assert due["review"][1] == "met" and due["step:3"][1] == "met"
+    assert due["review"][1] == "met"
+    assert due["step:3"][1] == "met"
     assert due.get("step:4", (None, "met"))[1] == "met"  # done within the review, never left running
     # Forming the record (3 h, p.5(5)) runs from the opening of the assigned day: 09:00 + 3 working hours.
     assert due["step:5"] == (dt.datetime(2026, 12, 24, 12, 0, tzinfo=ALMATY), "running")

@@ -121,7 +121,8 @@ async def test_only_an_active_executive_of_the_office_is_assigned(
     )
     _refused(r, 422, "body.executive_id", fragment)
     case = (await client.get(f"/api/v1/cases/{case_id}", headers=HEAD)).json()
-    assert case["status"] == "registered_in_chancellery" and case["executive_id"] is None
+    assert case["status"] == "registered_in_chancellery"
+    assert case["executive_id"] is None
 
 
 async def test_an_unknown_kind_of_record_names_query_kind(registry: tuple[httpx.AsyncClient, str]) -> None:
@@ -146,7 +147,8 @@ async def test_the_same_person_is_registered_dead_once(registry: tuple[httpx.Asy
     r = await client.post(
         f"/api/v1/cases/{second}/refusal", json={"reason": "смерть уже зарегистрирована"}, headers=EXEC
     )
-    assert r.status_code == 200 and r.json()["status"] == "refusal_prepared", r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "refusal_prepared", r.text
 
 
 @pytest.mark.parametrize(
@@ -184,7 +186,8 @@ async def test_a_record_that_does_not_exist_is_a_422_not_a_stuck_case(
     r = await client.post(f"/api/v1/cases/{case_id}/registration", json={}, headers=EXEC)
     _refused(r, 422, path, fragment)
     records = await client.get("/api/v1/records", params={"name": "Жұмабаев"}, headers=EXEC)
-    assert records.status_code == 200 and records.json() == []
+    assert records.status_code == 200
+    assert records.json() == []
     r = await client.post(f"/api/v1/cases/{case_id}/refusal", json={"reason": "записи нет"}, headers=EXEC)
     assert r.status_code == 200, r.text
 
@@ -201,11 +204,13 @@ async def test_divorce_of_an_imprisoned_spouse_takes_the_date_and_the_notice_in_
     r = await client.post(
         f"/api/v1/cases/{case_id}/registration-date", json={"registration_on": on}, headers=EXEC
     )
-    assert r.status_code == 200 and r.json()["status"] == "date_assigned", r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "date_assigned", r.text
     r = await client.post(
         f"/api/v1/cases/{case_id}/third-party-notice", json={"party": "ИК-161"}, headers=EXEC
     )
     assert r.status_code == 200, r.text
     # The notice given after the date was told: the case goes on instead of waiting for ever.
     r = await client.post(f"/api/v1/cases/{case_id}/registration", json={}, headers=EXEC)
-    assert r.status_code == 200 and r.json()["status"] == "act_registered", r.text
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "act_registered", r.text

@@ -96,9 +96,11 @@ async def test_concurrent_registrations_get_consecutive_unique_numbers(
     year = clock.today().year  # Almaty's year: from 19:00 UTC on 31 December it is already the next one
     assert numbers == [f"{OFFICE}/birth/{year}/{i:06d}" for i in range(1, 13)]
     found = await client.get("/api/v1/records", params={"number": numbers[0]}, headers=EXEC)
-    assert found.status_code == 200 and len(found.json()) == 1
+    assert found.status_code == 200
+    assert len(found.json()) == 1
     record = found.json()[0]
-    assert record["kind"] == "birth" and record["content"]["child_name"]["first_name"] == "Нұрсұлтан"
+    assert record["kind"] == "birth"
+    assert record["content"]["child_name"]["first_name"] == "Нұрсұлтан"
     by_parent = await client.get(
         "/api/v1/records", params={"iin": record["content"]["mother"]["iin"]}, headers=EXEC
     )
@@ -112,7 +114,8 @@ async def test_full_path_and_the_rules_on_the_way(registry: tuple[httpx.AsyncCli
     # A case's stream is not a record: its history is not readable as one (another office's applicant data).
     assert (await client.get(f"/api/v1/records/{cid}/history", headers=OTHER_OFFICE_HEAD)).status_code == 404
     early = await client.post(f"/api/v1/cases/{cid}/signature", headers=HEAD)
-    assert early.status_code == 422 and early.json()["code"] == "wrong_step"
+    assert early.status_code == 422
+    assert early.json()["code"] == "wrong_step"
     assert (
         await client.post(f"/api/v1/cases/{cid}/resolution", json={"executive_id": "x"}, headers=CHANCELLERY)
     ).status_code == 403
@@ -122,7 +125,8 @@ async def test_full_path_and_the_rules_on_the_way(registry: tuple[httpx.AsyncCli
         await client.post(f"/api/v1/cases/{cid}/registration", json={}, headers=other_exec)
     ).status_code == 403
     bad = await client.post(f"/api/v1/cases/{cid}/registration", json={"child_iin": "123"}, headers=EXEC)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "body.child_iin"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["path"] == "body.child_iin"
     assert (await client.post(f"/api/v1/cases/{cid}/registration", json={}, headers=EXEC)).status_code == 200
     assert (await client.post(f"/api/v1/cases/{cid}/signature", headers=HEAD)).status_code == 200
     sent = await client.post(f"/api/v1/cases/{cid}/dispatch", headers=CHANCELLERY)
@@ -150,9 +154,12 @@ async def test_worklist_is_per_office_and_most_urgent_first(registry: tuple[http
     ids = [c["case_id"] for c in worklist]
     assert ids.index(on_time[0]) < ids.index(late[0])
     terms = {c["case_id"]: c["review_term"]["value"] for c in worklist}
-    assert terms[on_time[0]] == 1 and terms[late[0]] == 7
+    assert terms[on_time[0]] == 1
+    assert terms[late[0]] == 7
     assert (await client.get("/api/v1/worklist", headers=OTHER_OFFICE_HEAD)).json() == []
     bad = await client.get("/api/v1/worklist", params={"status": "nonsense"}, headers=HEAD)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "query.status"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["path"] == "query.status"
     bad = await client.get("/api/v1/worklist", params={"due": "someday"}, headers=HEAD)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "query.due"
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["path"] == "query.due"

@@ -100,7 +100,8 @@ async def test_two_instances_at_once_emit_each_event_once(pool: asyncpg.Pool) ->
         if totals[-1] == (0, 0):
             break
     emitted = await _emitted(pool)
-    assert len(emitted) == 800 and len(set(emitted)) == 800
+    assert len(emitted) == 800
+    assert len(set(emitted)) == 800
 
 
 async def test_a_crash_in_the_middle_of_a_tick_emits_nothing_and_the_next_tick_catches_up(

@@ -131,7 +131,8 @@ async def test_the_six_steps_register_a_birth_with_the_next_number_of_the_office
     ]
     row = uow.case_views.rows[first]
     assert row["status"] == RESULT_SENT
-    assert row["completed_at"] is not None and row["completed_at"] >= LATER
+    assert row["completed_at"] is not None
+    assert row["completed_at"] >= LATER
     # The last command's events are what the relay will publish, on the case topic.
     assert [e.type for e in uow.appended] == [ResultSentToCentre.TYPE]
 
@@ -153,7 +154,8 @@ async def test_a_refused_command_leaves_nothing_behind() -> None:
         CaseRegisteredInChancellery.TYPE,
         ResolutionImposed.TYPE,
     ]
-    assert uow.record_views.counters == {} and uow.record_views.rows == {}
+    assert uow.record_views.counters == {}
+    assert uow.record_views.rows == {}
     assert uow.case_views.rows[case_id]["status"] == UNDER_REVIEW
     # The number the refused registration did not take is the first one given.
     await use_cases.execute(use_cases.RegisterAct(case_id, EXEC, None), uow, new_context())
@@ -201,7 +203,8 @@ async def test_only_an_active_executive_of_the_office_is_assigned(executive: str
     case = await use_cases.execute(
         use_cases.ImposeResolution(case_id, HEAD, "exec-almaly-1", "x"), uow, new_context(), staff
     )
-    assert case.executive_id == "exec-almaly-1" and staff.asked == [executive, "exec-almaly-1"]
+    assert case.executive_id == "exec-almaly-1"
+    assert staff.asked == [executive, "exec-almaly-1"]
 
 
 async def test_only_an_extension_moves_the_worklists_review_term() -> None:

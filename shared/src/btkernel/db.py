@@ -30,7 +30,8 @@ ACQUIRE_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
 
 
-class Pool(asyncpg.Pool):
+# asyncpg ships no type information, so its Pool is Any to mypy.
+class Pool(asyncpg.Pool):  # type: ignore[misc]
     """asyncpg's pool whose `acquire()` (and so `fetch`, `execute`, …) waits at most ACQUIRE_TIMEOUT_S unless a
     caller says otherwise."""
 

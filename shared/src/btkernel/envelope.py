@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.v1.event import CloudEvent
+
+from btkernel import clock
 
 CORRELATION_EXT = "correlationid"
 CAUSATION_EXT = "causationid"
@@ -48,7 +50,7 @@ class Envelope:
             type=type,
             source=source,
             subject=subject,
-            time=time or datetime.now(UTC),
+            time=time or clock.now(),  # the service's clock, which tests can move (ADR 0008)
             data=data,
             correlation_id=correlation_id,
             causation_id=causation_id,
@@ -117,7 +119,7 @@ class Envelope:
             data = json.loads(data)
         if not isinstance(data, dict):
             raise ValueError("event data must be a JSON object")
-        time = event.get_time() or datetime.now(UTC)
+        time = event.get_time() or clock.now()
         return cls(
             id=event.get_id(),
             type=event.get_type(),

@@ -214,18 +214,3 @@ class PgEventStore:
 
     async def save(self, agg: aggregate.Aggregate, ctx: RequestContext, source: str) -> list[Envelope]:
         return await save(self, agg, ctx, source)
-
-
-_Legacy = TypeVar("_Legacy", bound="Aggregate")
-
-
-class Aggregate(aggregate.Aggregate):
-    """DEPRECATED (issue 8), remove once registry, intake and their tests moved to `btkernel.aggregate.Aggregate`
-    with a unit of work: the old base whose aggregates load and save themselves on a connection."""
-
-    @classmethod
-    async def load(cls: type[_Legacy], conn: asyncpg.Connection, stream_id: str) -> _Legacy | None:
-        return await PgEventStore(conn).load_aggregate(cls, stream_id)
-
-    async def save(self, conn: asyncpg.Connection, ctx: RequestContext, source: str) -> list[Envelope]:
-        return await PgEventStore(conn).save(self, ctx, source)

@@ -19,6 +19,7 @@ memory, and replay the body it buffered (at most the cap) to the app.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -111,7 +112,8 @@ def _walk(value: Any, path: str, depth: int) -> None:
 
 
 def _content_type(scope: Scope) -> str:
-    for name, value in scope["headers"]:
+    headers: Iterable[tuple[bytes, bytes]] = scope["headers"]
+    for name, value in headers:
         if name == b"content-type":
             return value.decode("latin-1").split(";", 1)[0].strip().lower()
     return ""

@@ -42,6 +42,15 @@ def _types(schema: dict[str, Any], root: dict[str, Any]) -> set[str]:
     return {"any"}
 
 
+def _members(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The members of a union that refer to a named definition, by name."""
+    return {
+        m["$ref"].split("/")[-1]: m
+        for m in schema.get("anyOf", [])
+        if isinstance(m.get("$ref"), str) and m["$ref"].startswith("#/$defs/")
+    }
+
+
 def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "") -> list[str]:
     """Why `new` cannot replace `old` for existing consumers: a field removed, made optional where it was
     required, its type narrowed or changed, or a new required field (old producers' events would not validate)."""
@@ -77,6 +86,12 @@ def _compare(
             problems.append(f"{path}.{name}: new required field")
     if "items" in o and "items" in n:
         _compare(o["items"], old_root, n["items"], new_root, f"{path}[]", problems)
+    # A union (the per-service details, ADR 0018; an optional nested model): each named member still there is
+    # held to the same rules.
+    new_members = _members(n)
+    for name, member in _members(o).items():
+        if name in new_members:
+            _compare(member, old_root, new_members[name], new_root, f"{path}<{name}>", problems)
     if "enum" in o and "enum" in n and not set(n["enum"]) >= set(o["enum"]):
         problems.append(f"{path}: enum values removed")
 

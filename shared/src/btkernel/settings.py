@@ -1,11 +1,12 @@
-"""Typed settings of a service process, read from BT_* environment variables (pydantic-settings)."""
+"""Typed settings of a service process, read from BT_* environment variables (pydantic-settings).
+
+What every service shares; a service's own settings (the gateway's upstream URLs and token secret) subclass
+these in the service (`gateway.settings`): the kernel knows no service."""
 
 from __future__ import annotations
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 
 
 class ServiceSettings(BaseSettings):
@@ -62,24 +63,4 @@ class ServiceSettings(BaseSettings):
     def _no_shifted_clock_in_production(self) -> ServiceSettings:
         if self.env == "production" and self.clock_offset_s:
             raise ValueError("BT_CLOCK_OFFSET_S is for tests; a production service runs on real time")
-        return self
-
-
-class GatewaySettings(ServiceSettings):
-    service_name: str = "gateway"
-    jwt_secret: str = DEV_JWT_SECRET
-    jwt_ttl_s: int = 8 * 3600
-    intake_url: str = "http://127.0.0.1:8001"
-    registry_url: str = "http://127.0.0.1:8002"
-    notification_url: str = "http://127.0.0.1:8003"
-    fee_url: str = "http://127.0.0.1:8004"
-    upstream_timeout_s: float = 15.0
-    # The gateway's own budget is the upstream timeout (its proxy answers 504 then), not the services' budget.
-    request_timeout_s: float = 0.0
-
-    @model_validator(mode="after")
-    def _no_placeholder_secret_in_production(self) -> GatewaySettings:
-        # A development secret in production would let anyone mint tokens.
-        if self.env == "production" and self.jwt_secret == DEV_JWT_SECRET:
-            raise ValueError("BT_JWT_SECRET must be set to a real secret in production")
         return self

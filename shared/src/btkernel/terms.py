@@ -4,10 +4,12 @@ runs out on the working calendar."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from btkernel.calendar import ALMATY
 from btkernel.catalogue import StateService, TermRule
+from btkernel.events.details import BirthDetails, ServiceDetails, stated_variant
 from btkernel.workcal import REGISTRY_OFFICE, Schedule, Term, WorkingCalendar, due, months_later
 
 VIA_SERVICE_CENTRE = "via_service_centre"
@@ -15,15 +17,19 @@ VIA_SERVICE_CENTRE = "via_service_centre"
 KZ_CALENDAR = WorkingCalendar("KZ")
 
 
-def variant_of(service: StateService, details: dict[str, Any]) -> str | None:
+# The application's details: typed (ADR 0018), or as JSON where a caller still holds them so.
+Details = ServiceDetails | Mapping[str, Any]
+
+
+def variant_of(service: StateService, details: Details) -> str | None:
     """The case variant the application names (`details.variant`), if the service has it."""
-    variant = details.get("variant")
-    return variant if isinstance(variant, str) and variant in service.variants() else None
+    variant = stated_variant(details)
+    return variant if variant in service.variants() else None
 
 
 def review_term(
     service: StateService,
-    details: dict[str, Any],
+    details: Details,
     filed_on: dt.date,
     calendar: WorkingCalendar | None = None,
     channel: str | None = None,
@@ -39,7 +45,10 @@ def review_term(
         return service.term(VIA_SERVICE_CENTRE)
     if service.late_after_working_days is None:
         return service.default_term()
-    born = details.get("child", {}).get("birth_date")
+    if isinstance(details, BirthDetails):
+        born: Any = details.child.birth_date
+    else:
+        born = details.get("child", {}).get("birth_date") if isinstance(details, Mapping) else None
     if born is not None:
         born_on = born if isinstance(born, dt.date) else dt.date.fromisoformat(str(born))
         if cal.working_days_between(born_on, filed_on) > service.late_after_working_days:
@@ -65,9 +74,7 @@ def due_at(
     return due(start, as_term, schedule, calendar or KZ_CALENDAR, default_acceptance_day_counted=False)
 
 
-def earliest_registration(
-    service: StateService, details: dict[str, Any], filed: dt.datetime
-) -> dt.date | None:
+def earliest_registration(service: StateService, details: Details, filed: dt.datetime) -> dt.date | None:
     """The first day the act may be registered, where a minimum delay applies (marriage S002/App.2 p.5(4);
     mutual-consent divorce without minors S002/App.9 p.5(5)): one month after the day of filing."""
     rule = service.earliest_registration

@@ -49,7 +49,8 @@ async def test_enqueue_refuses_what_no_broker_would_take_and_nothing_is_committe
 ) -> None:
     _, pool = kernel_db
     async with pool.acquire() as conn:
-        with pytest.raises(outbox.EventTooLarge) as too_large:
+        # PT012: the whole transaction, a state change then the refused event, is what must raise.
+        with pytest.raises(outbox.EventTooLarge) as too_large:  # noqa: PT012
             async with conn.transaction():
                 await conn.execute("CREATE TABLE applications (id text)")
                 await conn.execute("INSERT INTO applications VALUES ('a-1')")
@@ -134,7 +135,8 @@ async def test_a_parked_row_holds_back_its_subject_only_until_released_or_discar
         assert [(k["id"], k["discarded_by"]) for k in kept] == [(big_id, "ops1"), (broken_id, "ops1")]
         assert await relay_conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
         listing = await _run([*cli, "list"])
-        assert listing.returncode == 0 and listing.stdout == ""
+        assert listing.returncode == 0
+        assert listing.stdout == ""
     finally:
         await producer.stop()
         await relay_conn.close()
@@ -188,9 +190,11 @@ async def test_transient_errors_are_retried_for_ever_and_unknown_ones_park_after
         with pytest.raises(RuntimeError):
             await relay.publish_pending(conn, odd)  # type: ignore[arg-type]
         rows = await conn.fetch("SELECT parked_at, attempts, last_error FROM outbox ORDER BY id")
-        assert rows[0]["parked_at"] is not None and rows[0]["attempts"] == 3
+        assert rows[0]["parked_at"] is not None
+        assert rows[0]["attempts"] == 3
         assert rows[0]["last_error"] == "RuntimeError: something nobody foresaw"
-        assert rows[1]["parked_at"] is None and rows[1]["attempts"] == 1
+        assert rows[1]["parked_at"] is None
+        assert rows[1]["attempts"] == 1
     finally:
         await conn.close()
 

@@ -8,9 +8,10 @@ import asyncpg
 import pytest
 
 from btkernel import errors
+from btkernel.aggregate import Aggregate
 from btkernel.context import new_context
 from btkernel.events.case import CaseRegisteredInChancellery
-from btkernel.eventstore import Aggregate as LegacyAggregate
+from btkernel.eventstore import PgEventStore
 from btkernel.unit_of_work import PgUnitOfWork
 
 pytestmark = pytest.mark.integration
@@ -22,7 +23,7 @@ def _ev(stream: str, by: str) -> CaseRegisteredInChancellery:
     return CaseRegisteredInChancellery(case_id=stream, registered_at=NOW, registered_by=by)
 
 
-class Tally(LegacyAggregate):  # the compatibility base: also proves old `load`/`save` keep working
+class Tally(Aggregate):
     STREAM_TYPE = "case"
 
     def __init__(self, stream_id: str) -> None:
@@ -54,8 +55,10 @@ async def test_commit_keeps_events_and_outbox_rows_and_reports_them(
     assert [e.id for e in uow.appended] == [e.id for e in envelopes]
     assert await _counts(pool) == (1, 1)
     async with pool.acquire() as conn:
-        loaded = await Tally.load(conn, "u1")
-    assert loaded is not None and loaded.by == ["a"] and loaded.version == 1
+        loaded = await PgEventStore(conn).load_aggregate(Tally, "u1")
+    assert loaded is not None
+    assert loaded.by == ["a"]
+    assert loaded.version == 1
 
 
 async def test_without_commit_or_on_an_error_nothing_is_kept(kernel_db: tuple[str, asyncpg.Pool]) -> None:
@@ -69,7 +72,8 @@ async def test_without_commit_or_on_an_error_nothing_is_kept(kernel_db: tuple[st
             ctx=new_context(),
             source="/t",
         )
-    with pytest.raises(errors.RuleViolation):
+    # PT012: a unit of work that writes and then raises is what is under test.
+    with pytest.raises(errors.RuleViolation):  # noqa: PT012
         async with PgUnitOfWork(pool) as uow:
             await uow.events.append(
                 stream_id="u3",
@@ -95,7 +99,8 @@ async def test_a_stale_save_is_a_concurrency_conflict(kernel_db: tuple[str, asyn
     async with PgUnitOfWork(pool) as first, PgUnitOfWork(pool) as second:
         a = await first.events.load_aggregate(Tally, "u4")
         b = await second.events.load_aggregate(Tally, "u4")
-        assert a is not None and b is not None
+        assert a is not None
+        assert b is not None
         a.record(_ev("u4", "b"))
         b.record(_ev("u4", "c"))
         await first.events.save(a, new_context(), "/t")
@@ -103,8 +108,9 @@ async def test_a_stale_save_is_a_concurrency_conflict(kernel_db: tuple[str, asyn
         with pytest.raises(errors.ConcurrencyConflict):
             await second.events.save(b, new_context(), "/t")
     async with pool.acquire() as conn:
-        winner = await Tally.load(conn, "u4")
-    assert winner is not None and winner.by == ["a", "b"]
+        winner = await PgEventStore(conn).load_aggregate(Tally, "u4")
+    assert winner is not None
+    assert winner.by == ["a", "b"]
 
 
 async def test_on_a_connection_in_a_transaction_it_is_a_savepoint(

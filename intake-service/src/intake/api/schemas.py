@@ -6,13 +6,14 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from btkernel import clock
 from btkernel import iin as iin_rules
 from btkernel.bounded import LIST_MAX, Code, Id
+from btkernel.events.details import AMENDMENT, EXAMPLES, AmendmentDetails
 from btkernel.events.values import Contact, EdsSignature, Person, PowerOfAttorney, Representative
-from intake.domain.details import birth_date_problem
+from intake.domain.details import NEEDS, birth_date_problem, model_for
 
 IIN_LEN = 12
 PHONE_MAX = 32  # 15 digits with spaces and a plus sign
@@ -30,6 +31,35 @@ def _born_by_today(born: dt.date | None) -> dt.date | None:
 
 
 BirthDate = Annotated[dt.date, AfterValidator(_born_by_today)]
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    """`node` with its `#/$defs/…` references replaced by the definitions (none of them is recursive), so the
+    schema stands in the service's OpenAPI document and the gateway's merged one without components."""
+    if isinstance(node, dict):
+        if isinstance(ref := node.get("$ref"), str):
+            return _inline(defs[ref.split("/")[-1]], defs)
+        return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    return node
+
+
+def details_json_schema() -> dict[str, Any]:
+    """The request's `details` as the OpenAPI document shows them: one member per service (`x-service-id`) and
+    one for the amendment variant (`x-variant`), each with the fields that service needs marked required
+    (`NEEDS`) and one example. `anyOf`, not `oneOf`: the members of the act services share their fields, and
+    what selects one is `service_id` beside `details`, not a property inside."""
+    members = []
+    for key, example in EXAMPLES.items():
+        model = model_for(key, None) if key != AMENDMENT else AmendmentDetails
+        schema = model.model_json_schema()
+        member: dict[str, Any] = _inline(schema, schema.get("$defs", {}))
+        member["required"] = sorted({*member.get("required", []), *NEEDS.get(key, ())})
+        member["examples"] = [example]
+        member["x-variant" if key == AMENDMENT else "x-service-id"] = key
+        members.append(member)
+    return {"type": "object", "anyOf": members}
 
 
 class ApplicantIn(Person):
@@ -110,10 +140,13 @@ class SubmitApplication(BaseModel):
         examples=[["identity_document", "medical_birth_certificate"]],
         max_length=LIST_MAX,
     )
-    # Keys and values are checked per service (`intake.domain.details`, bounded there), with paths under
-    # body.details; here only the number of top-level fields is bounded.
-    details: dict[Code, Any] = Field(
-        description="service-specific data, e.g. the child for a birth", max_length=LIST_MAX
+    # Checked per service after the body parses (`intake.app.channels.validate_details`: the model `service_id`
+    # selects, its dates judged on the service's today), with paths under body.details; here only the number
+    # of top-level fields is bounded. The document shows the per-service models (ADR 0018).
+    details: Annotated[dict[Code, Any], WithJsonSchema(details_json_schema())] = Field(
+        description="service-specific data; its model is the one of `service_id` (or the amendment's when "
+        "`details.variant` is amendment): one member per service below, each with an example",
+        max_length=LIST_MAX,
     )
     registry_office_id: Code | None = Field(
         None, description="defaults to the centre's district registry office; required on the portal"

@@ -10,23 +10,24 @@ from pydantic import ValidationError
 
 from btkernel import catalogue
 from btkernel.errors import InvalidInput, RuleViolation
+from btkernel.events.details import parse
 from btkernel.events.values import EdsSignature
+from btkernel.policy import Role
 from intake.domain.details import (
-    DETAILS_BY_SERVICE,
     ActDetails,
+    ServiceDetails,
     missing_fields,
     missing_reason,
     rule_problems,
-    validate,
 )
 
 # The channel is who accepts: a centre operator (S002 p.9), the registry chancellery at its desk — or the worker
 # of the provider for annulment (S002/App.1 p.10, App.10 p.7) — or the portal client (S002 portal processes).
-CHANNEL_OF_ROLE = {
-    "centre_operator": "state_corporation",
-    "registry_chancellery": "desk",
-    "registry_worker": "desk",
-    "portal": "portal",
+CHANNEL_OF_ROLE: dict[str, str] = {
+    Role.CENTRE_OPERATOR: "state_corporation",
+    Role.REGISTRY_CHANCELLERY: "desk",
+    Role.REGISTRY_WORKER: "desk",
+    Role.PORTAL: "portal",
 }
 CHANNEL_WORDS = {
     "state_corporation": "at service centres",
@@ -39,8 +40,9 @@ RECEIPT_FORM = {"state_corporation": "receipt", "desk": "registration_mark", "po
 
 def validate_details(
     service: catalogue.StateService, details: dict[str, Any], today: dt.date
-) -> dict[str, Any]:
-    """The details as the service needs them, dates judged on `today`; or `InvalidInput` naming each field."""
+) -> ServiceDetails:
+    """The details as the service needs them (the service's model, ADR 0018), dates judged on `today`; or
+    `InvalidInput` naming each field."""
     variant = details.get("variant")
     if variant is not None and variant not in service.variants():
         shown = repr(variant) if isinstance(variant, str) and len(variant) <= 64 else "this value"
@@ -48,11 +50,8 @@ def validate_details(
             f"{shown} is not a variant of this service; one of: {', '.join(service.variants())}",
             field="body.details.variant",
         )
-    model = DETAILS_BY_SERVICE.get(service.id, ActDetails)
-    if variant == "amendment":
-        model = ActDetails
     try:
-        validated = validate(model, details, today)
+        validated = parse(service.id, details, today=today)
     except ValidationError as exc:
         errors = []
         for e in exc.errors():
@@ -67,8 +66,7 @@ def validate_details(
             raise InvalidInput(f"{service.names.en} needs: {', '.join(missing)}", errors=errors)
         if problems := rule_problems(service.id, validated, today):
             raise InvalidInput("; ".join(f"{e['path']}: {e['reason']}" for e in problems), errors=problems)
-        return validated.model_dump(mode="json", exclude_defaults=True)
-    return validated.model_dump(mode="json")
+    return validated
 
 
 def check_channel(service: catalogue.StateService, channel: str, details: dict[str, Any]) -> None:

@@ -8,10 +8,9 @@ paternity naming a record that is not a birth, a death already registered.
 
 from __future__ import annotations
 
-from typing import Any
-
 from btkernel.errors import RuleViolation
 from btkernel.events.base import Event
+from btkernel.events.details import AMENDMENT, ActDetails, ServiceDetails
 from btkernel.events.record import BirthRegistered, RecordAnnulled, RecordRegistered
 from intake.app.unit_of_work import IntakeUnitOfWork, KnownRecord, KnownRecords
 
@@ -53,13 +52,14 @@ async def learn(event: Event, uow: IntakeUnitOfWork) -> None:
         await uow.commit()
 
 
-async def check(records: KnownRecords, service_id: str, details: dict[str, Any]) -> None:
+async def check(records: KnownRecords, service_id: str, details: ServiceDetails) -> None:
     """Refuse (422, naming the field) what the register shows can never be carried out."""
-    variant = details.get("variant")
-    if isinstance(record_id := details.get("record_id"), str):
+    if not isinstance(details, ActDetails):
+        return  # a birth names no record
+    if (record_id := details.record_id) is not None:
         row = await _known(records, record_id, "body.details.record_id")
-        kind = details.get("record_kind")
-        if isinstance(kind, str) and row.kind != kind:
+        kind = details.record_kind
+        if kind is not None and row.kind != kind:
             raise RuleViolation(
                 f"record {row.record_number} is a {row.kind} record, not a {kind} record",
                 field="body.details.record_kind",
@@ -70,7 +70,7 @@ async def check(records: KnownRecords, service_id: str, details: dict[str, Any])
             raise RuleViolation(
                 f"record {row.record_number} is annulled", field="body.details.record_id", code="annulled"
             )
-    if isinstance(birth_record_id := details.get("birth_record_id"), str):
+    if (birth_record_id := details.birth_record_id) is not None:
         row = await _known(records, birth_record_id, "body.details.birth_record_id")
         if row.kind != "birth":
             raise RuleViolation(
@@ -84,9 +84,9 @@ async def check(records: KnownRecords, service_id: str, details: dict[str, Any])
                 field="body.details.birth_record_id",
                 code="annulled",
             )
-    if service_id == "death_registration" and variant != "amendment":
-        iin = (details.get("subject") or {}).get("iin")
-        if isinstance(iin, str) and (number := await records.active_death_of(iin)):
+    if service_id == "death_registration" and details.variant != AMENDMENT:
+        iin = details.subject.iin if details.subject else None
+        if iin is not None and (number := await records.active_death_of(iin)):
             raise RuleViolation(
                 f"the death of the person with IIN {iin} is already registered (record {number})",
                 field="body.details.subject.iin",

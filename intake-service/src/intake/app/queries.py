@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from btkernel.context import Actor
+from btkernel.policy import Role
 from intake.app.handover import visible_row
 from intake.app.unit_of_work import ApplicationFilter, ApplicationRow, IntakeUnitOfWork
 
@@ -20,10 +21,10 @@ async def list_applications(
 ) -> list[ApplicationRow]:
     """Newest first: a site's own (accepted there or sent to it), the portal's, or all for a supervisor."""
     where = ApplicationFilter(
-        site=actor.site if actor.role not in ("supervisor", "portal") else None,
+        site=actor.site if actor.role not in (Role.SUPERVISOR, Role.PORTAL) else None,
         status=status,
         applicant_iin=applicant_iin,
-        channel="portal" if actor.role == "portal" else None,
+        channel="portal" if actor.role == Role.PORTAL else None,
         limit=limit,
     )
     async with uow:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
 from btkernel.errors import Forbidden, InvalidInput
 from btkernel.events.application import ApplicationAcceptanceRefused, ApplicationSubmitted
+from btkernel.events.details import ServiceDetails, stated_variant
 from btkernel.events.values import (
     Contact,
     EdsSignature,
@@ -81,7 +83,7 @@ class Where:
 
 def planned_issue_date(
     service: catalogue.StateService,
-    details: dict[str, Any],
+    details: ServiceDetails | Mapping[str, Any],
     accepted_at: dt.datetime,
     channel: str = "state_corporation",
     centre: sites.ServiceCentre | None = None,
@@ -92,7 +94,7 @@ def planned_issue_date(
     # Public holidays are known here; transfer decrees are kept by the registry, which computes the binding due
     # moment — the receipt's date is what the applicant is promised, the registry's deadline the obligation.
     cal = KZ_CALENDAR
-    if channel == "state_corporation" and pilots.accelerated(centre, service.id, details.get("variant")):
+    if channel == "state_corporation" and pilots.accelerated(centre, service.id, stated_variant(details)):
         assert centre is not None
         schedule = builtin_schedule(centre.schedule)
         return due_at(pilots.ACCELERATED_TERM, accepted_at, cal, schedule).astimezone(ALMATY).date()
@@ -255,7 +257,7 @@ def _where(service: catalogue.StateService, cmd: Submit, today: dt.date) -> Wher
 
 
 def _checklist(
-    service: catalogue.StateService, cmd: Submit, details: dict[str, Any]
+    service: catalogue.StateService, cmd: Submit, details: ServiceDetails
 ) -> tuple[list[PresentedDocument], list[PresentedDocument]]:
     """The documents presented, and those of the checklist (point 9 of the Standard) that are missing."""
     by_code = {d.code: d for d in service.documents}
@@ -270,7 +272,7 @@ def _checklist(
     missing = [
         PresentedDocument(code=d.code, name=d.name.ru)
         for d in service.required_documents(
-            with_representative=cmd.representative is not None, variant=details.get("variant")
+            with_representative=cmd.representative is not None, variant=details.variant
         )
         if d.code not in cmd.documents
     ]

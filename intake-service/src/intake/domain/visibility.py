@@ -4,6 +4,7 @@ accepted (`centre_id`), the office it went to (`registry_office_id`) and its cha
 from __future__ import annotations
 
 from btkernel.context import Actor
+from btkernel.policy import Role
 
 PORTAL = "portal"
 
@@ -13,11 +14,11 @@ def site_sees_application(
 ) -> bool:
     """A site sees only the applications it accepted (an office: also those sent to it); the portal only portal
     applications; a supervisor all of them."""
-    if actor.role == "supervisor":
+    if actor.role == Role.SUPERVISOR:
         return True
-    if actor.role == "portal":
+    if actor.role == Role.PORTAL:
         return channel == PORTAL
-    if actor.role == "centre_operator":
+    if actor.role == Role.CENTRE_OPERATOR:
         return centre_id == actor.site
     return actor.site in (centre_id, registry_office_id)
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from btkernel import problem_docs, problems
+from btkernel.policy import Role
 from btkernel.service import ActorDep, ApplicationIdQuery, PoolDep
 from notification.adapters.store import PgStore
 from notification.app.delivery_log import delivery_log
-from notification.domain.applicant import CENTRE_OPERATOR
 from notification.domain.notification import Notification
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
@@ -73,7 +73,7 @@ async def list_notifications(
         # Unknown and out of scope read the same (see delivery_log).
         raise problems.NotFound(
             f"no application {application_id} known to the notification service"
-            + (" at your centre" if actor.role == CENTRE_OPERATOR else ""),
+            + (" at your centre" if actor.role == Role.CENTRE_OPERATOR else ""),
             field="query.application_id",
         )
     return NotificationList(application_id=application_id, items=[NotificationOut.of(n) for n in rows])

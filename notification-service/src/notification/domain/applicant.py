@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from btkernel.events.values import Contact, Person, Representative
+from btkernel.policy import Role
 
 SUBMITTED = "submitted"
 ACCEPTANCE_REFUSED = "acceptance_refused"
-SUPERVISOR = "supervisor"
-CENTRE_OPERATOR = "centre_operator"
 
 
 @dataclass(frozen=True)
@@ -51,6 +50,6 @@ def a_centre_sees_only_its_own_applications(app: ApplicationContact, role: str, 
     """An operator reads the delivery log of its own centre's applications only; another centre's application is
     as unknown to it as one that does not exist. The supervisor sees all; any other role none (should the policy
     table ever let one through, it reads as unknown rather than as everything)."""
-    if role == CENTRE_OPERATOR:
+    if role == Role.CENTRE_OPERATOR:
         return app.centre_id == site
-    return role == SUPERVISOR
+    return role == Role.SUPERVISOR

@@ -17,14 +17,14 @@ from typing import Any
 from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
 from btkernel.errors import InvalidInput, RuleViolation
+from btkernel.events.details import AMENDMENT, ActDetails, BirthDetails, Parent, Subject
 from btkernel.events.record import BirthRegistered, RecordRegistered
-from btkernel.events.values import Person, PersonName
+from btkernel.events.values import Person
 from registry.app import SOURCE
 from registry.app.unit_of_work import RegistryUnitOfWork
 from registry.domain.case import Case
 from registry.domain.record import KINDS, RECORD_KINDS, Record, fold_name, record_number
 
-AMENDMENT = "amendment"
 # Acts that change the child's birth record and so re-issue the birth certificate (services.md §2B side results).
 BIRTH_RECORD_EFFECTS = ("paternity", "adoption", "name_change")
 CERTIFICATE_OF = {
@@ -50,9 +50,21 @@ class Act:
     child_iin: str | None
 
     @property
-    def details(self) -> dict[str, Any]:
+    def details(self) -> ActDetails:
+        """The details of a service that registers an act about a subject or a record (every model but birth's)."""
         assert self.case.opened is not None
-        return self.case.opened.details
+        details = self.case.opened.details
+        if not isinstance(details, ActDetails):
+            raise InvalidInput(f"{self.case.opened.service_id} states no act details", field="case.details")
+        return details
+
+    @property
+    def birth(self) -> BirthDetails:
+        assert self.case.opened is not None
+        details = self.case.opened.details
+        if not isinstance(details, BirthDetails):
+            raise InvalidInput("the application states no child", field="case.details.child")
+        return details
 
 
 ActBuilder = Callable[[Act], Awaitable[None]]
@@ -81,7 +93,12 @@ async def form_act(
     await builder(act)
 
 
-async def _record(act: Act, record_id: Any, field: str) -> Record:
+def _person(who: Parent | Subject) -> Person:
+    """A person of the details as the record names them (a parent states no date of birth)."""
+    return Person(iin=who.iin, name=who.name, birth_date=getattr(who, "birth_date", None))
+
+
+async def _record(act: Act, record_id: str | None, field: str) -> Record:
     """The record the application names. Intake refuses unknown records at submission (ADR 0012); this is the
     registry's own check, a 422 the executive answers with a reasoned refusal — never a case stuck on a 404."""
     if not isinstance(record_id, str):
@@ -113,40 +130,41 @@ async def _new_number(act: Act, kind: str) -> tuple[int, str, int]:
 
 async def _amend(act: Act) -> None:
     details = act.details
-    record = await _record(act, details.get("record_id"), "case.details.record_id")
+    record = await _record(act, details.record_id, "case.details.record_id")
     record.amend(
         case_id=act.case.id,
         by=act.actor.id,
-        change=str(details.get("change", "amendment")),
-        changes=dict(details.get("changes") or {}),
-        reason=str(details.get("reason", "")),
+        change=details.change or AMENDMENT,
+        changes=dict(details.changes),
+        reason=details.reason or "",
         at=act.now,
     )
     await _save(act, record)
-    assert record.kind is not None and record.number is not None
+    assert record.kind is not None
+    assert record.number is not None
     docs = [f"repeat_{CERTIFICATE_OF.get(record.kind, 'certificate')}_with_amendments"]
     act.case.register_act(act.actor, record.id, record.number, act.now, docs)
 
 
 async def _copy_certificate(act: Act) -> None:
     """Nothing is registered: the result copies an existing record (S002/App.3; services.md §10 item 8)."""
-    record = await _record(act, act.details.get("record_id"), "case.details.record_id")
+    record = await _record(act, act.details.record_id, "case.details.record_id")
     if record.status != "active":
         raise RuleViolation(f"record {record.number} is annulled", code="annulled")
     assert record.number is not None
     act.case.register_act(
-        act.actor, record.id, record.number, act.now, [str(act.details.get("document", "repeat_certificate"))]
+        act.actor, record.id, record.number, act.now, [act.details.document or "repeat_certificate"]
     )
 
 
 async def _register_birth(act: Act) -> None:
-    case, now, details = act.case, act.now, act.details
+    case, now, details = act.case, act.now, act.birth
     seq, number, year = await _new_number(act, "birth")
     record_id = str(uuid.uuid4())
     case.register_act(act.actor, record_id, number, now, ["birth_certificate"])
-    child = details["child"]
-    mother = Person.model_validate(details["mother"]) if details.get("mother") else None
-    father = Person.model_validate(details["father"]) if details.get("father") else None
+    child = details.child
+    mother = _person(details.mother) if details.mother else None
+    father = _person(details.father) if details.father else None
     record = Record(record_id)
     born = BirthRegistered(
         record_id=record_id,
@@ -154,10 +172,10 @@ async def _register_birth(act: Act) -> None:
         registry_office_id=case.office_id,
         registered_at=now,
         case_id=case.id,
-        child_name=PersonName.model_validate(child["name"]),
-        child_sex=child["sex"],
-        child_birth_date=dt.date.fromisoformat(child["birth_date"]),
-        child_birth_place=child["birth_place"],
+        child_name=child.name,
+        child_sex=child.sex,
+        child_birth_date=child.birth_date,
+        child_birth_place=child.birth_place,
         child_iin=act.child_iin,
         mother=mother,
         father=father,
@@ -189,7 +207,7 @@ async def _register_record(act: Act) -> None:
 
 async def _restore_record(act: Act) -> None:
     """Restoration (2016 and 2019 editions): a record of the kind the application names."""
-    await _register(act, str(act.details.get("record_kind")), restored=True)
+    await _register(act, act.details.record_kind, restored=True)
 
 
 async def _register(act: Act, kind: str | None, *, restored: bool) -> None:
@@ -199,13 +217,13 @@ async def _register(act: Act, kind: str | None, *, restored: bool) -> None:
         raise InvalidInput(
             f"{case.opened.service_id} cannot register a record of kind {kind!r}", field="body"
         )
-    if "subject" not in details:
+    if details.subject is None:
         raise InvalidInput("the application names no subject of the record", field="case.details.subject")
-    subject = Person.model_validate(details["subject"])
-    parties = [Person.model_validate(p) for p in details.get("parties") or []]
-    facts: dict[str, Any] = dict(details.get("facts") or {})
+    subject = _person(details.subject)
+    parties = [_person(p) for p in details.parties]
+    facts: dict[str, Any] = dict(details.facts)
     docs = [CERTIFICATE_OF[kind]] if not restored else ["restored_record_certificate"]
-    if kind == "death" and details.get("document") == "death_spravka":
+    if kind == "death" and details.document == "death_spravka":
         docs = ["death_spravka"]  # S002/App.7 p.3: a death certificate or a death справка
     # One person dies once (S002/App.7): a second registration is refused, the first record stands.
     if (
@@ -222,10 +240,10 @@ async def _register(act: Act, kind: str | None, *, restored: bool) -> None:
         )
     birth_record: Record | None = None
     # Paternity is entered into the child's birth record (S002/App.4 p.3): without one it registers nothing.
-    if kind == "paternity" and not restored and not details.get("birth_record_id"):
+    if kind == "paternity" and not restored and not details.birth_record_id:
         await _record(act, None, "case.details.birth_record_id")
-    if kind in BIRTH_RECORD_EFFECTS and not restored and details.get("birth_record_id"):
-        birth_record = await _record(act, details["birth_record_id"], "case.details.birth_record_id")
+    if kind in BIRTH_RECORD_EFFECTS and not restored and details.birth_record_id:
+        birth_record = await _record(act, details.birth_record_id, "case.details.birth_record_id")
         if birth_record.kind != "birth" or birth_record.status != "active":
             raise RuleViolation(
                 f"record {birth_record.number} is not an active birth record; prepare a reasoned refusal",
@@ -258,7 +276,7 @@ async def _register(act: Act, kind: str | None, *, restored: bool) -> None:
             case_id=case.id,
             by=actor.id,
             change=kind,
-            changes=dict(details.get("changes") or {"basis_record": number}),
+            changes=dict(details.changes or {"basis_record": number}),
             reason=f"{kind} record {number}",
             at=now,
         )
@@ -284,8 +302,8 @@ async def _annul(act: Act) -> None:
     (with the originally assigned IIN) and a repeat birth certificate; annulling a divorce gives the marriage
     certificate; otherwise the answer on annulment."""
     case, actor, now = act.case, act.actor, act.now
-    record = await _record(act, act.details.get("record_id"), "case.details.record_id")
-    reason = str(act.details.get("reason") or "annulment")
+    record = await _record(act, act.details.record_id, "case.details.record_id")
+    reason = act.details.reason or "annulment"
     record.annul(case_id=case.id, by=actor.id, reason=reason, at=now)
     await _save(act, record)
     docs = ["annulment_answer"]

@@ -15,6 +15,7 @@ from btkernel.errors import NotFound
 from btkernel.events.application import ApplicationForwarded
 from btkernel.events.case import CaseOpened, ReviewExtended
 from btkernel.events.values import Term
+from btkernel.policy import Role
 from btkernel.terms import review_term
 from registry.app import SOURCE, acts
 from registry.app.staff import StaffDirectory, check_executive
@@ -79,7 +80,7 @@ async def load_for(uow: RegistryUnitOfWork, case_id: str, actor: Actor) -> Case:
     """The case, if it belongs to the actor's office (a supervisor sees all). 404 otherwise: another office's
     case ids reveal nothing."""
     case = await uow.events.load_aggregate(Case, case_id)
-    if case is None or (actor.role != "supervisor" and case.office_id != actor.site):
+    if case is None or (actor.role != Role.SUPERVISOR and case.office_id != actor.site):
         raise NotFound(f"no case {case_id} in your registry office")
     return case
 

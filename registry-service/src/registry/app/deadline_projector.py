@@ -25,6 +25,7 @@ from btkernel.events.case import (
     ThirdPartyNotified,
 )
 from btkernel.events.notification import NotificationDelivered
+from btkernel.policy import Role
 from btkernel.terms import variant_of
 from registry.app.unit_of_work import RegistryUnitOfWork
 from registry.domain.deadlines import (
@@ -151,7 +152,7 @@ async def _open_step(
         term = {"value": 0, "unit": RESOLUTION_UNIT, "acceptance_day_counted": None, "source": step.source}
     else:
         due_at = site_clock.due(start, term, case["registry_office_id"])
-    responsible = executive_id if step.role == "registry_executive" else None
+    responsible = executive_id if step.role == Role.REGISTRY_EXECUTIVE else None
     await uow.deadlines.open(
         case,
         kind=f"step:{order}",
@@ -197,7 +198,7 @@ async def _on_opened(uow: RegistryUnitOfWork, e: CaseOpened, now: dt.datetime) -
     await _open_step(uow, site_clock, case, 1, e.opened_at, now)
     await _open_third_party_notice(uow, case, e, site_clock, now)
     centre = sites.load().centre(e.centre_id)
-    if pilots.accelerated(centre, e.service_id, e.details.get("variant")):
+    if pilots.accelerated(centre, e.service_id, e.details.variant):
         due_at = site_clock.due(e.submitted_at, PILOT_TERM, e.centre_id)
         await uow.deadlines.open(
             case,

@@ -15,7 +15,7 @@ from typing import Any
 from btkernel import logging as btlog
 from btkernel.envelope import Envelope
 from btkernel.events.deadline import DeadlineApproaching, DeadlineMissed
-from btkernel.periodic import Periodic
+from btkernel.loops import Periodic
 from registry.app.unit_of_work import RegistryUnitOfWork
 
 log = btlog.get(__name__)

@@ -12,6 +12,7 @@ from btkernel.calendar import ALMATY
 from btkernel.context import Actor
 from btkernel.errors import InvalidInput, NotFound
 from btkernel.eventstore import StoredEvent
+from btkernel.policy import Role
 from registry.app.calendar import known_site
 from registry.app.unit_of_work import RegistryUnitOfWork
 from registry.domain.deadlines import time_left
@@ -39,7 +40,7 @@ DEADLINE_FIELDS = (
 
 def office_of(actor: Actor) -> str | None:
     """The office whose cases the actor sees; None (all) for a supervisor."""
-    return None if actor.role == "supervisor" else actor.site
+    return None if actor.role == Role.SUPERVISOR else actor.site
 
 
 async def worklist(
@@ -93,7 +94,7 @@ async def case_detail(actor: Actor, case_id: str, uow: RegistryUnitOfWork) -> Ca
     """The worklist row with the case's full history; 404 for another office's case (its ids reveal nothing)."""
     async with uow:
         row = await uow.case_views.row(case_id)
-        if row is None or (actor.role != "supervisor" and row["registry_office_id"] != actor.site):
+        if row is None or (actor.role != Role.SUPERVISOR and row["registry_office_id"] != actor.site):
             raise NotFound(f"no case {case_id} in your registry office")
         return CaseDetail(row, await uow.case_views.history(case_id))
 
@@ -108,7 +109,7 @@ async def statistics(
     service_id: str | None,
 ) -> list[dict[str, Any]]:
     """A head sees their own office; a supervisor any (or all)."""
-    office = registry_office_id if actor.role == "supervisor" else actor.site
+    office = registry_office_id if actor.role == Role.SUPERVISOR else actor.site
     async with uow:
         return await uow.case_views.statistics(
             date_from=date_from, date_to=date_to, office_id=office, service_id=service_id

@@ -32,6 +32,7 @@ from btkernel.events.case import (
     ReviewExtended,
     ThirdPartyNotified,
 )
+from btkernel.policy import Role
 from btkernel.terms import earliest_registration, variant_of
 
 OPENED = "opened"
@@ -118,7 +119,7 @@ class Case(Aggregate):
 
     def _expect_assigned_if_executive(self, actor: Actor) -> None:
         """An executive acts only on the cases assigned to them; the head acts on every case of the office."""
-        if actor.role == "registry_executive":
+        if actor.role == Role.REGISTRY_EXECUTIVE:
             self._expect_executive(actor)
 
     def earliest_registration(self) -> dt.date | None:

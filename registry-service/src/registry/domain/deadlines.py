@@ -20,6 +20,7 @@ from btkernel.events.case import (
     ResultSentToCentre,
     ResultSigned,
 )
+from btkernel.policy import Role
 from btkernel.workcal import working_time_left
 from registry.domain.site_clock import SiteClock
 
@@ -84,7 +85,7 @@ def completed_up_to(service: catalogue.StateService, event: Event) -> int:
     the signature is the head's last step; the result sent is the last step of all."""
     orders = [s.order for s in service.steps]
     review = next((s.order for s in service.steps if s.max == "review_term"), 3)
-    signature = max((s.order for s in service.steps if s.role == "registry_head"), default=max(orders))
+    signature = max((s.order for s in service.steps if s.role == Role.REGISTRY_HEAD), default=max(orders))
     if isinstance(event, CaseRegisteredInChancellery):
         return 1
     if isinstance(event, ResolutionImposed):

@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
+from pydantic import model_validator
+
 from btkernel import topics
+from btkernel.events import details as service_details
 from btkernel.events.base import Event
+from btkernel.events.details import ServiceDetails
 from btkernel.events.values import Person, PresentedDocument, Representative, Term
 
 
@@ -31,8 +35,14 @@ class CaseOpened(_CaseEvent):
     review_due_at: dt.datetime
     applicant: Person
     representative: Representative | None = None
-    details: dict[str, Any]
+    # Typed by `service_id` (ADR 0018): the same JSON as before, now with a schema per service.
+    details: ServiceDetails
     documents: list[PresentedDocument]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_details(cls, data: Any) -> Any:
+        return service_details.typed_details(data)
 
 
 class CaseRegisteredInChancellery(_CaseEvent):

@@ -298,7 +298,9 @@ def due(
             start, term, site_schedule, calendar, _counted(term, default_acceptance_day_counted)
         )
         if term.unit == "working_days":
-            assert isinstance(site_schedule, Schedule) and calendar is not None  # checked by _last_day
+            # both checked by _last_day
+            assert isinstance(site_schedule, Schedule)
+            assert calendar is not None
             closing = site_schedule.closing_time(last, calendar)
             assert closing is not None
             return closing
