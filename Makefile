@@ -3,16 +3,16 @@ SHELL := /bin/bash
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := shared deploy gateway intake-service registry-service notification-service fee-service
+PACKAGES := shared/kernel shared/workcal shared/civreg deploy gateway intake-service registry-service notification-service fee-service
 STAMP := $(VENV)/.installed
 # Every third-party package, transitive, pinned with its hashes: written by `make lock` from requirements.in and
 # the packages' pyproject.toml files, never by hand.
 LOCK := requirements.lock
 # The project's own packages: installed editable, never locked.
-OWN := birtereze-kernel birtereze-deploy birtereze-gateway birtereze-intake birtereze-registry \
+OWN := birtereze-kernel birtereze-workcal birtereze-civreg birtereze-deploy birtereze-gateway birtereze-intake birtereze-registry \
   birtereze-notification birtereze-fee
 # Time zones from the pinned tzdata package only: a host database older than 2024a would put Almaty at UTC+6
-# after 2024-03-01 (btkernel.workcal.zones refuses to run on a disagreeing one).
+# after 2024-03-01 (workcal.zones refuses to run on a disagreeing one).
 export PYTHONTZPATH :=
 
 .PHONY: install lock run test test-unit test-integration test-e2e fuzz lint format bench schemas kafka clean
@@ -73,7 +73,7 @@ format: install
 
 ## Regenerates the committed JSON Schemas of the event catalogue.
 schemas: install
-	$(BIN)/python -m btkernel.schemas write
+	$(BIN)/python -m civreg.schemas write
 
 ## Throughput and latency through the gateway; prints figures, never fails on timing.
 bench: install kafka

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from btdeploy.kafka import KafkaServer, create_topics
-from btkernel.topics import ALL_TOPICS, TopicSpec
+from civreg.topics import ALL_TOPICS, TopicSpec
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ import datetime as dt
 import uuid
 
 from btkernel.envelope import Envelope
-from btkernel.events.application import ApplicationSubmitted
-from btkernel.events.details import EXAMPLES
+from civreg.events.application import ApplicationSubmitted
+from civreg.events.details import EXAMPLES
 from fees.domain.decision import FeeDecision
 
 

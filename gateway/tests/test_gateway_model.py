@@ -6,8 +6,8 @@ import pytest
 from gateway_fakes import MemoryUsers, make_settings
 from pydantic import ValidationError
 
-from btkernel import sites
-from btkernel.policy import POLICY
+from civreg import sites
+from civreg.policy import POLICY
 from gateway import passwords, roles, routes, seed, users
 from gateway import settings as gateway_settings
 
@@ -112,7 +112,7 @@ def test_route_table_is_consistent() -> None:
 
 
 def test_the_route_table_takes_its_roles_from_the_policy_table() -> None:
-    """Every operation of btkernel.policy is routed, with its roles; a path nobody owns, an owner of a path the
+    """Every operation of civreg.policy is routed, with its roles; a path nobody owns, an owner of a path the
     table has no operation on, or a second spelling of a path stops the gateway's build (ADR 0014)."""
     table = routes.RouteTable()
     assert len(table.routes) == len(POLICY.permissions)
@@ -149,7 +149,7 @@ def test_settings_refuse_the_placeholder_secret_in_production() -> None:
 
 
 def test_the_development_jwt_secret_is_refused_in_production() -> None:
-    # Moved from shared/tests/test_settings_clock.py with GatewaySettings (the kernel knows no service).
+    # Moved from shared/kernel/tests/test_settings_clock.py with GatewaySettings (the kernel knows no service).
     with pytest.raises(ValidationError, match="BT_JWT_SECRET"):
         gateway_settings.Settings(env="production", jwt_secret=gateway_settings.DEV_JWT_SECRET)
 

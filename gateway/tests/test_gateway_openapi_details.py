@@ -11,8 +11,8 @@ import httpx
 import pytest
 from gateway_fakes import FakeUpstreams
 
-from btkernel import catalogue
-from btkernel.events.details import AMENDMENT
+from civreg import catalogue
+from civreg.events.details import AMENDMENT
 
 # After every example's dates, so none is judged in the future; fixed, so no test depends on today.
 TODAY = dt.date(2026, 6, 1)

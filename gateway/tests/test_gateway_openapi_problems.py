@@ -11,7 +11,7 @@ import httpx
 import pytest
 from gateway_fakes import FakeUpstreams
 
-from btkernel.policy import POLICY
+from civreg.policy import POLICY
 from gateway.routes import TABLE
 
 SERVICE_APPS = {

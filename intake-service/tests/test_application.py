@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 
-from btkernel.events.application import ApplicationForwarded, ApplicationSubmitted
-from btkernel.events.details import EXAMPLES
-from btkernel.events.values import (
+from btkernel.problems import Conflict, RuleViolation
+from civreg.events.application import ApplicationForwarded, ApplicationSubmitted
+from civreg.events.details import EXAMPLES
+from civreg.events.values import (
     Contact,
     Person,
     PersonName,
@@ -14,8 +15,7 @@ from btkernel.events.values import (
     Receipt,
     Representative,
 )
-from btkernel.iin import make
-from btkernel.problems import Conflict, RuleViolation
+from civreg.iin import make
 from intake.domain.application import ISSUED, READY_FOR_PICKUP, Application
 
 NOW = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from btkernel.events.application import ApplicationForwarded, ApplicationSubmitted
-from btkernel.events.values import Contact, Person, PersonName, Receipt
-from btkernel.iin import make
 from btkernel.problems import Conflict, RuleViolation
+from civreg.events.application import ApplicationForwarded, ApplicationSubmitted
+from civreg.events.values import Contact, Person, PersonName, Receipt
+from civreg.iin import make
 from intake.domain import application as a
 from intake.domain.application import STATUSES, Application
 

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 import pytest
 from pydantic import ValidationError
 
-from btkernel import catalogue, clock, sites
-from btkernel.calendar import ALMATY
+from btkernel import clock
+from civreg import catalogue, sites
+from civreg.calendar import ALMATY
 from intake.api.schemas import PowerOfAttorneyIn
 from intake.app.submit import planned_issue_date
 from intake.domain.details import (

@@ -12,13 +12,13 @@ from email.message import EmailMessage
 from typing import Any
 
 from btkernel.envelope import Envelope
-from btkernel.events.application import (
+from btkernel.events.base import Event
+from civreg.events.application import (
     ApplicationAcceptanceRefused,
     ApplicationResultReceived,
     ApplicationSubmitted,
 )
-from btkernel.events.base import Event
-from btkernel.events.details import EXAMPLES
+from civreg.events.details import EXAMPLES
 from notification.domain.applicant import ApplicationContact
 from notification.domain.notification import DELIVERED, FAILED, PENDING, NewNotification, Notification
 

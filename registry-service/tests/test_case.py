@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from btkernel.context import Actor
-from btkernel.events.case import CaseOpened
-from btkernel.events.details import EXAMPLES
-from btkernel.events.values import Person, PersonName, Term
 from btkernel.problems import Forbidden, RuleViolation
+from civreg.events.case import CaseOpened
+from civreg.events.details import EXAMPLES
+from civreg.events.values import Person, PersonName, Term
 from registry.domain.case import ACT_REGISTERED, RESULT_SENT, STATUSES, Case
 
 NOW = dt.datetime(2026, 11, 23, 6, 0, tzinfo=dt.UTC)

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from btkernel import catalogue
 from btkernel.context import Actor
-from btkernel.events.case import CaseOpened
-from btkernel.events.details import EXAMPLES
-from btkernel.events.values import Person, PersonName, Term
 from btkernel.problems import Conflict, Forbidden, RuleViolation
-from btkernel.workcal import months_later as add_months
+from civreg import catalogue
+from civreg.events.case import CaseOpened
+from civreg.events.details import EXAMPLES
+from civreg.events.values import Person, PersonName, Term
 from registry.domain import case as c
 from registry.domain.case import STATUSES, Case
+from workcal import months_later as add_months
 
 FILED = dt.datetime(2026, 3, 2, 5, 0, tzinfo=dt.UTC)  # Monday 10:00 in Almaty
 CHANCELLERY = Actor("ch", "Канцелярия", "registry_chancellery", "o1")

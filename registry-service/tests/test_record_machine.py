@@ -9,9 +9,9 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from btkernel.events.record import RecordRegistered
-from btkernel.events.values import Person, PersonName
 from btkernel.problems import Conflict, RuleViolation
+from civreg.events.record import RecordRegistered
+from civreg.events.values import Person, PersonName
 from registry.domain.record import ACTIVE, ANNULLED, Record
 
 NOW = dt.datetime(2026, 3, 2, 5, 0, tzinfo=dt.UTC)

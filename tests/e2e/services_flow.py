@@ -12,6 +12,7 @@ import httpx
 from btdeploy.e2e import Gateway, dev_user, eventually
 from btdeploy.samples import birth_application, eds_signature
 from btkernel import clock
+from civreg.calendar import ALMATY
 
 CENTRE, OFFICE = "almaty-con-1", "almaty-almaly"
 
@@ -118,7 +119,7 @@ async def hand_over(gw: Gateway, user: Any, accepted: dict[str, Any], iin: str) 
 
 async def register_birth(gw: Gateway, people: Office) -> dict[str, Any]:
     """A birth registered at the desk, for the services that act on an existing birth record."""
-    body = birth_application(born=clock.today() - dt.timedelta(days=1))
+    body = birth_application(born=clock.today(ALMATY) - dt.timedelta(days=1))
     accepted = await submit(gw, people, "desk", body)
     case_id = await through_review(gw, people, await find_case(gw, people, accepted["application_id"]))
     done = await finish(gw, people, case_id)

@@ -13,6 +13,7 @@ from btdeploy.e2e import Gateway, dev_user, eventually
 from btdeploy.samples import birth_application
 from btdeploy.smtp_sink import SmtpSink
 from btkernel import clock
+from civreg.calendar import ALMATY
 
 pytestmark = pytest.mark.e2e
 
@@ -139,7 +140,7 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
         head,
         "GET",
         "/api/v1/statistics",
-        params={"from": str(clock.today() - dt.timedelta(days=1)), "to": str(clock.today())},
+        params={"from": str(clock.today(ALMATY) - dt.timedelta(days=1)), "to": str(clock.today(ALMATY))},
     )
     birth = next(i for i in stats.json()["items"] if i["service_id"] == "birth_registration")
     assert birth["count"] >= 1
@@ -148,7 +149,7 @@ async def test_birth_from_counter_to_certificate_in_hand(gateway: Gateway, smtp_
         head,
         "GET",
         "/api/v1/statistics",
-        params={"from": str(clock.today()), "to": str(clock.today()), "format": "csv"},
+        params={"from": str(clock.today(ALMATY)), "to": str(clock.today(ALMATY)), "format": "csv"},
     )
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.startswith("registry_office_id,")

@@ -13,8 +13,8 @@ from services_flow import OFFICE, Office, find_case, finish, hand_over, step, su
 from btdeploy.e2e import Gateway
 from btdeploy.samples import act_application, person
 from btdeploy.stack import Stack
-from btkernel.calendar import ALMATY
-from btkernel.workcal import months_later
+from civreg.calendar import ALMATY
+from workcal import months_later
 
 pytestmark = pytest.mark.e2e
 

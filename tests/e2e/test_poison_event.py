@@ -24,8 +24,8 @@ import pytest
 from btdeploy.e2e import Gateway, dev_user, eventually
 from btdeploy.samples import birth_application
 from btdeploy.stack import Stack
-from btkernel import topics
 from btkernel.envelope import Envelope
+from civreg import topics
 
 pytestmark = pytest.mark.e2e
 

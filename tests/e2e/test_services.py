@@ -28,7 +28,8 @@ from btdeploy.e2e import Gateway, eventually
 from btdeploy.samples import act_application, birth_application, eds_signature, person, required_documents
 from btdeploy.smtp_sink import SmtpSink
 from btkernel import clock
-from btkernel.workcal import months_later as add_months
+from civreg.calendar import ALMATY
+from workcal import months_later as add_months
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +47,7 @@ async def test_birth_on_the_portal_with_cabinet_notifications(gateway: Gateway, 
         gateway, people, await find_case(gateway, people, accepted["application_id"])
     )
     # The date of issue, told in the personal cabinet (services.md §2.7: birth — the date of issue).
-    issue_on = clock.today().isoformat()
+    issue_on = clock.today(ALMATY).isoformat()
     await step(gateway, people.executive, case_id, "registration-date", {"registration_on": issue_on})
     done = await finish(gateway, people, case_id)
     assert done["record_number"].startswith(f"{OFFICE}/birth/")
@@ -84,7 +85,7 @@ async def test_marriage_on_the_portal_date_not_before_a_month_then_refusal_in_ha
     case_id = await through_review(
         gateway, people, await find_case(gateway, people, accepted["application_id"])
     )
-    today = clock.today()
+    today = clock.today(ALMATY)
     early = await step(
         gateway,
         people.executive,
@@ -230,7 +231,7 @@ async def test_restoration_on_a_court_decision_at_a_centre(gateway: Gateway, peo
     )
     assert [r["record_number"] for r in found] == [done["record_number"]]  # type: ignore[index]
     assert found[0]["content"]["restored"] is True  # type: ignore[index]
-    today = clock.today().isoformat()
+    today = clock.today(ALMATY).isoformat()
     by_kind = ok(
         await gateway.as_(
             people.executive,
@@ -254,7 +255,7 @@ async def test_death_at_the_desk_with_one_extension(
     body = act_application(
         "death_registration",
         subject=deceased,
-        facts={"died_on": clock.today().isoformat()},
+        facts={"died_on": clock.today(ALMATY).isoformat()},
         document="death_spravka",
         email=email,
     )

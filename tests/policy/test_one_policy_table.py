@@ -1,4 +1,4 @@
-"""One table of who may do what (btkernel.policy, ADR 0014): every public route of every service and of the
+"""One table of who may do what (civreg.policy, ADR 0014): every public route of every service and of the
 gateway has exactly one entry in it, each side lets in exactly the roles it names, and the drift issue 8 found
 (`registry_worker` on deadlines and fees) stays resolved.
 
@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from btkernel.policy import ALL_ROLES, POLICY, PUBLIC_PREFIX, Permission, Role, shape
 from btkernel.testing import actor_headers
+from civreg.policy import ALL_ROLES, POLICY, PUBLIC_PREFIX, Permission, Role, shape
 from gateway import routes
 
 # Each service's composition root and the name the gateway's route table gives it.

@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaError
 from btdeploy import paths
 from btdeploy.aio import run_sync
 from btdeploy.processes import ChildProcess
-from btkernel.topics import TopicSpec
+from civreg.topics import TopicSpec
 
 # CreateTopics error code for "already exists": creating topics is idempotent for us.
 _TOPIC_ALREADY_EXISTS = 36

@@ -7,7 +7,8 @@ import itertools
 from typing import Any
 
 from btkernel import clock
-from btkernel.iin import make
+from civreg.calendar import ALMATY
+from civreg.iin import make
 
 _serial = itertools.count(1)
 
@@ -16,7 +17,7 @@ def birth_application(
     *, born: dt.date | None = None, email: str = "asel@example.kz", **overrides: Any
 ) -> dict[str, Any]:
     """A complete birth application for a service centre, with a fresh valid IIN for the mother."""
-    born = born or clock.today() - dt.timedelta(days=1)
+    born = born or clock.today(ALMATY) - dt.timedelta(days=1)
     mother_iin = make(dt.date(1996, 2, 14), "female", next(_serial) % 9000)
     body: dict[str, Any] = {
         "service_id": "birth_registration",
@@ -56,7 +57,7 @@ def required_documents(
     service_id: str, variant: str | None = None, *, on: dt.date | None = None
 ) -> list[str]:
     """The codes of the documents a complete package of the service has, from the catalogue."""
-    from btkernel import catalogue
+    from civreg import catalogue
 
     service = catalogue.load().get(service_id, on=on)
     assert service is not None, service_id

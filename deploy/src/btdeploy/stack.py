@@ -19,7 +19,7 @@ from btdeploy.ports import free_ports
 from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env
 from btdeploy.processes import MigrationProcess, ServiceProcess
 from btdeploy.smtp_sink import SmtpSink
-from btkernel.topics import ALL_TOPICS
+from civreg.topics import ALL_TOPICS
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from btdeploy.ports import free_port, free_ports
 from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env
 from btdeploy.smtp_sink import SmtpSink
 from btdeploy.stack import PortPlan, Stack
-from btkernel.topics import ALL_TOPICS
+from civreg.topics import ALL_TOPICS
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from btkernel import topics
 from btkernel.service import ConsumerSpec, create_app
+from civreg import topics
+from civreg.policy import POLICY
 from fees.adapters.consumer import on_application_event
 from fees.api import fees
 from fees.app import assess
@@ -20,6 +21,7 @@ def build(settings: FeeSettings) -> FastAPI:
         description="Decides the state duty due for each submitted application from the service catalogue and "
         "the dated MRP table, announces it as FeeAssessed and answers what was decided.",
         migrations="fees.migrations",
+        policy=POLICY,  # who may call each route: civil registration's table (ADR 0014, ADR 0020)
         routers=[fees.router],
         consumers=[
             ConsumerSpec(

@@ -15,11 +15,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fee_factories import envelope, submitted
 
-from btkernel import db, topics
+from btkernel import db
 from btkernel.consumer import IdempotentConsumer
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
 from btkernel.outbox import OutboxRelay
+from civreg import topics
 from fees import main
 from fees.adapters.consumer import on_application_event
 from fees.app import assess

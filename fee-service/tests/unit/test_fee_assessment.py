@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from btkernel.catalogue import Fee
+from civreg.catalogue import Fee
 from fees import reference
 from fees.domain import assessment, mrp
 from fees.domain.mrp import MrpTable, MrpUnknown

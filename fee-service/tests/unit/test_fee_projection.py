@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from fee_factories import MemoryStore, envelope, submitted
 
-from btkernel import catalogue, topics
-from btkernel.catalogue import Fee
+from civreg import catalogue, topics
+from civreg.catalogue import Fee
 from fees.app import assess
 
 NOW = dt.datetime(2025, 11, 3, 6, 0, tzinfo=dt.UTC)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Final
 
-from btkernel import sites
-from btkernel.policy import ALL_ROLES as ALL_ROLES
-from btkernel.policy import REGISTRY_ROLES as REGISTRY_ROLES
-from btkernel.policy import Role
+from civreg import sites
+from civreg.policy import ALL_ROLES as ALL_ROLES
+from civreg.policy import REGISTRY_ROLES as REGISTRY_ROLES
+from civreg.policy import Role
 
-# The roles are btkernel.policy's `Role` (one table with who may do what, ADR 0014); these names stay for the
+# The roles are civreg.policy's `Role` (one table with who may do what, ADR 0014); these names stay for the
 # gateway's own modules (seed, tokens) and tests.
 CENTRE_OPERATOR: Final = Role.CENTRE_OPERATOR
 REGISTRY_CHANCELLERY: Final = Role.REGISTRY_CHANCELLERY

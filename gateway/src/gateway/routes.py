@@ -1,12 +1,12 @@
 """The route table: which upstream service owns each public operation, with the roles the policy table
-(btkernel.policy) lets call it."""
+(civreg.policy) lets call it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from btkernel.policy import POLICY, Policy, shape
+from civreg.policy import POLICY, Policy, shape
 
 INTAKE = "intake"
 REGISTRY = "registry"
@@ -24,7 +24,7 @@ class Route:
     roles: frozenset[str]
 
 
-# Which service owns each public path. Who may call each method on it is the policy table's (btkernel.policy),
+# Which service owns each public path. Who may call each method on it is the policy table's (civreg.policy),
 # which the owning service enforces too; adding an operation is a line there, and a line here for a new path.
 OWNERS: tuple[tuple[str, str], ...] = (
     # intake: applications at service centres, desks and the portal; the service catalogue
@@ -87,7 +87,7 @@ def from_policy(owners: Iterable[tuple[str, str]] = OWNERS, policy: Policy = POL
         if owned[0] != permission.path:
             raise ValueError(f"{owned[0]} and {permission.path} name the same parameters apart")
         routes.append(
-            Route(permission.method, owned[0], owned[1], frozenset(r.value for r in permission.roles))
+            Route(permission.method, owned[0], owned[1], frozenset(str(r) for r in permission.roles))
         )
     unused = set(owner_of) - {shape(p.path) for p in policy.permissions}
     if unused:

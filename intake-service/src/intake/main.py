@@ -2,10 +2,12 @@
 
 from fastapi import FastAPI
 
-from btkernel import clock, topics
-from btkernel.events.case import RegistrationDateAssigned, ResultSentToCentre
+from btkernel import clock
 from btkernel.loops import Periodic
 from btkernel.service import ConsumerSpec, Runtime, create_app
+from civreg import topics
+from civreg.events.case import RegistrationDateAssigned, ResultSentToCentre
+from civreg.policy import POLICY
 from intake.adapters.unit_of_work import PgIntakeUnitOfWork
 from intake.api import applications, centre_storage, portal, services, subscriptions
 from intake.app.storage_sweep import sweep
@@ -32,6 +34,7 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         title="Bir Tereze intake service",
         description="Applications at service centres: receipts, refusal receipts, results and hand-over.",
         migrations="intake.migrations",
+        policy=POLICY,  # who may call each route: civil registration's table (ADR 0014, ADR 0020)
         routers=[applications.router, centre_storage.router, portal.router, services.router],
         consumers=[
             ConsumerSpec(

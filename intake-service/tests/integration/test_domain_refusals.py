@@ -14,12 +14,12 @@ import pytest
 
 from btdeploy.samples import act_application, birth_application, person
 from btkernel import clock
-from btkernel.calendar import ALMATY
 from btkernel.context import new_context
 from btkernel.envelope import Envelope
-from btkernel.events.record import BirthRegistered, RecordRegistered
-from btkernel.events.values import Person, PersonName
 from btkernel.testing import actor_headers
+from civreg.calendar import ALMATY
+from civreg.events.record import BirthRegistered, RecordRegistered
+from civreg.events.values import Person, PersonName
 from intake.api import subscriptions
 
 pytestmark = pytest.mark.integration
@@ -100,7 +100,7 @@ def _representative(valid_until: dt.date) -> dict[str, Any]:
 def _death(**details: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "subject": person("Бекова", "Роза", born=dt.date(1940, 3, 3)),
-        "facts": {"died_on": clock.today().isoformat()},
+        "facts": {"died_on": clock.today(ALMATY).isoformat()},
     }
     return act_application("death_registration", **{**base, **details})
 
@@ -140,7 +140,7 @@ ROWS: list[Row] = [
     (
         "born-tomorrow",
         OPERATOR,
-        lambda: birth_application(born=clock.today() + dt.timedelta(days=1)),
+        lambda: birth_application(born=clock.today(ALMATY) + dt.timedelta(days=1)),
         422,
         "body.details.child.birth_date",
         "in the future",
@@ -205,7 +205,7 @@ ROWS: list[Row] = [
     (
         "expired-power-of-attorney",
         OPERATOR,
-        lambda: birth_application(representative=_representative(clock.today() - dt.timedelta(days=1))),
+        lambda: birth_application(representative=_representative(clock.today(ALMATY) - dt.timedelta(days=1))),
         422,
         "body.representative.power_of_attorney.valid_until",
         "expired on",

@@ -14,8 +14,8 @@ from btdeploy.samples import birth_application
 from btkernel import db
 from btkernel.context import new_context
 from btkernel.envelope import Envelope
-from btkernel.events.case import ResultSentToCentre
 from btkernel.testing import actor_headers
+from civreg.events.case import ResultSentToCentre
 from intake.adapters.unit_of_work import PgIntakeUnitOfWork
 from intake.api.subscriptions import on_result_sent
 from intake.app.storage_sweep import sweep

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from btdeploy.samples import birth_application
-from btkernel.iin import make
 from btkernel.testing import actor_headers
+from civreg.iin import make
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
-from btkernel.events.values import Contact, EdsSignature, Person, Representative
+from civreg.calendar import ALMATY
+from civreg.events.values import Contact, EdsSignature, Person, Representative
 from intake.app.submit import Submit
 from intake.app.unit_of_work import Once
 

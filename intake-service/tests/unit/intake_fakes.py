@@ -8,8 +8,8 @@ import datetime as dt
 from typing import Any
 
 from btkernel.errors import Conflict
-from btkernel.events.application import ApplicationCabinetNotified
 from btkernel.testing import FakeUnitOfWork, InMemoryEventStore
+from civreg.events.application import ApplicationCabinetNotified
 from intake.app.unit_of_work import ApplicationFilter, ApplicationRow, KnownRecord, Once
 from intake.domain.application import KEEP_AT_CENTRE_MONTHS, READY_FOR_PICKUP, Application, keep_until
 

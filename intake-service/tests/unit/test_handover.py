@@ -12,7 +12,7 @@ from intake_fakes import FakeIntakeUnitOfWork
 from btdeploy.samples import birth_application, eds_signature
 from btkernel import errors
 from btkernel.context import Actor, RequestContext
-from btkernel.events.case import RegistrationDateAssigned, ResultSentToCentre
+from civreg.events.case import RegistrationDateAssigned, ResultSentToCentre
 from intake.app.handover import HandOver, hand_over, receive_result, tell_date_assigned
 from intake.app.submit import submit
 

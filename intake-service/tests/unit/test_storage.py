@@ -11,9 +11,9 @@ from intake_fakes import FakeIntakeUnitOfWork
 
 from btdeploy.samples import birth_application
 from btkernel import errors
-from btkernel.calendar import ALMATY
 from btkernel.context import RequestContext
-from btkernel.events.case import ResultSentToCentre
+from civreg.calendar import ALMATY
+from civreg.events.case import ResultSentToCentre
 from intake.app import storage
 from intake.app.handover import receive_result
 from intake.app.storage_sweep import sweep

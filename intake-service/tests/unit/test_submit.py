@@ -10,8 +10,9 @@ from intake_commands import DESK, NOW, OPERATOR, PORTAL, born_yesterday, submit_
 from intake_fakes import FakeIntakeUnitOfWork
 
 from btdeploy.samples import act_application, birth_application, eds_signature, person
-from btkernel import errors, topics
+from btkernel import errors
 from btkernel.context import Actor
+from civreg import topics
 from intake.app.submit import submit
 from intake.app.unit_of_work import KnownRecord, Once
 

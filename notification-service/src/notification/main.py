@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from btkernel import topics
 from btkernel.loops import Periodic
 from btkernel.service import ConsumerSpec, Runtime, create_app
+from civreg import topics
+from civreg.policy import POLICY
 from notification.adapters.consumer import on_event
 from notification.adapters.smtp import SmtpMailer
 from notification.adapters.store import PgTransactions
@@ -51,6 +52,7 @@ def build(settings: NotificationSettings) -> FastAPI:
         description="Tells applicants by e-mail (Russian and Kazakh) that their result is ready for pickup or "
         "that their package was refused, and keeps the delivery log of every message.",
         migrations="notification.migrations",
+        policy=POLICY,  # who may call each route: civil registration's table (ADR 0014, ADR 0020)
         routers=[notifications.router],
         consumers=[
             ConsumerSpec(

@@ -15,10 +15,11 @@ import httpx
 import pytest
 from notification_factories import envelope, refused, result_received, submitted
 
-from btkernel import clock, db, topics
+from btkernel import clock, db
 from btkernel.consumer import IdempotentConsumer
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
+from civreg import topics
 from notification import main
 from notification.adapters.consumer import on_event
 from notification.adapters.smtp import SmtpMailer

@@ -11,10 +11,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from notification_factories import envelope, result_received, submitted
 
-from btkernel import db, topics
+from btkernel import db
 from btkernel.consumer import IdempotentConsumer
 from btkernel.envelope import Envelope
 from btkernel.outbox import OutboxRelay
+from civreg import topics
 from notification.adapters.consumer import on_event
 from notification.adapters.smtp import SmtpMailer
 from notification.adapters.store import PgStore, PgTransactions

@@ -19,8 +19,8 @@ from notification_factories import (
     submitted,
 )
 
-from btkernel import topics
 from btkernel.envelope import Envelope
+from civreg import topics
 from notification.app import projection
 from notification.app.delivery import Delivery
 from notification.domain.delivery import MAX_ERROR_CHARS, DeliveryError, RetryPolicy

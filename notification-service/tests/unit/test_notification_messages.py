@@ -78,7 +78,7 @@ def test_a_missing_value_fails_instead_of_sending_a_message_with_a_hole() -> Non
 
 
 def test_document_names_come_from_the_catalogue_and_fall_back_to_the_event() -> None:
-    from btkernel.events.values import PresentedDocument
+    from civreg.events.values import PresentedDocument
 
     names = catalogue_names.document_names(
         "birth_registration",

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from notification_factories import MemoryStore, envelope, person, refused, result_received, submitted
 
-from btkernel.events.case import ReviewExtended
+from civreg.events.case import ReviewExtended
 from notification.app import projection
 from notification.domain.notification import PENDING, SKIPPED_NO_ADDRESS
 

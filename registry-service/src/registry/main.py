@@ -3,8 +3,10 @@ consumers and the deadline scheduler, wired once here."""
 
 from fastapi import FastAPI
 
-from btkernel import clock, topics
+from btkernel import clock
 from btkernel.service import ConsumerSpec, Runtime, create_app
+from civreg import topics
+from civreg.policy import POLICY
 from registry.adapters import staff as staff_directory
 from registry.adapters.unit_of_work import PgRegistryUnitOfWork
 from registry.api import calendar, case_decisions, cases, deadlines, records, subscriptions
@@ -36,6 +38,7 @@ def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -
         title="Bir Tereze registry service",
         description="Registry-office cases, civil-status records, review deadlines and worklists.",
         migrations="registry.migrations",
+        policy=POLICY,  # who may call each route: civil registration's table (ADR 0014, ADR 0020)
         routers=[
             cases.router,
             case_decisions.router,

@@ -13,11 +13,12 @@ import pytest
 
 from btdeploy.samples import birth_application
 from btkernel import db
-from btkernel.calendar import ALMATY
 from btkernel.context import new_context
 from btkernel.envelope import Envelope
-from btkernel.events.application import ApplicationForwarded
-from btkernel.events.case import (
+from btkernel.testing import actor_headers, serve
+from civreg.calendar import ALMATY
+from civreg.events.application import ApplicationForwarded
+from civreg.events.case import (
     ActRegistered,
     CaseOpened,
     CaseRegisteredInChancellery,
@@ -26,8 +27,7 @@ from btkernel.events.case import (
     ReviewExtended,
     ThirdPartyNotified,
 )
-from btkernel.events.notification import NotificationDelivered
-from btkernel.testing import actor_headers, serve
+from civreg.events.notification import NotificationDelivered
 from registry.adapters.unit_of_work import PgRegistryUnitOfWork
 from registry.app import deadline_projector as projector
 from registry.app.cases import open_case

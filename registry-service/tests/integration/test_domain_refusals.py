@@ -15,8 +15,8 @@ import pytest
 from btdeploy.samples import person
 from btkernel import db
 from btkernel.context import new_context
-from btkernel.events.application import ApplicationForwarded
 from btkernel.testing import actor_headers, serve
+from civreg.events.application import ApplicationForwarded
 from registry.adapters.unit_of_work import PgRegistryUnitOfWork
 from registry.app.cases import open_case
 from registry.app.staff import StaffMember

@@ -13,8 +13,9 @@ import pytest
 from btdeploy.samples import birth_application
 from btkernel import clock, db
 from btkernel.context import new_context
-from btkernel.events.application import ApplicationForwarded
 from btkernel.testing import actor_headers, serve
+from civreg.calendar import ALMATY
+from civreg.events.application import ApplicationForwarded
 from registry.adapters.unit_of_work import PgRegistryUnitOfWork
 from registry.app.cases import open_case
 from registry.main import build_app
@@ -93,7 +94,7 @@ async def test_concurrent_registrations_get_consecutive_unique_numbers(
     )
     assert all(r.status_code == 200 for r in results), [r.text for r in results if r.status_code != 200]
     numbers = sorted(r.json()["record_number"] for r in results)
-    year = clock.today().year  # Almaty's year: from 19:00 UTC on 31 December it is already the next one
+    year = clock.today(ALMATY).year  # Almaty's year: from 19:00 UTC on 31 December it is already the next one
     assert numbers == [f"{OFFICE}/birth/{year}/{i:06d}" for i in range(1, 13)]
     found = await client.get("/api/v1/records", params={"number": numbers[0]}, headers=EXEC)
     assert found.status_code == 200
@@ -148,7 +149,7 @@ async def test_full_path_and_the_rules_on_the_way(registry: tuple[httpx.AsyncCli
 
 async def test_worklist_is_per_office_and_most_urgent_first(registry: tuple[httpx.AsyncClient, str]) -> None:
     client, dsn = registry
-    late = await _open(dsn, 1, born=clock.today() - dt.timedelta(days=30))  # 7 working days
+    late = await _open(dsn, 1, born=clock.today(ALMATY) - dt.timedelta(days=30))  # 7 working days
     on_time = await _open(dsn, 1)  # 1 working day
     worklist = (await client.get("/api/v1/worklist", headers=CHANCELLERY)).json()
     ids = [c["case_id"] for c in worklist]

@@ -7,8 +7,8 @@ import datetime as dt
 from typing import Any
 
 from btkernel.envelope import Envelope
-from btkernel.events.case import CaseOpened
 from btkernel.testing import FakeUnitOfWork, InMemoryEventStore
+from civreg.events.case import CaseOpened
 from registry.domain import site_clock
 from registry.domain.case import RESULT_SENT, Case
 from registry.domain.site_clock import SiteClock

@@ -11,12 +11,12 @@ import pytest
 from registry_fakes import FakeRegistryUnitOfWork
 
 from btdeploy.samples import birth_application, person
-from btkernel import catalogue
-from btkernel.calendar import ALMATY
 from btkernel.context import Actor, new_context
 from btkernel.errors import Forbidden, InvalidInput, NotFound, RuleViolation
-from btkernel.events.application import ApplicationForwarded
-from btkernel.events.case import (
+from civreg import catalogue
+from civreg.calendar import ALMATY
+from civreg.events.application import ApplicationForwarded
+from civreg.events.case import (
     ActRegistered,
     CaseOpened,
     CaseRegisteredInChancellery,
@@ -25,7 +25,7 @@ from btkernel.events.case import (
     ResultSigned,
     ReviewExtended,
 )
-from btkernel.events.record import BirthRegistered, RecordRegistered
+from civreg.events.record import BirthRegistered, RecordRegistered
 from registry.app import cases as use_cases
 from registry.app.acts import ACTS
 from registry.app.staff import StaffMember

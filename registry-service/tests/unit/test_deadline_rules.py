@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from btkernel import catalogue
-from btkernel.calendar import ALMATY
-from btkernel.events import Event
-from btkernel.events.case import (
+from civreg import catalogue
+from civreg.calendar import ALMATY
+from civreg.events import Event
+from civreg.events.case import (
     ActRegistered,
     CaseRegisteredInChancellery,
     RefusalPrepared,

@@ -6,11 +6,12 @@ import datetime as dt
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from btkernel import catalogue, clock, events, sites
+from btkernel import clock
 from btkernel import logging as btlog
 from btkernel.envelope import Envelope
-from btkernel.events.application import ApplicationSubmitted
-from btkernel.events.fee import FeeAssessed
+from civreg import catalogue, events, sites
+from civreg.events.application import ApplicationSubmitted
+from civreg.events.fee import FeeAssessed
 from fees import reference
 from fees.domain import assessment
 from fees.domain.decision import ASSESSED, FeeDecision, decision_id

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from btkernel.catalogue import Fee
+from civreg.catalogue import Fee
 from fees.domain.mrp import MrpTable, MrpValue
 
 _TIYN_PER_TENGE = 100

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from btkernel.policy import Role
+from civreg.policy import Role
 from fees.domain.decision import FeeDecision
 
 # The office roles that read fee decisions: the provider's worker (annulment desk) is not among them.

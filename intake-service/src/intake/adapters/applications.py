@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from btkernel.events.application import ApplicationCabinetNotified
+from civreg.events.application import ApplicationCabinetNotified
 from intake.app.unit_of_work import ApplicationFilter, ApplicationRow
 from intake.domain.application import KEEP_AT_CENTRE_MONTHS, READY_FOR_PICKUP, Application
 

@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from btkernel import clock
-from btkernel import iin as iin_rules
 from btkernel.bounded import LIST_MAX, Code, Id
-from btkernel.events.details import AMENDMENT, EXAMPLES, AmendmentDetails
-from btkernel.events.values import Contact, EdsSignature, Person, PowerOfAttorney, Representative
+from civreg import iin as iin_rules
+from civreg.calendar import ALMATY
+from civreg.events.details import AMENDMENT, EXAMPLES, AmendmentDetails
+from civreg.events.values import Contact, EdsSignature, Person, PowerOfAttorney, Representative
 from intake.domain.details import NEEDS, birth_date_problem, model_for
 
 IIN_LEN = 12
@@ -25,7 +26,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def _born_by_today(born: dt.date | None) -> dt.date | None:
     # At the edge, "today" is the service's clock (btkernel.clock, which tests shift).
-    if born is not None and (why := birth_date_problem(born, clock.today())):
+    if born is not None and (why := birth_date_problem(born, clock.today(ALMATY))):
         raise ValueError(why)
     return born
 
@@ -103,14 +104,14 @@ class PowerOfAttorneyIn(PowerOfAttorney):
     @field_validator("issued_on")
     @classmethod
     def _issued(cls, v: dt.date) -> dt.date:
-        if v > clock.today():
+        if v > clock.today(ALMATY):
             raise ValueError("a power of attorney cannot be issued in the future")
         return v
 
     @field_validator("valid_until")
     @classmethod
     def _in_force(cls, v: dt.date | None) -> dt.date | None:
-        if v is not None and v < clock.today():
+        if v is not None and v < clock.today(ALMATY):
             raise ValueError(f"the power of attorney expired on {v.isoformat()}; a valid one is needed")
         return v
 

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from btkernel import catalogue, clock
+from btkernel import clock
 from btkernel.problems import NotFound
+from civreg import catalogue
+from civreg.calendar import ALMATY
 
 router = APIRouter(prefix="/api/v1/services", tags=["services"])
 
@@ -50,7 +52,7 @@ async def get_service(
 ) -> dict[str, Any]:
     s = catalogue.load().get(service_id, on=on)
     if s is None:
-        raise NotFound(f"no service {service_id!r} in force on {on or clock.today()}")
+        raise NotFound(f"no service {service_id!r} in force on {on or clock.today(ALMATY)}")
     data = s.model_dump(mode="json")
     data["catalogue_version"] = catalogue.load().catalogue_version
     data["editions"] = [

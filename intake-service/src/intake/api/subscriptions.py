@@ -8,8 +8,8 @@ import asyncpg
 from btkernel import clock
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
-from btkernel.events import parse
-from btkernel.events.case import RegistrationDateAssigned, ResultSentToCentre
+from civreg.events import parse
+from civreg.events.case import RegistrationDateAssigned, ResultSentToCentre
 from intake.adapters.unit_of_work import PgIntakeUnitOfWork
 from intake.app import handover, known_records
 

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from btkernel.context import RequestContext
 from btkernel.errors import NotFound
-from btkernel.events.application import ApplicationCabinetNotified
 from btkernel.events.base import Event
+from civreg.events.application import ApplicationCabinetNotified
 from intake.app.unit_of_work import IntakeUnitOfWork
 from intake.domain.application import Application
 

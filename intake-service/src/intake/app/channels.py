@@ -8,11 +8,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from btkernel import catalogue
 from btkernel.errors import InvalidInput, RuleViolation
-from btkernel.events.details import parse
-from btkernel.events.values import EdsSignature
-from btkernel.policy import Role
+from civreg import catalogue
+from civreg.events.details import parse
+from civreg.events.values import EdsSignature
+from civreg.policy import Role
 from intake.domain.details import (
     ActDetails,
     ServiceDetails,

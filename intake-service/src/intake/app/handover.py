@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from btkernel import sites
 from btkernel.context import Actor, RequestContext
 from btkernel.errors import NotFound
-from btkernel.events.case import RegistrationDateAssigned, ResultSentToCentre
+from civreg import sites
+from civreg.events.case import RegistrationDateAssigned, ResultSentToCentre
 from intake.app.applications import load_application, save_application
 from intake.app.unit_of_work import ApplicationRow, IntakeUnitOfWork
 from intake.domain import visibility

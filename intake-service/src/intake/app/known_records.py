@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from btkernel.errors import RuleViolation
 from btkernel.events.base import Event
-from btkernel.events.details import AMENDMENT, ActDetails, ServiceDetails
-from btkernel.events.record import BirthRegistered, RecordAnnulled, RecordRegistered
+from civreg.events.details import AMENDMENT, ActDetails, ServiceDetails
+from civreg.events.record import BirthRegistered, RecordAnnulled, RecordRegistered
 from intake.app.unit_of_work import IntakeUnitOfWork, KnownRecord, KnownRecords
 
 HANDLED_TYPES = [BirthRegistered.TYPE, RecordRegistered.TYPE, RecordAnnulled.TYPE]

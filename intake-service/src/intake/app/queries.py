@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from btkernel.context import Actor
-from btkernel.policy import Role
+from civreg.policy import Role
 from intake.app.handover import visible_row
 from intake.app.unit_of_work import ApplicationFilter, ApplicationRow, IntakeUnitOfWork
 

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from btkernel.context import Actor, RequestContext
-from btkernel.terms import KZ_CALENDAR
-from btkernel.workcal import REGISTRY_OFFICE, Term, due
+from civreg.terms import KZ_CALENDAR
 from intake.app.applications import load_application, save_application
 from intake.app.handover import visible_row
 from intake.app.unit_of_work import ApplicationRow, IntakeUnitOfWork
 from intake.domain.application import Application
+from workcal import REGISTRY_OFFICE, Term, due
 
 RECALL_TERM = Term(value=1, unit="working_days", acceptance_day_counted=False, source="S004 p.9")
 

@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from btkernel import catalogue, pilots, sites
-from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
 from btkernel.errors import Forbidden, InvalidInput
-from btkernel.events.application import ApplicationAcceptanceRefused, ApplicationSubmitted
-from btkernel.events.details import ServiceDetails, stated_variant
-from btkernel.events.values import (
+from civreg import catalogue, pilots, sites
+from civreg.calendar import ALMATY
+from civreg.events.application import ApplicationAcceptanceRefused, ApplicationSubmitted
+from civreg.events.details import ServiceDetails, stated_variant
+from civreg.events.values import (
     Contact,
     EdsSignature,
     Person,
@@ -24,12 +24,12 @@ from btkernel.events.values import (
     RefusalReceipt,
     Representative,
 )
-from btkernel.terms import KZ_CALENDAR, due_at, review_term
-from btkernel.workcal import builtin_schedule
+from civreg.terms import KZ_CALENDAR, due_at, review_term
 from intake.app import channels, known_records
 from intake.app.applications import SOURCE, project_cabinet
 from intake.app.unit_of_work import ApplicationRow, IntakeUnitOfWork, Once
 from intake.domain.application import ACCEPTED, Application
+from workcal import builtin_schedule
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def planned_issue_date(
 ) -> dt.date:
     """Date printed on the receipt: forwarding (1 WD, service centres only) plus the registry's review term
     (S002 p.9); at a pilot centre, birth and death within 3 working hours of acceptance, counted in the centre's
-    working time (S000; `btkernel.pilots`)."""
+    working time (S000; `civreg.pilots`)."""
     # Public holidays are known here; transfer decrees are kept by the registry, which computes the binding due
     # moment — the receipt's date is what the applicant is promised, the registry's deadline the obligation.
     cal = KZ_CALENDAR

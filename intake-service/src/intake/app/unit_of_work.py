@@ -9,8 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from btkernel.events.application import ApplicationCabinetNotified
 from btkernel.unit_of_work import UnitOfWork
+from civreg.events.application import ApplicationCabinetNotified
 from intake.domain import visibility
 from intake.domain.application import Application
 

@@ -7,9 +7,9 @@ import datetime as dt
 from typing import Any
 
 from btkernel.aggregate import Aggregate
-from btkernel.calendar import ALMATY
 from btkernel.errors import Conflict, RuleViolation
-from btkernel.events.application import (
+from civreg.calendar import ALMATY
+from civreg.events.application import (
     ApplicationAcceptanceRefused,
     ApplicationCabinetNotified,
     ApplicationForwarded,
@@ -20,7 +20,7 @@ from btkernel.events.application import (
     ApplicationResultReturnedToRegistry,
     ApplicationSubmitted,
 )
-from btkernel.events.values import Person, Representative
+from civreg.events.values import Person, Representative
 
 # Status names are the ones the API and the projection show.
 ACCEPTED = "accepted"
@@ -49,7 +49,7 @@ KEEP_AT_CENTRE_MONTHS = 1
 
 def keep_until(received_at: dt.datetime) -> dt.datetime:
     """The moment a result received at the centre has been kept one month."""
-    from btkernel.workcal import months_later as add_months
+    from workcal import months_later as add_months
 
     local = received_at.astimezone(ALMATY)  # the month is counted on Kazakhstan's calendar days
     return dt.datetime.combine(add_months(local.date(), KEEP_AT_CENTRE_MONTHS), local.timetz())

@@ -1,8 +1,8 @@
 """The counter's rules for an application's details: which fields each service needs, the date of death.
 
-The models themselves are the civil-registration contract in `btkernel.events.details` (ADR 0018), re-exported
+The models themselves are the civil-registration contract in `civreg.events.details` (ADR 0018), re-exported
 here. No clock here: the dates are judged against the day the caller names. Validate with `validate(model, data,
-today)` or `btkernel.events.details.parse(service_id, data, today=…)`; the use case takes today from its command,
+today)` or `civreg.events.details.parse(service_id, data, today=…)`; the use case takes today from its command,
 which the edge stamps with `btkernel.clock`.
 """
 
@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from btkernel.catalogue import StateService
+from civreg.catalogue import StateService
 
 # The models are the civil-registration contract, shared with the events and the registry (ADR 0018); the rules
 # of the counter (what each service needs, the date of death) stay here.
-from btkernel.events.details import (
+from civreg.events.details import (
     AMENDMENT,
     BY_SERVICE,
     EARLIEST_BIRTH,

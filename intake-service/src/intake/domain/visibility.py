@@ -4,7 +4,7 @@ accepted (`centre_id`), the office it went to (`registry_office_id`) and its cha
 from __future__ import annotations
 
 from btkernel.context import Actor
-from btkernel.policy import Role
+from civreg.policy import Role
 
 PORTAL = "portal"
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from btkernel import problem_docs, problems
-from btkernel.policy import Role
 from btkernel.service import ActorDep, ApplicationIdQuery, PoolDep
+from civreg.policy import Role
 from notification.adapters.store import PgStore
 from notification.app.delivery_log import delivery_log
 from notification.domain.notification import Notification

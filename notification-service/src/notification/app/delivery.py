@@ -15,7 +15,7 @@ from btkernel import clock
 from btkernel import logging as btlog
 from btkernel.envelope import Envelope
 from btkernel.events.base import Event
-from btkernel.events.notification import NotificationDelivered, NotificationFailed
+from civreg.events.notification import NotificationDelivered, NotificationFailed
 from notification.domain.delivery import (
     DeliveryError,
     RetryPolicy,

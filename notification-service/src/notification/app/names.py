@@ -1,12 +1,12 @@
-"""Names the messages print, from the service catalogue (`btkernel.catalogue`, the edition in force on the date):
+"""Names the messages print, from the service catalogue (`civreg.catalogue`, the edition in force on the date):
 the service's and the documents' names in Russian and Kazakh."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from btkernel import catalogue
-from btkernel.events.values import PresentedDocument
+from civreg import catalogue
+from civreg.events.values import PresentedDocument
 from notification.domain.messages import DocumentName
 
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from btkernel import events, sites
 from btkernel import logging as btlog
 from btkernel.envelope import Envelope
-from btkernel.events.application import (
+from civreg import events, sites
+from civreg.events.application import (
     ApplicationAcceptanceRefused,
     ApplicationResultReceived,
     ApplicationSubmitted,
 )
-from btkernel.events.case import ReviewExtended
+from civreg.events.case import ReviewExtended
 from notification.app import names
 from notification.domain import messages
 from notification.domain.applicant import ACCEPTANCE_REFUSED, SUBMITTED, ApplicationContact, addressee

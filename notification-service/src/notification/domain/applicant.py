@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from btkernel.events.values import Contact, Person, Representative
-from btkernel.policy import Role
+from civreg.events.values import Contact, Person, Representative
+from civreg.policy import Role
 
 SUBMITTED = "submitted"
 ACCEPTANCE_REFUSED = "acceptance_refused"

@@ -9,9 +9,9 @@ from typing import Any
 import asyncpg
 
 from btkernel import eventstore
-from btkernel.calendar import ALMATY
-from btkernel.events.case import CaseOpened
 from btkernel.eventstore import StoredEvent
+from civreg.calendar import ALMATY
+from civreg.events.case import CaseOpened
 from registry.domain.case import RESULT_SENT, Case, time_left_to_review
 
 

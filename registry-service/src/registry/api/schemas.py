@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from btkernel import iin as iin_rules
+from civreg import iin as iin_rules
 
 
 class _Body(BaseModel):

@@ -9,8 +9,8 @@ import asyncpg
 from btkernel import clock
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
-from btkernel.events import parse
-from btkernel.events.application import ApplicationForwarded
+from civreg.events import parse
+from civreg.events.application import ApplicationForwarded
 from registry.adapters.unit_of_work import PgRegistryUnitOfWork
 from registry.app import cases, deadline_projector
 

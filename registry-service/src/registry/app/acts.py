@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from btkernel.calendar import ALMATY
 from btkernel.context import Actor, RequestContext
 from btkernel.errors import InvalidInput, RuleViolation
-from btkernel.events.details import AMENDMENT, ActDetails, BirthDetails, Parent, Subject
-from btkernel.events.record import BirthRegistered, RecordRegistered
-from btkernel.events.values import Person
+from civreg.calendar import ALMATY
+from civreg.events.details import AMENDMENT, ActDetails, BirthDetails, Parent, Subject
+from civreg.events.record import BirthRegistered, RecordRegistered
+from civreg.events.values import Person
 from registry.app import SOURCE
 from registry.app.unit_of_work import RegistryUnitOfWork
 from registry.domain.case import Case

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from btkernel import sites
 from btkernel.errors import Conflict, NotFound
+from civreg import sites
 from registry.app.unit_of_work import RegistryUnitOfWork
 from registry.domain.deadlines import RECOMPUTED_UNITS, REVIEW_KINDS, approaching_at
 

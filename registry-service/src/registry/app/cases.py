@@ -8,15 +8,16 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from btkernel import catalogue, clock
-from btkernel.calendar import ALMATY
+from btkernel import clock
 from btkernel.context import Actor, RequestContext
 from btkernel.errors import NotFound
-from btkernel.events.application import ApplicationForwarded
-from btkernel.events.case import CaseOpened, ReviewExtended
-from btkernel.events.values import Term
-from btkernel.policy import Role
-from btkernel.terms import review_term
+from civreg import catalogue
+from civreg.calendar import ALMATY
+from civreg.events.application import ApplicationForwarded
+from civreg.events.case import CaseOpened, ReviewExtended
+from civreg.events.values import Term
+from civreg.policy import Role
+from civreg.terms import review_term
 from registry.app import SOURCE, acts
 from registry.app.staff import StaffDirectory, check_executive
 from registry.app.unit_of_work import RegistryUnitOfWork

@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from btkernel import catalogue, clock, pilots, sites
-from btkernel.calendar import ALMATY
+from btkernel import clock
 from btkernel.envelope import Envelope
-from btkernel.events import parse
-from btkernel.events.case import (
+from civreg import catalogue, pilots, sites
+from civreg.calendar import ALMATY
+from civreg.events import parse
+from civreg.events.case import (
     CaseOpened,
     RefusalPrepared,
     RegistrationDateAssigned,
@@ -24,9 +25,9 @@ from btkernel.events.case import (
     ReviewExtended,
     ThirdPartyNotified,
 )
-from btkernel.events.notification import NotificationDelivered
-from btkernel.policy import Role
-from btkernel.terms import variant_of
+from civreg.events.notification import NotificationDelivered
+from civreg.policy import Role
+from civreg.terms import variant_of
 from registry.app.unit_of_work import RegistryUnitOfWork
 from registry.domain.deadlines import (
     EXTENSION_NOTICE_TERM,

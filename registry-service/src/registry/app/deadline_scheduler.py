@@ -14,8 +14,8 @@ from typing import Any
 
 from btkernel import logging as btlog
 from btkernel.envelope import Envelope
-from btkernel.events.deadline import DeadlineApproaching, DeadlineMissed
 from btkernel.loops import Periodic
+from civreg.events.deadline import DeadlineApproaching, DeadlineMissed
 from registry.app.unit_of_work import RegistryUnitOfWork
 
 log = btlog.get(__name__)

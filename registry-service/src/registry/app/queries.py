@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from btkernel import clock
-from btkernel.calendar import ALMATY
 from btkernel.context import Actor
 from btkernel.errors import InvalidInput, NotFound
 from btkernel.eventstore import StoredEvent
-from btkernel.policy import Role
+from civreg.calendar import ALMATY
+from civreg.policy import Role
 from registry.app.calendar import known_site
 from registry.app.unit_of_work import RegistryUnitOfWork
 from registry.domain.deadlines import time_left

@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from btkernel.envelope import Envelope
-from btkernel.events.case import CaseOpened
 from btkernel.eventstore import StoredEvent
 from btkernel.unit_of_work import UnitOfWork
+from civreg.events.case import CaseOpened
 from registry.domain.case import Case
 from registry.domain.site_clock import SiteClock
 

@@ -15,12 +15,12 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from btkernel import catalogue
 from btkernel.aggregate import Aggregate
-from btkernel.calendar import ALMATY
 from btkernel.context import Actor
 from btkernel.errors import Conflict, Forbidden, RuleViolation
-from btkernel.events.case import (
+from civreg import catalogue
+from civreg.calendar import ALMATY
+from civreg.events.case import (
     ActRegistered,
     CaseOpened,
     CaseRegisteredInChancellery,
@@ -32,8 +32,8 @@ from btkernel.events.case import (
     ReviewExtended,
     ThirdPartyNotified,
 )
-from btkernel.policy import Role
-from btkernel.terms import earliest_registration, variant_of
+from civreg.policy import Role
+from civreg.terms import earliest_registration, variant_of
 
 OPENED = "opened"
 REGISTERED_IN_CHANCELLERY = "registered_in_chancellery"

@@ -9,9 +9,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from btkernel import catalogue, pilots
-from btkernel.events import Event
-from btkernel.events.case import (
+from civreg import catalogue, pilots
+from civreg.events import Event
+from civreg.events.case import (
     ActRegistered,
     CaseRegisteredInChancellery,
     RefusalPrepared,
@@ -20,14 +20,14 @@ from btkernel.events.case import (
     ResultSentToCentre,
     ResultSigned,
 )
-from btkernel.policy import Role
-from btkernel.workcal import working_time_left
+from civreg.policy import Role
 from registry.domain.site_clock import SiteClock
+from workcal import working_time_left
 
 # How much of a term has run when it counts as approaching (configuration, not a rule of the sources).
 APPROACHING_SHARE = 0.8
 # The Astana pilot (S000): birth and death registered within 3 working hours end to end at pilot centres; the
-# same term dates the receipt (btkernel.pilots).
+# same term dates the receipt (civreg.pilots).
 PILOT_TERM = pilots.ACCELERATED_TERM.term()
 # Case events that complete procedure steps; which step each completes depends on the service's steps in the
 # catalogue (birth has six, marriage seven, annulment five), see `completed_up_to`.

@@ -8,7 +8,7 @@ from typing import Any
 
 from btkernel.aggregate import Aggregate
 from btkernel.errors import Conflict, RuleViolation
-from btkernel.events.record import BirthRegistered, RecordAmended, RecordAnnulled, RecordRegistered
+from civreg.events.record import BirthRegistered, RecordAmended, RecordAnnulled, RecordRegistered
 
 # The kind of record each registration service makes. Restoration makes a record of the restored kind;
 # repeat certificates and annulment make none.

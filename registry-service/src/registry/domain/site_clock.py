@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from btkernel import sites
-from btkernel.workcal import Country, DayOverride, Schedule, Term, WorkingCalendar, builtin_schedule, due
-from btkernel.workcal.errors import TermError
+from civreg import sites
+from workcal import Country, DayOverride, Schedule, Term, WorkingCalendar, builtin_schedule, due
+from workcal.errors import TermError
 
 
 @dataclass

@@ -1,0 +1,124 @@
+"""Value objects that travel inside events.
+
+Several are also request bodies (intake's applicant, representative, contact, signature), so every string is
+bounded (`btkernel.bounded`). Bounds only ever refuse what real data never held: these models also read every
+stored event back, so no optional field becomes required here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from btkernel.bounded import ID_MAX, SHORT_MAX, Name
+
+
+class Value(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class PersonName(Value):
+    surname: Name
+    first_name: Name
+    # Not everyone has one; forms send "" for none, and such events are stored: blank reads as None.
+    patronymic: Annotated[Name | None, BeforeValidator(_blank_is_none)] = None
+
+    def full(self) -> str:
+        return " ".join(p for p in (self.surname, self.first_name, self.patronymic) if p)
+
+
+class Person(Value):
+    """A natural person as identified by the documents presented (ИИН — individual identification number)."""
+
+    # Checked as an IIN where a request requires one (`civreg.iin`); here only bounded, for stored events.
+    iin: Annotated[str, Field(max_length=12)] | None = None
+    name: PersonName
+    birth_date: dt.date | None = None
+
+
+class Contact(Value):
+    phone: Annotated[str, Field(max_length=32)] | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None  # RFC 5321's longest address
+
+
+class PowerOfAttorney(Value):
+    """Нотариально удостоверенная доверенность."""
+
+    # Bounded in length only: an empty one, if ever stored, must still read back.
+    number: Annotated[str, Field(max_length=SHORT_MAX)]
+    issued_on: dt.date
+    notary: Annotated[str, Field(max_length=SHORT_MAX)]
+    valid_until: dt.date | None = None
+
+
+class Representative(Value):
+    person: Person
+    contact: Contact | None = None
+    power_of_attorney: PowerOfAttorney
+
+
+class PresentedDocument(Value):
+    code: str
+    name: str
+
+
+class Term(Value):
+    """A legal term as the regulations state it, with where it comes from."""
+
+    value: int
+    unit: str
+    source: str
+
+
+class Receipt(Value):
+    """Расписка о приёме документов — the fields of S004 p.9(2)."""
+
+    number: str
+    accepted_at: dt.datetime
+    service_id: str
+    service_name: str
+    documents: list[PresentedDocument]
+    documents_count: int
+    result_issue_date: dt.date
+    result_issue_place: str
+    operator_name: str
+    applicant_name: str
+    representative_name: str | None = None
+    phones: list[str]
+    # "receipt" at a service centre (S004 p.9(2)); "registration_mark" — date and time of acceptance on the
+    # paper application at the registry desk (S002/App.1 p.10); "e_registration" — the portal's registration of
+    # the signed e-document (S002 portal process 7).
+    form: str | None = None
+
+
+class EdsSignature(Value):
+    """The applicant's EDS signature of a portal request, as the portal checked it (S002 portal condition 2:
+    certificate valid, not revoked, IIN in the certificate = IIN in the request)."""
+
+    certificate_serial: Annotated[str, Field(max_length=ID_MAX)]
+    signer_iin: Annotated[str, Field(max_length=12)]
+    signed_at: dt.datetime
+    certificate_valid_until: dt.date
+    revoked: bool = False
+
+
+class RefusalReceipt(Value):
+    """Расписка об отказе в приёме документов (S002 p.9; form App.3 to the Standard): the receipt fields that
+    apply, plus the missing documents that are the reason for refusal."""
+
+    number: str
+    refused_at: dt.datetime
+    service_id: str
+    service_name: str
+    documents: list[PresentedDocument]
+    missing_documents: list[PresentedDocument]
+    reason: str
+    operator_name: str
+    applicant_name: str
+    representative_name: str | None = None
+    phones: list[str]

@@ -1,0 +1,224 @@
+"""The composition root every service shares: settings, logging, pool, migrations, relay, consumers, metrics,
+problem details, request context and health — so a service's own `main.py` only names its routers and handlers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from btkernel import access, clock, context, db, metrics, migrate, problems
+from btkernel import logging as btlog
+from btkernel.budget import RequestBudget
+from btkernel.consumer import Handler, IdempotentConsumer
+from btkernel.context import Actor, RequestContext
+from btkernel.health import HealthMonitor
+from btkernel.limits import RequestLimits
+from btkernel.outbox import OutboxRelay
+from btkernel.permissions import Policy
+from btkernel.settings import ServiceSettings
+
+log = btlog.get(__name__)
+
+
+@dataclass
+class ConsumerSpec:
+    group: str
+    topics: Sequence[str]
+    handler: Handler
+    event_types: Iterable[str] | None = None
+
+
+@dataclass
+class Runtime:
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    relay: OutboxRelay | None = None
+    consumers: list[IdempotentConsumer] = field(default_factory=list)
+    health: HealthMonitor | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def create_app(
+    *,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    migrations: str | None,
+    routers: Sequence[APIRouter],
+    policy: Policy = Policy(()),
+    consumers: Sequence[ConsumerSpec] = (),
+    on_start: Callable[[Runtime], Awaitable[None]] | None = None,
+    on_stop: Callable[[Runtime], Awaitable[None]] | None = None,
+    health: bool = True,
+) -> FastAPI:
+    btlog.configure(settings.service_name, settings.log_level)
+    migration_packages = (migrations,) if migrations else ()
+    clock.set_offset(settings.clock_offset_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_max)
+        try:
+            # Deployed, `python -m btkernel.migrate` ran once before any replica; each replica only checks that
+            # its schema is the one its code expects, and refuses to start otherwise (ADR 0015).
+            if settings.migrates_on_start:
+                await migrate.apply(pool, *migration_packages)
+            else:
+                await migrate.verify(pool, *migration_packages)
+        except BaseException:
+            await pool.close()
+            raise
+        rt = Runtime(settings=settings, pool=pool)
+        app.state.runtime = rt
+        if settings.relay_enabled:
+            rt.relay = OutboxRelay(
+                settings.database_url,
+                settings.kafka_bootstrap,
+                settings.service_name,
+                batch_size=settings.relay_batch_size,
+                poll_interval_s=settings.relay_poll_interval_s,
+                max_event_bytes=settings.max_event_bytes,
+                max_attempts=settings.relay_max_attempts,
+            )
+            rt.relay.start()
+        if settings.consumers_enabled:
+            for spec in consumers:
+                consumer = IdempotentConsumer(
+                    pool=pool,
+                    bootstrap=settings.kafka_bootstrap,
+                    group_id=spec.group,
+                    topics=spec.topics,
+                    handler=spec.handler,
+                    service=settings.service_name,
+                    max_attempts=settings.consumer_max_attempts,
+                    retry_backoff_s=settings.consumer_retry_backoff_s,
+                    event_types=spec.event_types,
+                )
+                consumer.start()
+                rt.consumers.append(consumer)
+        if health:
+            rt.health = HealthMonitor(
+                service=settings.service_name, pool=pool, settings=settings, consumers=rt.consumers
+            )
+            rt.health.start()
+        try:
+            # Inside the try: a failing start still stops the relay, the consumers and the pool it started.
+            if on_start:
+                await on_start(rt)
+            log.info("service_started", port=settings.http_port)
+            yield
+        finally:
+            if on_stop:
+                await on_stop(rt)
+            if rt.health:
+                await rt.health.stop()
+            for c in rt.consumers:
+                await c.stop()
+            if rt.relay:
+                await rt.relay.stop()
+            await pool.close()
+
+    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
+    # What `python -m btkernel.migrate <module>:app` applies before the service starts (the kernel's come first).
+    app.state.migrations = migration_packages
+    # Innermost: the handler's time budget, counted once the body has been read whole (btkernel.budget).
+    app.add_middleware(RequestBudget, timeout_s=settings.request_timeout_s)
+    # Next, so refusals still carry the request id and are counted in the metrics.
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
+    problems.install(app)
+    metrics.install(app, settings.service_name)
+    _install_context(app)
+
+    async def health_check(request: Request) -> JSONResponse:
+        # ok | degraded (200, with reasons) | unavailable (503): the checks are btkernel.health's.
+        monitor: HealthMonitor = request.app.state.runtime.health
+        status_code, body = await monitor.report()
+        return JSONResponse(body, status_code=status_code)
+
+    if health:
+        app.add_api_route(
+            "/health", health_check, methods=["GET"], tags=["health"], summary="Readiness of this service"
+        )
+    # Each public route behind the policy table's role check (btkernel.access, ADR 0014).
+    access.install(app, routers, policy)
+    return app
+
+
+def _install_context(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
+        correlation_id = request.headers.get("x-correlation-id") or request_id
+        actor = None
+        if request.headers.get("x-actor-id"):
+            actor = Actor(
+                id=request.headers["x-actor-id"],
+                name=context.decode_name(
+                    request.headers.get("x-actor-name") or request.headers["x-actor-id"]
+                ),
+                role=request.headers.get("x-actor-role", ""),
+                site=request.headers.get("x-actor-site") or None,
+            )
+        ctx = RequestContext(correlation_id=correlation_id, request_id=request_id, actor=actor)
+        token = context.bind(ctx)
+        request.state.ctx = ctx
+        try:
+            response = await call_next(request)
+        finally:
+            context.unbind(token)
+        response.headers["X-Request-Id"] = request_id
+        response.headers["X-Correlation-Id"] = correlation_id
+        return response
+
+
+# -- dependencies for routers --
+
+
+def get_runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    return get_runtime(request).pool
+
+
+def get_context(request: Request) -> RequestContext:
+    ctx: RequestContext = request.state.ctx
+    return ctx
+
+
+def get_actor(request: Request) -> Actor:
+    ctx = get_context(request)
+    if ctx.actor is None:
+        raise problems.Unauthorized("no authenticated actor: call this service through the gateway")
+    return ctx.actor
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+# The `application_id` query parameter of the per-application views (fees, notifications, …).
+ApplicationIdQuery = Annotated[
+    str,
+    Query(
+        min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$", description="the application to look at"
+    ),
+]
+ContextDep = Annotated[RequestContext, Depends(get_context)]
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def require_role(actor: Actor, *roles: str) -> None:
+    """A check that depends on more than the route (a branch inside a handler). The route's own roles are the
+    policy table's, checked before any handler runs (btkernel.access); never repeat them here."""
+    if actor.role not in roles:
+        raise problems.Forbidden(
+            f"role {actor.role or '(none)'} may not do this; needs one of: {', '.join(roles)}",
+            allowed_roles=sorted(roles),
+        )
