@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import pwd
+import subprocess
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
 
 from btdeploy.aio import run_sync
 from btdeploy.ports import free_port
-from btdeploy.postgres import OS_USER, ExternalPostgres, PostgresServer
+from btdeploy.postgres import OS_USER, SUPERUSER, ExternalPostgres, PostgresServer, _ping, with_login
 from btdeploy.testing import DatabaseFactory
 
 pytestmark = pytest.mark.integration
@@ -85,3 +87,135 @@ def test_a_clone_in_a_folder_closed_to_the_postgres_user_gets_its_cluster(tmp_pa
         server.remove()
     assert not server.data_dir.exists()
     assert not (workdir / "cluster").is_symlink()
+
+
+# -- password authentication and one role per database (ADR 0022) ----------------------------------------------
+
+
+def _psql_without_password(
+    server: PostgresServer, host: str, os_user: str | None
+) -> subprocess.CompletedProcess[str]:
+    """psql as `os_user` (when we are root), with no password anywhere: none given, no ~/.pgpass, never asked."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PGPASSFILE": "/dev/null", "HOME": "/"}
+    return subprocess.run(
+        [
+            "psql",
+            "-w",
+            "-h",
+            host,
+            "-p",
+            str(server.port),
+            "-U",
+            SUPERUSER,
+            "-d",
+            "postgres",
+            "-c",
+            "SELECT 1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+        user=os_user if os.geteuid() == 0 else None,
+    )
+
+
+def test_no_connection_without_a_password(postgres_server: PostgresServer | ExternalPostgres) -> None:
+    if not isinstance(postgres_server, PostgresServer):
+        pytest.skip("the authentication of a DATABASE_URL server is its owner's")
+    # Over TCP as another OS user, and through the socket as the very OS user that owns the cluster: no trust,
+    # no peer authentication.
+    for host, os_user in (("127.0.0.1", "nobody"), (str(postgres_server.socket_dir), OS_USER)):
+        done = _psql_without_password(postgres_server, host, os_user)
+        assert done.returncode != 0
+        assert "no password supplied" in done.stderr, done.stderr
+    with pytest.raises((asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError)):
+        run_sync(asyncpg.connect(f"postgresql://{SUPERUSER}:wrong@127.0.0.1:{postgres_server.port}/postgres"))
+    # The superuser's password is in a file only its owner reads.
+    assert postgres_server.password_path.stat().st_mode & 0o077 == 0
+
+
+async def test_each_database_has_its_own_role_which_is_no_superuser(make_database: DatabaseFactory) -> None:
+    mine, theirs = await make_database("mine"), await make_database("theirs")
+    conn = await asyncpg.connect(mine)
+    try:
+        role = await conn.fetchrow(
+            "SELECT rolname, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        )
+        assert role["rolname"] == urlsplit(mine).username == urlsplit(mine).path.strip("/")
+        assert (role["rolsuper"], role["rolcreatedb"], role["rolcreaterole"]) == (False, False, False)
+        assert await conn.fetchval(
+            "SELECT pg_get_userbyid(datdba) = current_user FROM pg_database "
+            "WHERE datname = current_database()"
+        )
+    finally:
+        await conn.close()
+    # Another database's role, with its own right password, is not let in here.
+    intruder = urlsplit(theirs)
+    assert intruder.username
+    assert intruder.password
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for database"):
+        await asyncpg.connect(with_login(mine, intruder.username, intruder.password, urlsplit(mine).path[1:]))
+
+
+async def test_migrations_run_as_the_database_role(make_database: DatabaseFactory) -> None:
+    from btkernel import db
+
+    dsn = await make_database("migrated")
+    pool = await db.create_pool(dsn, max_size=2)
+    try:
+        await db.migrate(pool)
+        owners = await pool.fetch(
+            "SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
+        )
+    finally:
+        await pool.close()
+    assert [r["owner"] for r in owners] == [urlsplit(dsn).username]
+
+
+async def _as_admin(server: PostgresServer, dbname: str, *statements: str) -> None:
+    conn = await asyncpg.connect(server.admin_dsn(dbname))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def test_a_cluster_from_before_passwords_gets_them(tmp_path: Path) -> None:
+    """A `make run` cluster of trust days: at the next start its superuser gets a password, and its database,
+    owned by the superuser, goes with its tables to the database's new role."""
+    tmp_path.chmod(0o755)
+    server = PostgresServer(tmp_path / "old", free_port(), fast=True)
+    try:
+        server.start()
+        run_sync(_roundtrip(run_sync(server.create_database("bt_old")), write=True))
+        # Back to how it was: everything the superuser's, no role, no password file.
+        run_sync(_as_admin(server, "bt_old", "ALTER TABLE kept OWNER TO postgres"))
+        run_sync(_as_admin(server, "postgres", "ALTER DATABASE bt_old OWNER TO postgres", "DROP ROLE bt_old"))
+        server.stop()
+        old_password = server.password_path.read_text()
+        server.password_path.unlink()
+
+        server.start()
+        new_password = server.password_path.read_text()
+        assert new_password != old_password
+        with pytest.raises(asyncpg.InvalidPasswordError):  # the single-user step set the new one
+            run_sync(_ping(server.admin_dsn().replace(new_password.strip(), old_password.strip())))
+        dsn = run_sync(server.create_database("bt_old"))
+        assert run_sync(_roundtrip(dsn, write=False)) == "Айгерім"
+        run_sync(_as_admin(server, "bt_old"))  # the new password works
+        assert run_sync(_owner_of_kept(dsn)) == "bt_old"
+    finally:
+        server.remove()
+
+
+async def _owner_of_kept(dsn: str) -> str:
+    conn = await asyncpg.connect(dsn)
+    try:
+        owner: str = await conn.fetchval("SELECT tableowner FROM pg_tables WHERE tablename = 'kept'")
+        return owner
+    finally:
+        await conn.close()

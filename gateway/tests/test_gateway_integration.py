@@ -113,3 +113,61 @@ async def test_accounts_added_and_switched_off_from_the_command_line(make_databa
     assert before.json()["role"] == "registry_head"
     assert after.status_code == 401
     assert not await admin.deactivate(dsn, "nobody")
+
+
+async def test_accounts_seeded_in_development_are_refused_once_the_database_runs_production(
+    make_database: Any,
+) -> None:
+    dsn = await make_database("gateway")
+    async with serve(lambda: build_app(make_settings(database_url=dsn))) as client:
+        seeded = await client.post("/api/v1/auth/token", data={"username": "head1", "password": "head1-pass"})
+    assert seeded.status_code == 200
+    assert await admin.add_user(
+        dsn, "registrar7", "a-long-password", "Ахметова Камила", "registry_head", "almaty-almaly"
+    )
+
+    # The spraying guard is widened here: this test tries all 20 accounts from one address on purpose.
+    production = make_settings(
+        database_url=dsn, env="production", jwt_secret=SECRET + "-prod", login_address_max_failures=100
+    )
+    async with serve(lambda: build_app(production, transport=FakeUpstreams().transport())) as client:
+        refused = [
+            (await client.post("/api/v1/auth/token", data={"username": u.username, "password": u.password}))
+            for u in seed.DEV_USERS
+        ]
+        real = await client.post(
+            "/api/v1/auth/token", data={"username": "registrar7", "password": "a-long-password"}
+        )
+
+    assert [r.status_code for r in refused] == [401] * len(seed.DEV_USERS)
+    assert real.status_code == 200
+
+
+async def test_a_token_is_refused_once_its_account_is_deactivated_on_postgresql(make_database: Any) -> None:
+    dsn = await make_database("gateway")
+    settings = make_settings(
+        database_url=dsn, env="production", jwt_secret=SECRET + "-prod", account_cache_s=0.0
+    )
+    conn = await asyncpg.connect(dsn)
+    try:
+        await db.migrate(conn, "gateway.migrations")
+    finally:
+        await conn.close()
+    assert await admin.add_user(
+        dsn, "registrar7", "a-long-password", "Ахметова Камила", "registry_head", "almaty-almaly"
+    )
+    upstreams = FakeUpstreams()
+
+    async with serve(lambda: build_app(settings, transport=upstreams.transport())) as client:
+        form = {"username": "registrar7", "password": "a-long-password"}
+        token = (await client.post("/api/v1/auth/token", data=form)).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        before = await client.get("/api/v1/worklist", headers=headers)
+        assert await admin.deactivate(dsn, "registrar7")
+        after = await client.get("/api/v1/worklist", headers=headers)
+
+    assert before.status_code == 200
+    assert after.status_code == 401
+    assert [r.headers["x-actor-id"] for r in upstreams.requests if r.url.path == "/api/v1/worklist"] == [
+        "registrar7"
+    ]

@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         stack = Stack(
             run_dir,
             PortPlan.free(),
-            env_name="bench",
+            env_name="test",
             fast=False,
             extra_env={"BT_LOG_LEVEL": "WARNING"},
             progress=lambda msg: print(f"bench: {msg}", flush=True),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
+import hmac
+import logging
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
@@ -13,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -27,14 +31,29 @@ SUPERUSER = "postgres"
 CLUSTERS_ENV = "BT_PG_CLUSTERS"
 # In a cluster's folder: the work folder it belongs to (read by the sweep of orphans, and by a curious person).
 OWNER_FILE = "workdir"
+# In a cluster's folder, 0600: the superuser's password (docs/adr/0022-database-roles.md).
+PASSWORD_FILE = "superuser.password"
+# Every way in asks for a password, the cluster owner's socket included: no trust, no peer (ADR 0022).
+HBA_CONF = """\
+# Written by btdeploy at every start (docs/adr/0022-database-roles.md): every connection needs its role's password.
+local   all   all                  scram-sha-256
+host    all   all   127.0.0.1/32   scram-sha-256
+"""
+
+log = logging.getLogger(__name__)
 
 
 class Postgres(Protocol):
-    """What the stack and the fixtures need from PostgreSQL, local or external."""
+    """What the stack and the fixtures need from PostgreSQL, local or external.
+
+    Each database has a login role of the same name that owns it and may connect to nothing else; `dsn(name)`
+    connects as that role, `admin_dsn()` as the administrator who creates them (ADR 0022).
+    """
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
     def dsn(self, dbname: str) -> str: ...
+    def admin_dsn(self, dbname: str = "postgres") -> str: ...
     async def create_database(self, name: str) -> str: ...
     async def drop_database(self, name: str) -> None: ...
 
@@ -53,22 +72,99 @@ def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-async def _create_database(admin_dsn: str, name: str) -> None:
+def _quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def derived_password(secret: str, role: str) -> str:
+    """A role's password, derived from the administrator's secret: the same on every run and in every process,
+    so a service's URL needs no store of its own; it tells nothing of the secret, nor of another role's."""
+    digest = hmac.digest(secret.encode(), role.encode(), "sha256")
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def with_login(url: str, user: str, password: str | None, dbname: str) -> str:
+    """`url` with its user, password and database replaced (host, port and query kept)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    login = quote(user, safe="") + (f":{quote(password, safe='')}" if password is not None else "")
+    return urlunsplit((parts.scheme, f"{login}@{host}", "/" + dbname, parts.query, parts.fragment))
+
+
+def redacted(url: str) -> str:
+    """`url` fit to print: the password replaced by `***`."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{parts.username}:***@{host}", parts.path, parts.query, parts.fragment))
+
+
+async def _create_owned_database(admin_dsn: str, name: str, password: str) -> None:
+    """Database `name`, owned by the login role `name` (no superuser, no createdb, no createrole), which alone
+    may connect to it. Idempotent; also takes over a database from before ADR 0022 (owned by the admin)."""
+    role = _quote_ident(name)
     conn = await asyncpg.connect(admin_dsn)
     try:
-        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            return
-        # Created concurrently by someone else between the check and here: just as good.
-        with contextlib.suppress(asyncpg.DuplicateDatabaseError):
-            await conn.execute(f"CREATE DATABASE {_quote_ident(name)}")
+        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name):
+            # Created concurrently by someone else between the check and here: just as good.
+            with contextlib.suppress(asyncpg.DuplicateObjectError):
+                await conn.execute(f"CREATE ROLE {role}")
+        # Every run: the attributes and password are what this code says, whatever they were before.
+        # (A utility statement takes no parameters; the password is base64url, quoted all the same.)
+        await conn.execute(
+            f"ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+            f"PASSWORD {_quote_literal(password)}"
+        )
+        if not await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+            # A CREATEROLE administrator may give a database only to a role it is a member of.
+            await conn.execute(f"GRANT {role} TO current_user")
+        owner = await conn.fetchval(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", name
+        )
+        if owner is None:
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await conn.execute(f"CREATE DATABASE {role} OWNER {role}")
+        elif owner != name:
+            await conn.execute(f"ALTER DATABASE {role} OWNER TO {role}")
+            await _hand_over_tables(_on_database(admin_dsn, name), name)
+        await conn.execute(f"REVOKE ALL ON DATABASE {role} FROM PUBLIC")
     finally:
         await conn.close()
 
 
-async def _drop_database(admin_dsn: str, name: str) -> None:
+def _on_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+async def _hand_over_tables(admin_dsn: str, role: str) -> None:
+    """Tables (with their sequences and indexes) and views made by the admin in a database from before ADR 0022
+    go to the database's role, so that the service's migrations and queries own what they touch."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND pg_get_userbyid(c.relowner) <> $1"
+            " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+            role,
+        )
+        for row in rows:
+            await conn.execute(f"ALTER TABLE {row['name']} OWNER TO {_quote_ident(role)}")
+    finally:
+        await conn.close()
+
+
+async def _drop_owned_database(admin_dsn: str, name: str) -> None:
     conn = await asyncpg.connect(admin_dsn)
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
+        await conn.execute(f"DROP ROLE IF EXISTS {_quote_ident(name)}")
     finally:
         await conn.close()
 
@@ -90,7 +186,11 @@ def cluster_dir_for(workdir: Path) -> Path:
 
 
 class PostgresServer:
-    """A private cluster for `workdir` on 127.0.0.1:<port>, trust auth for the `postgres` superuser.
+    """A private cluster for `workdir` on 127.0.0.1:<port>; every connection needs a password (scram-sha-256).
+
+    The `postgres` superuser's password is generated at initdb and kept, 0600, in `password_path`; each
+    database's own role has a password derived from it (`derived_password`). A cluster from before (trust)
+    gets its password at the next start.
 
     Run by an ordinary user, the cluster is in `workdir`. Run as root, the cluster belongs to the `postgres`
     OS user and lives in a folder of its own (`cluster_dir_for`), so that it works from any checkout; `workdir`
@@ -110,6 +210,7 @@ class PostgresServer:
         self.socket_dir = self.cluster_dir / "socket"
         # Written through a descriptor we open before dropping root: the log may stay in the work folder.
         self.log_path = workdir / "postgres.log"
+        self.password_path = self.cluster_dir / PASSWORD_FILE
         self.process: ChildProcess | None = None
 
     @property
@@ -117,13 +218,24 @@ class PostgresServer:
         return self.process.pid if self.process is not None else None
 
     def dsn(self, dbname: str) -> str:
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{dbname}"
+        """As the database's own role (ADR 0022)."""
+        url = f"postgresql://127.0.0.1:{self.port}/"
+        return with_login(url, dbname, derived_password(self._superuser_password(), dbname), dbname)
+
+    def admin_dsn(self, dbname: str = "postgres") -> str:
+        url = f"postgresql://127.0.0.1:{self.port}/"
+        return with_login(url, SUPERUSER, self._superuser_password(), dbname)
 
     def start(self, timeout: float = 60.0) -> None:
         bindir = find_bindir()
         self._prepare_dirs()
+        had_password = self.password_path.exists()
+        self._ensure_password_file()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb(bindir)
+        elif not had_password:
+            self._set_superuser_password(bindir)
+        self._write_hba()
         argv = [
             str(bindir / "postgres"),
             "-D",
@@ -134,6 +246,8 @@ class PostgresServer:
             "listen_addresses=127.0.0.1",
             "-k",
             str(self.socket_dir),
+            "-c",
+            "password_encryption=scram-sha-256",
         ]
         if self.fast:
             argv += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
@@ -165,12 +279,71 @@ class PostgresServer:
                 (self.workdir / "cluster").unlink()
 
     async def create_database(self, name: str) -> str:
-        """Create `name` unless it exists; returns its DSN."""
-        await _create_database(self.dsn("postgres"), name)
+        """Create `name` and its role unless they exist; returns the role's DSN."""
+        await _create_owned_database(
+            self.admin_dsn(), name, derived_password(self._superuser_password(), name)
+        )
         return self.dsn(name)
 
     async def drop_database(self, name: str) -> None:
-        await _drop_database(self.dsn("postgres"), name)
+        await _drop_owned_database(self.admin_dsn(), name)
+
+    def _superuser_password(self) -> str:
+        try:
+            return self.password_path.read_text().strip()
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"no superuser password at {self.password_path}: start() the server first"
+            ) from None
+
+    def _ensure_password_file(self) -> None:
+        """The superuser's password, made once, readable only by us and the cluster's OS user (who owns the
+        data anyway); initdb reads it from there as that user."""
+        if self.password_path.exists():
+            return
+        fd = os.open(self.password_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(new_password() + "\n")
+        self._give_to_os_user(self.password_path)
+
+    def _give_to_os_user(self, path: Path) -> None:
+        if self._as_user is not None:
+            account = pwd.getpwnam(self._as_user)
+            os.chown(path, account.pw_uid, account.pw_gid)
+
+    def _write_hba(self) -> None:
+        path = self.data_dir / "pg_hba.conf"
+        path.write_text(HBA_CONF)
+        path.chmod(0o600)
+        self._give_to_os_user(path)
+
+    def _set_superuser_password(self, bindir: Path) -> None:
+        """A cluster from before passwords (trust): the superuser gets its password in single-user mode, with
+        no connection open to anyone, before the server listens under the new pg_hba.conf."""
+        statement = (
+            f"ALTER ROLE {_quote_ident(SUPERUSER)} PASSWORD {_quote_literal(self._superuser_password())}"
+        )
+        done = subprocess.run(
+            [
+                str(bindir / "postgres"),
+                "--single",
+                "-D",
+                str(self.data_dir),
+                "-c",
+                "password_encryption=scram-sha-256",
+                "postgres",
+            ],
+            input=statement + "\n",
+            cwd=self.cluster_dir,
+            capture_output=True,
+            text=True,
+            check=False,
+            user=self._as_user,
+            group=self._as_user,
+            extra_groups=[] if self._as_user is not None else None,
+        )
+        if done.returncode != 0 or "ERROR" in done.stdout + done.stderr:
+            raise RuntimeError(f"could not set the superuser's password:\n{done.stdout}{done.stderr}")
 
     def _prepare_dirs(self) -> None:
         if self._as_user is not None:
@@ -222,7 +395,8 @@ class PostgresServer:
             str(bindir / "initdb"),
             "-D",
             str(self.data_dir),
-            "--auth=trust",
+            "--auth=scram-sha-256",
+            f"--pwfile={self.password_path}",
             f"--username={SUPERUSER}",
             "-E",
             "UTF8",
@@ -250,7 +424,7 @@ class PostgresServer:
         while True:
             self.process.check_alive("starting")
             try:
-                run_sync(_ping(self.dsn("postgres")))
+                run_sync(_ping(self.admin_dsn()))
                 return
             except (OSError, asyncpg.PostgresError) as exc:
                 last = repr(exc)  # refused, or "the database system is starting up"
@@ -298,35 +472,88 @@ async def _ping(dsn: str) -> None:
 
 
 class ExternalPostgres:
-    """A server someone else runs, given as DATABASE_URL; databases are created on it next to the URL's own."""
+    """A server someone else runs, given as DATABASE_URL; databases are created on it next to the URL's own.
+
+    When the URL's user may create roles (superuser, or CREATEROLE and CREATEDB), each database gets its own
+    role as on our own server; otherwise every service uses the URL as given, which start() says in the log.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # The roles' passwords derive from the URL's password, or from a secret of this process without one.
+        self._secret = urlsplit(url).password or new_password()
+        self.roles = False
 
     @property
     def pid(self) -> int | None:
         return None
 
     def start(self) -> None:
-        pass
+        self.roles = run_sync(_may_create_roles(self._admin_url()))
+        if not self.roles:
+            log.warning(
+                "DATABASE_URL's user %s may not create roles: every service connects as that user",
+                urlsplit(self.url).username,
+            )
 
     def stop(self) -> None:
         pass
 
     def dsn(self, dbname: str) -> str:
-        parts = urlsplit(self.url)
-        return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+        if not self.roles:
+            return _on_database(self.url, dbname)
+        return with_login(self.url, dbname, derived_password(self._secret, dbname), dbname)
+
+    def admin_dsn(self, dbname: str = "postgres") -> str:
+        return _on_database(self.url, dbname)
 
     async def create_database(self, name: str) -> str:
-        await _create_database(self._admin_dsn(), name)
+        if self.roles:
+            await _create_owned_database(self._admin_url(), name, derived_password(self._secret, name))
+        else:
+            await _create_database(self._admin_url(), name)
         return self.dsn(name)
 
     async def drop_database(self, name: str) -> None:
-        await _drop_database(self._admin_dsn(), name)
+        if self.roles:
+            await _drop_owned_database(self._admin_url(), name)
+        else:
+            await _drop_database(self._admin_url(), name)
 
-    def _admin_dsn(self) -> str:
+    def _admin_url(self) -> str:
         # The URL's own database is where we are allowed in; with none given, "postgres" is the usual one.
-        return self.url if urlsplit(self.url).path.strip("/") else self.dsn("postgres")
+        return self.url if urlsplit(self.url).path.strip("/") else self.admin_dsn()
+
+
+async def _may_create_roles(admin_dsn: str) -> bool:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname = current_user"
+        )
+    finally:
+        await conn.close()
+    return bool(row and (row["rolsuper"] or (row["rolcreaterole"] and row["rolcreatedb"])))
+
+
+async def _create_database(admin_dsn: str, name: str) -> None:
+    """Without roles: the database, owned by the URL's user."""
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return
+        with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+            await conn.execute(f"CREATE DATABASE {_quote_ident(name)}")
+    finally:
+        await conn.close()
+
+
+async def _drop_database(admin_dsn: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
+    finally:
+        await conn.close()
 
 
 def postgres_from_env(workdir: Path, port: int, fast: bool = False) -> PostgresServer | ExternalPostgres:

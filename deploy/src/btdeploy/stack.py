@@ -16,7 +16,7 @@ from btdeploy import kafka as kafka_mod
 from btdeploy.aio import run_sync
 from btdeploy.kafka import KafkaServer
 from btdeploy.ports import free_ports
-from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env
+from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env, redacted
 from btdeploy.processes import MigrationProcess, ServiceProcess
 from btdeploy.smtp_sink import SmtpSink
 from civreg.topics import ALL_TOPICS
@@ -197,6 +197,7 @@ class Stack:
         return self.kafka.bootstrap
 
     def database_url(self, service: str) -> str:
+        """As the service's own role, which owns its database and nothing else (ADR 0022)."""
         return self.postgres.dsn(_spec(service).database)
 
     def env_for(self, service: str, **overrides: str) -> dict[str, str]:
@@ -238,7 +239,8 @@ class Stack:
             "gateway": self.url("gateway") if "gateway" in self.service_names else None,
             "services": {name: self.url(name) for name in self.service_names},
             "kafka": self.kafka.bootstrap,
-            "postgres": self.postgres.dsn("postgres"),
+            # The administrator, without the password: that stays in its file (ADR 0022).
+            "postgres": redacted(self.postgres.admin_dsn()),
             "smtp": f"{self.smtp.host}:{self.smtp.port}",
             "mail_dir": self.smtp.directory,
             "logs": self.run_dir / "logs",
@@ -267,6 +269,7 @@ class Stack:
             )
             self._started.append(("postgres", self.postgres.stop))
             self.postgres.start()
+        # Each service's database with its own login role; the migrations below run as that role too.
         for name in self.service_names:
             run_sync(self.postgres.create_database(_spec(name).database))
         if self._own_kafka:

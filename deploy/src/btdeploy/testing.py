@@ -75,7 +75,8 @@ def kafka_bootstrap(kafka_server: KafkaServer) -> str:
 
 
 class DatabaseFactory:
-    """`await make_database()` (or `.sync()` from sync code) gives the DSN of a new, empty database."""
+    """`await make_database()` (or `.sync()` from sync code) gives the DSN of a new, empty database, as its own
+    login role (no superuser), as a service connects in production (ADR 0022)."""
 
     def __init__(self, server: PostgresServer | ExternalPostgres) -> None:
         self.server = server

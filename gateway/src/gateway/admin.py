@@ -35,7 +35,7 @@ async def add_user(
 
 async def deactivate(dsn: str, username: str) -> bool:
     """Switch the account off (kept for the audit trail, never deleted); False when there is no such user.
-    Tokens already issued stay valid until they expire."""
+    Its tokens already issued are refused within BT_ACCOUNT_CACHE_S (gateway.users.AccountCache)."""
     conn = await db.connect(dsn)
     try:
         status: str = await conn.execute(

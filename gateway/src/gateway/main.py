@@ -39,8 +39,9 @@ def build_app(
     gateway = Gateway(settings, table or RouteTable())
 
     async def on_start(rt: Runtime) -> None:
+        settings.check_start()
         store = PgUserStore(rt.pool)
-        if settings.env != "production":
+        if settings.development_shortcuts:
             created = await seed.seed(store)
             if created:
                 log.info("dev_users_seeded", users=created)

@@ -1,4 +1,6 @@
-"""Development accounts, one or more per role and site, created at start outside production."""
+"""Development accounts, one or more per role and site, created at start only when BT_ENV says development or
+test (`Settings.development_shortcuts`); their passwords are published here, so anywhere else they are refused at
+sign-in (`is_dev_credential`, ADR 0021)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,17 @@ _ACCOUNTS: list[tuple[str, str, str, str | None]] = [
 DEV_USERS: list[DevUser] = [
     DevUser(name, f"{name}-pass", full, role, site) for name, full, role, site in _ACCOUNTS
 ]
+
+
+_DEV_PASSWORDS = {u.username: u.password for u in DEV_USERS}
+
+
+def is_dev_credential(username: str, password: str) -> bool:
+    """Whether these are a development account's published credentials. Refused outside development whatever the
+    database holds: accounts seeded by an earlier start (or by an older version that seeded in any environment)
+    stay in the table, and no migration can tell them from real ones by name alone, but their password gives them
+    away — and a same-named account an operator gave a real password keeps working."""
+    return _DEV_PASSWORDS.get(users.normalise(username)) == password
 
 
 async def seed(store: UserStore, accounts: list[DevUser] | None = None) -> list[str]:

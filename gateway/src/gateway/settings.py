@@ -1,5 +1,5 @@
 """The gateway's settings: the kernel's ServiceSettings plus the token secret, the upstream services' URLs, the
-login brute-force guard and the upstream timeouts. They live here, not in the kernel, because only the gateway
+sign-in guard and the upstream timeouts. They live here, not in the kernel, because only the gateway
 knows which services sit behind it (issue 8)."""
 
 from __future__ import annotations
@@ -9,6 +9,11 @@ from pydantic import model_validator
 from btkernel.settings import ServiceSettings
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
+# HS256 needs a key at least as long as its hash output, 256 bits (RFC 7518 §3.2): a shorter one can be guessed.
+MIN_SECRET_BYTES = 32
+# The environments where the development shortcuts (the placeholder secret, the seeded development accounts with
+# their published passwords) are allowed — and only when BT_ENV names one of them explicitly (ADR 0021).
+DEVELOPMENT_ENVS = frozenset({"development", "test"})
 
 
 class Settings(ServiceSettings):
@@ -22,9 +27,15 @@ class Settings(ServiceSettings):
     upstream_timeout_s: float = 15.0
     # The gateway's own budget is the upstream timeout (its proxy answers 504 then), not the services' budget.
     request_timeout_s: float = 0.0
-    # Failed sign-ins allowed per user name within the window before the token endpoint answers 429.
+    # The sign-in guard (gateway.ratelimit, ADR 0021): failed sign-ins allowed within the window for one user name
+    # from one client address, and from one client address whatever the names, before the token endpoint
+    # answers 429 to that pair or that address.
     login_max_failures: int = 10
+    login_address_max_failures: int = 20
     login_window_s: float = 60.0
+    # How long an account's state (active, role, site) read for a bearer token is reused: a deactivated account's
+    # tokens are refused at most this long after the change (gateway.users.AccountCache).
+    account_cache_s: float = 2.0
     # Health probes and OpenAPI fetches must not hang a readiness check for the full proxy timeout.
     upstream_probe_timeout_s: float = 3.0
     # How long an idle pooled connection to a service is kept: well under the services' keep-alive timeout
@@ -33,11 +44,29 @@ class Settings(ServiceSettings):
     upstream_keepalive_s: float = 5.0
 
     @model_validator(mode="after")
-    def _no_placeholder_secret_in_production(self) -> Settings:
-        # A development secret in production would let anyone mint tokens.
-        if self.env == "production" and self.jwt_secret == DEV_JWT_SECRET:
-            raise ValueError("BT_JWT_SECRET must be set to a real secret in production")
+    def _a_real_secret(self) -> Settings:
+        if len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"BT_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes (RFC 7518 §3.2)")
+        # The placeholder is published in this repository: with it anyone could mint tokens.
+        if self.env not in DEVELOPMENT_ENVS and self.jwt_secret == DEV_JWT_SECRET:
+            raise ValueError(f"BT_JWT_SECRET must be set to a real secret when BT_ENV={self.env}")
         return self
+
+    @property
+    def development_shortcuts(self) -> bool:
+        """Whether the development accounts are seeded and may sign in: only when BT_ENV says development or
+        test itself, never because it was left unset."""
+        return self.env in DEVELOPMENT_ENVS and "env" in self.model_fields_set
+
+    def check_start(self) -> None:
+        """Refuse to start a gateway that would have to guess its environment. Checked at start, not when the
+        settings are read, so that importing the app (the migration step reads its migrations that way) needs
+        no environment."""
+        if "env" not in self.model_fields_set:
+            raise ValueError(
+                "BT_ENV is not set: set it to development, test or production (the gateway does not guess "
+                "whether the development accounts and secret are allowed)"
+            )
 
     def upstream_urls(self) -> dict[str, str]:
         """Base URL of every upstream service, by the service name the route table uses."""

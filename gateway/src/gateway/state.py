@@ -1,4 +1,5 @@
-"""The gateway's runtime: settings, route table, login guard, and the resources attached at start."""
+"""The gateway's runtime: settings, route table, sign-in guard, account cache, and the resources attached at
+start."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import httpx
 from fastapi import Depends, Request
 
 from gateway.openapi import OpenApiCache
-from gateway.ratelimit import FailureGuard
+from gateway.ratelimit import SignInGuard
 from gateway.routes import RouteTable
 from gateway.settings import Settings
 from gateway.upstream import UpstreamClient
-from gateway.users import UserStore
+from gateway.users import AccountCache, UserStore
 
 
 class Gateway:
@@ -26,7 +27,10 @@ class Gateway:
         missing = set(table.services()) - set(self.upstreams)
         if missing:
             raise ValueError(f"the route table names services without a base URL: {sorted(missing)}")
-        self.login_guard = FailureGuard(settings.login_max_failures, settings.login_window_s)
+        self.login_guard = SignInGuard(
+            settings.login_max_failures, settings.login_address_max_failures, settings.login_window_s
+        )
+        self.accounts = AccountCache(settings.account_cache_s)
         self.openapi = OpenApiCache()
         self._users: UserStore | None = None
         self._upstream: UpstreamClient | None = None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -99,3 +101,30 @@ async def authenticate(store: UserStore, username: str, password: str) -> User |
     if user is None or not matches or not user.active:
         return None
     return user
+
+
+class AccountCache:
+    """The account behind a bearer token, read from the store at most once per `ttl_s` per user name, so that a
+    deactivated account's tokens are refused within `ttl_s` of the change (ADR 0021) without a database read on
+    every proxied request. Per process, bounded to `max_keys` names, least recently read dropped first."""
+
+    def __init__(
+        self, ttl_s: float, *, clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000
+    ) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._max_keys = max_keys
+        self._read: OrderedDict[str, tuple[float, User | None]] = OrderedDict()
+
+    async def get(self, store: UserStore, username: str) -> User | None:
+        key = normalise(username)
+        now = self._clock()
+        cached = self._read.get(key)
+        if cached is not None and now - cached[0] < self.ttl_s:
+            return cached[1]
+        user = await store.get(key)
+        self._read[key] = (now, user)
+        self._read.move_to_end(key)
+        while len(self._read) > self._max_keys:
+            self._read.popitem(last=False)
+        return user

@@ -5,16 +5,22 @@ these in the service (`gateway.settings`): the kernel knows no service."""
 
 from __future__ import annotations
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Every value BT_ENV may take. There is no "staging": a staging deployment is a production deployment (real
+# secrets, no development accounts) on other machines, so it runs as production; an unknown value (`prod`,
+# `staging`, a typo) stops the start instead of silently getting development shortcuts (issue 9).
+ENVIRONMENTS = ("development", "test", "production")
 
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BT_", extra="ignore")
 
-    env: str = "development"  # development | test | production
+    env: str = "development"  # one of ENVIRONMENTS
     service_name: str = "service"
-    database_url: str = "postgresql://postgres@127.0.0.1:55432/bt_service"
+    # The service's own login role and database, never a superuser (ADR 0022); btdeploy gives the password.
+    database_url: str = "postgresql://bt_service@127.0.0.1:55432/bt_service"
     kafka_bootstrap: str = "127.0.0.1:19092"
     http_port: int = 8000
     relay_enabled: bool = True
@@ -58,6 +64,16 @@ class ServiceSettings(BaseSettings):
         if self.migrate_on_start is not None:
             return self.migrate_on_start
         return self.env in ("development", "test")
+
+    @field_validator("env")
+    @classmethod
+    def _known_env(cls, value: str) -> str:
+        if value not in ENVIRONMENTS:
+            raise ValueError(
+                f"BT_ENV must be one of {', '.join(ENVIRONMENTS)}, not {value!r} "
+                "(a staging deployment runs as production)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _no_shifted_clock_in_production(self) -> ServiceSettings:
