@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
-
-from pydantic import model_validator
+from typing import ClassVar
 
 from btkernel.events.base import Event
 from civreg import topics
-from civreg.events import details as service_details
-from civreg.events.details import ServiceDetails
+from civreg.events.details import CarriesDetails, ServiceDetails
 from civreg.events.values import (
     Contact,
     EdsSignature,
@@ -27,7 +24,7 @@ class _ApplicationEvent(Event):
     application_id: str
 
 
-class ApplicationSubmitted(_ApplicationEvent):
+class ApplicationSubmitted(_ApplicationEvent, CarriesDetails):
     """The package was complete and a receipt was issued (S002 p.9: receipt within 15 minutes)."""
 
     TYPE: ClassVar[str] = "kz.civreg.application.submitted.v1"
@@ -45,11 +42,6 @@ class ApplicationSubmitted(_ApplicationEvent):
     receipt: Receipt
     signature: EdsSignature | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _typed_details(cls, data: Any) -> Any:
-        return service_details.typed_details(data)
-
 
 class ApplicationAcceptanceRefused(_ApplicationEvent):
     """The package was incomplete: a refusal receipt was issued instead (S002 p.9, S004 p.10)."""
@@ -65,7 +57,7 @@ class ApplicationAcceptanceRefused(_ApplicationEvent):
     refusal_receipt: RefusalReceipt
 
 
-class ApplicationForwarded(_ApplicationEvent):
+class ApplicationForwarded(_ApplicationEvent, CarriesDetails):
     """The accepted package went to the competent registry office (S002 p.9: within 1 working day). Carries
     what the office needs to open a case, so the registry does not depend on earlier events."""
 
@@ -81,11 +73,6 @@ class ApplicationForwarded(_ApplicationEvent):
     representative: Representative | None = None
     details: ServiceDetails
     documents: list[PresentedDocument]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _typed_details(cls, data: Any) -> Any:
-        return service_details.typed_details(data)
 
 
 class ApplicationResultReceived(_ApplicationEvent):

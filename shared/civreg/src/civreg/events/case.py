@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
-
-from pydantic import model_validator
+from typing import ClassVar
 
 from btkernel.events.base import Event
 from civreg import topics
-from civreg.events import details as service_details
-from civreg.events.details import ServiceDetails
+from civreg.events.details import CarriesDetails, ServiceDetails
 from civreg.events.values import Person, PresentedDocument, Representative, Term
 
 
@@ -19,7 +16,7 @@ class _CaseEvent(Event):
     case_id: str
 
 
-class CaseOpened(_CaseEvent):
+class CaseOpened(_CaseEvent, CarriesDetails):
     """A forwarded application became a case of the registry office, with its review deadline."""
 
     TYPE: ClassVar[str] = "kz.civreg.case.opened.v1"
@@ -38,11 +35,6 @@ class CaseOpened(_CaseEvent):
     # Typed by `service_id` (ADR 0018): the same JSON as before, now with a schema per service.
     details: ServiceDetails
     documents: list[PresentedDocument]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _typed_details(cls, data: Any) -> Any:
-        return service_details.typed_details(data)
 
 
 class CaseRegisteredInChancellery(_CaseEvent):

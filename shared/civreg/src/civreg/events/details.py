@@ -275,6 +275,15 @@ def stated_variant(details: ServiceDetails | Mapping[str, Any]) -> str | None:
     return variant if isinstance(variant, str) else None
 
 
+class CarriesDetails(BaseModel):
+    """Base of the events that carry an application's `details`: typed by the event's `service_id` (ADR 0018)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_details(cls, data: Any) -> Any:
+        return typed_details(data)
+
+
 def typed_details(data: Any) -> Any:
     """For an event's `mode="before"` model validator: its `details` dict parsed by its `service_id`, so the
     union is never guessed from the shape (the act models share their fields); never judged against today."""
