@@ -15,7 +15,7 @@ OWN := birtereze-kernel birtereze-workcal birtereze-civreg birtereze-deploy birt
 # after 2024-03-01 (workcal.zones refuses to run on a disagreeing one).
 export PYTHONTZPATH :=
 
-.PHONY: install lock run test test-unit test-integration test-e2e fuzz lint format bench schemas kafka clean
+.PHONY: system install lock run test test-unit test-integration test-e2e fuzz lint format bench schemas kafka clean asyncapi-parser
 
 # Third-party packages come only from the lock, each checked against its hash (and pip refuses the install if a
 # dependency is missing from it); then the project's own packages, editable, without dependencies and built with
@@ -45,12 +45,24 @@ lock:
 kafka: install
 	$(BIN)/python -m btdeploy kafka-fetch
 
+## Debian packages beyond the base image: kcat, the independent Kafka client of the ACL tests (ADR 0023), installed
+## only when missing (as root).
+system:
+	command -v kcat >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends kcat; }
+
 ## Brings up PostgreSQL, Kafka and all five services on 127.0.0.1; Ctrl-C stops everything.
 run: install
 	$(BIN)/python -m btdeploy run
 
+## The official AsyncAPI parser, pinned in tests/asyncapi/package-lock.json (the partner document's test runs it).
+ASYNCAPI_PARSER := tests/asyncapi/node_modules/.package-lock.json
+$(ASYNCAPI_PARSER): tests/asyncapi/package-lock.json
+	cd tests/asyncapi && npm ci --no-audit --no-fund --ignore-scripts
+
+asyncapi-parser: $(ASYNCAPI_PARSER)
+
 ## Unit, integration and end-to-end tests (real PostgreSQL and Kafka, started on free ports).
-test: install kafka
+test: install system kafka asyncapi-parser
 	$(BIN)/pytest -q -p no:cacheprovider
 
 ## schemathesis over every operation of the gateway's OpenAPI as every role, far longer than in `make test`
@@ -71,9 +83,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## Regenerates the committed JSON Schemas of the event catalogue.
+## Regenerates the committed JSON Schemas of the event catalogue and the partners' AsyncAPI document.
 schemas: install
 	$(BIN)/python -m civreg.schemas write
+	$(BIN)/python -m civreg.partners.asyncapi write
 
 ## Throughput and latency through the gateway; prints figures, never fails on timing.
 bench: install kafka

@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
-from btdeploy.kafka import KafkaServer, create_topics
-from civreg.topics import ALL_TOPICS, TopicSpec
+from btdeploy.kafka import KafkaServer
+from btdeploy.kafka_admin import KafkaAdmin
+from btdeploy.testing import TopicFactory
+from civreg.topics import ALL_TOPICS
 
 pytestmark = pytest.mark.integration
 
 
-async def test_idempotent_producer_round_trip(kafka_bootstrap: str) -> None:
-    topic = f"deploy-test-{uuid.uuid4().hex[:8]}"
-    await create_topics(kafka_bootstrap, [TopicSpec(topic, partitions=1)])
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True)
+async def test_idempotent_producer_round_trip(
+    kafka_options: dict[str, Any], make_topic: TopicFactory
+) -> None:
+    topic = make_topic("deploy-test", partitions=1, dead_letters=False)
+    producer = AIOKafkaProducer(**kafka_options, enable_idempotence=True)
     await producer.start()
     try:
         sent = await producer.send_and_wait(
@@ -28,7 +30,7 @@ async def test_idempotent_producer_round_trip(kafka_bootstrap: str) -> None:
         await producer.stop()
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=kafka_bootstrap,
+        **kafka_options,
         group_id=f"deploy.{topic}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -44,11 +46,8 @@ async def test_idempotent_producer_round_trip(kafka_bootstrap: str) -> None:
     assert ("ce_type", b"kz.civreg.test.sent.v1") in list(message.headers)
 
 
-async def test_platform_topics_exist_and_creating_them_again_is_harmless(kafka_server: KafkaServer) -> None:
-    await create_topics(kafka_server.bootstrap, ALL_TOPICS)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_server.bootstrap)
-    await admin.start()
-    try:
-        assert {spec.name for spec in ALL_TOPICS} <= set(await admin.list_topics())
-    finally:
-        await admin.close()
+def test_platform_topics_exist_and_provisioning_again_is_harmless(
+    kafka_server: KafkaServer, kafka_admin: KafkaAdmin
+) -> None:
+    kafka_server.provision(ALL_TOPICS)
+    assert {spec.name for spec in ALL_TOPICS} <= kafka_admin.topic_names()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from btdeploy.kafka import KafkaServer, new_cluster_id
+from btdeploy.kafka import KafkaServer, new_cluster_id, write_secret
 from btdeploy.ports import free_port, free_ports
 from btdeploy.postgres import CLUSTERS_ENV, ExternalPostgres, _sweep_orphans, cluster_dir_for
 from btdeploy.processes import ChildProcess
@@ -35,11 +35,21 @@ def test_cluster_id_is_unpadded_base64url_of_16_bytes() -> None:
     assert not cluster_id.startswith("-")
 
 
-def test_server_properties_are_a_single_loopback_kraft_node(tmp_path: Path) -> None:
-    props = KafkaServer(tmp_path, 9092, 9093).server_properties()
+def test_server_properties_are_a_single_loopback_kraft_node_that_authenticates(tmp_path: Path) -> None:
+    server = KafkaServer(tmp_path, 9092, 9093)
+    write_secret(server.secret_path, "s3cret")
+    props = server.server_properties()
     assert "process.roles=broker,controller\n" in props
-    assert "listeners=PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093\n" in props
+    assert "listeners=CLIENT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093\n" in props
+    assert "listener.security.protocol.map=CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT\n" in props
+    assert "allow.everyone.if.no.acl.found=false\n" in props
+    assert "auto.create.topics.enable=false\n" in props
+    assert "super.users=User:bt-admin;User:bt-controller\n" in props
+    assert "ANONYMOUS" not in props
     assert "min.insync.replicas=1\n" in props
+    # Services' passwords derive from the secret, differ from each other and do not reveal it.
+    assert server.password_of("bt-admin") == "s3cret"
+    assert len({server.password_of("bt-fee"), server.password_of("bt-intake"), "s3cret"}) == 3
 
 
 def test_smtp_sink_keeps_messages(tmp_path: Path) -> None:
@@ -81,6 +91,7 @@ def test_gateway_env_points_at_the_other_services(tmp_path: Path) -> None:
     stack = Stack(
         tmp_path, PortPlan.fixed(), postgres=ExternalPostgres("postgresql://postgres@127.0.0.1:1/x")
     )
+    write_secret(stack.kafka.secret_path, "s3cret")  # what formatting the broker leaves beside its data
     env = stack.env_for("gateway")
     assert env["BT_INTAKE_URL"] == "http://127.0.0.1:8001"
     assert env["BT_FEE_URL"] == "http://127.0.0.1:8004"
@@ -88,6 +99,9 @@ def test_gateway_env_points_at_the_other_services(tmp_path: Path) -> None:
     notification = stack.env_for("notification", BT_RELAY_ENABLED="false")
     assert notification["BT_SMTP_PORT"] == "8025"
     assert notification["BT_RELAY_ENABLED"] == "false"
+    # Each service logs in to Kafka as its own principal (ADR 0023).
+    assert (notification["BT_KAFKA_USERNAME"], env["BT_KAFKA_USERNAME"]) == ("bt-notification", "bt-gateway")
+    assert notification["BT_KAFKA_PASSWORD"] == stack.kafka.password_of("bt-notification") != "s3cret"
     # Migrations are the stack's pre-start step; the services only verify their schema (ADR 0015).
     assert env["BT_MIGRATE_ON_START"] == notification["BT_MIGRATE_ON_START"] == "false"
     with pytest.raises(KeyError):

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from btkernel import internal_token, signing
 from gateway import passwords, tokens
 from gateway.seed import DEV_USERS
 from gateway.settings import Settings
@@ -16,6 +21,13 @@ from gateway.users import User, normalise
 
 SECRET = "unit-test-secret-0123456789abcdef-0123456789"
 SERVICES = ("intake", "registry", "notification", "fee")
+# The gateway's internal-token key for these tests (a production gateway does not start without one).
+_KEYS = tempfile.TemporaryDirectory(prefix="bt-gateway-key-")
+KEY_FILE = Path(_KEYS.name) / "internal-token-key.pem"
+KEY_FILE.write_bytes(internal_token.private_key_pem(internal_token.generate_private_key()))
+# The partner signing keys' public half (gateway.partners; a production gateway does not start without one).
+PARTNER_KEYS_FILE = Path(_KEYS.name) / "partner-public-keys.pem"
+PARTNER_KEYS_FILE.write_text(signing.public_pem(Ed25519PrivateKey.generate()), encoding="ascii")
 
 
 def make_settings(**overrides: Any) -> Settings:
@@ -24,10 +36,21 @@ def make_settings(**overrides: Any) -> Settings:
         "jwt_secret": SECRET,
         "relay_enabled": False,
         "consumers_enabled": False,
+        "internal_token_key_file": str(KEY_FILE),
+        "partner_public_keys_file": str(PARTNER_KEYS_FILE),
         **{f"{s}_url": f"http://{s}.test" for s in SERVICES},
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def sent_claims(request: httpx.Request) -> dict[str, Any]:
+    """The claims of the internal token the gateway sent upstream, unverified (test_gateway_proxy checks the
+    signature and the audience)."""
+    claims: dict[str, Any] = jwt.decode(
+        request.headers["x-internal-token"], options={"verify_signature": False}
+    )
+    return claims
 
 
 def cheap_user(username: str, password: str, full_name: str, role: str, site: str | None) -> User:

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from gateway_fakes import SECRET, FakeUpstreams, make_settings
+from gateway_fakes import SECRET, FakeUpstreams, make_settings, sent_claims
 
 from btkernel import db
 from btkernel.testing import serve
@@ -35,7 +35,7 @@ async def test_dev_users_are_seeded_once_and_sign_in_works(make_database: Any) -
     assert wrong.status_code == 401
     assert proxied.status_code == 200
     worklist = [r for r in upstreams.requests if r.url.path == "/api/v1/worklist"]
-    assert [r.headers["x-actor-id"] for r in worklist] == ["executive2a"]
+    assert [sent_claims(r)["sub"] for r in worklist] == ["executive2a"]
     assert health.status_code == 200
     assert health.json()["checks"]["database"] == "ok"
 
@@ -168,6 +168,6 @@ async def test_a_token_is_refused_once_its_account_is_deactivated_on_postgresql(
 
     assert before.status_code == 200
     assert after.status_code == 401
-    assert [r.headers["x-actor-id"] for r in upstreams.requests if r.url.path == "/api/v1/worklist"] == [
+    assert [sent_claims(r)["sub"] for r in upstreams.requests if r.url.path == "/api/v1/worklist"] == [
         "registrar7"
     ]

@@ -1,13 +1,17 @@
-"""Forwarding to the owning service: roles, identity headers, what passes through, and failures upstream."""
+"""Forwarding to the owning service: roles, the signed internal token, what passes through, and failures
+upstream."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from urllib.parse import unquote
 
 import httpx
-from gateway_fakes import FakeUpstreams
+import pytest
+from fastapi import FastAPI
+from gateway_fakes import FakeUpstreams, sent_claims
+
+from btkernel import internal_token
 
 Auth = Callable[[str], dict[str, str]]
 
@@ -30,13 +34,28 @@ async def test_request_reaches_the_owning_service_with_identity(
     assert sent.headers["content-type"] == "application/json"
     assert sent.headers["idempotency-key"] == "key-123"
     assert sent.headers["accept"] == "application/json"
-    assert sent.headers["x-actor-id"] == "operator1"
-    assert sent.headers["x-actor-role"] == "centre_operator"
-    assert sent.headers["x-actor-site"] == "almaty-con-1"
-    # Percent-encoded UTF-8 (conventions.md): header values are ASCII.
-    assert sent.headers["x-actor-name"].isascii()
-    assert unquote(sent.headers["x-actor-name"]) == "Сейткали Айгерим Нурлановна"
+    claims = sent_claims(sent)
+    assert (claims["sub"], claims["role"], claims["site"]) == ("operator1", "centre_operator", "almaty-con-1")
+    assert claims["name"] == "Сейткали Айгерим Нурлановна"
+    assert not any(name.startswith("x-actor") for name in sent.headers)
     assert "authorization" not in sent.headers
+
+
+async def test_the_token_is_signed_by_the_gateway_for_the_one_service_called(
+    app: FastAPI, client: httpx.AsyncClient, upstreams: FakeUpstreams, auth: Auth
+) -> None:
+    await client.get("/api/v1/cases/c-1", headers=auth("head1"))
+    sent = upstreams.last("registry")
+    token = sent.headers[internal_token.HEADER]
+    signer = app.state.gateway.internal_tokens.signer
+    verified = internal_token.Verifier([signer.public_key], "registry").verify(token)
+    assert (verified.actor.id, verified.actor.role) == ("head1", "registry_head")
+    claims = sent_claims(sent)
+    assert claims["exp"] - claims["iat"] == internal_token.TTL_S
+    # Another service refuses it: it is addressed to the registry alone.
+    with pytest.raises(internal_token.InvalidToken) as refused:
+        internal_token.Verifier([signer.public_key], "intake").verify(token)
+    assert refused.value.kind == "audience"
 
 
 async def test_request_id_is_new_when_not_given_and_correlation_follows_it(
@@ -49,7 +68,7 @@ async def test_request_id_is_new_when_not_given_and_correlation_follows_it(
     assert len(request_id) == 36
     assert sent.headers["x-request-id"] == request_id
     assert sent.headers["x-correlation-id"] == request_id
-    assert sent.headers["x-actor-site"] == ""
+    assert sent_claims(sent)["site"] is None
 
 
 async def test_caller_request_and_correlation_ids_are_kept(
@@ -68,6 +87,7 @@ async def test_caller_sent_actor_headers_are_replaced(
     client: httpx.AsyncClient, upstreams: FakeUpstreams, auth: Auth
 ) -> None:
     forged = {
+        "X-Internal-Token": "forged",
         "X-Actor-Id": "supervisor",
         "X-Actor-Role": "supervisor",
         "X-Actor-Site": "almaty-bostandyk",
@@ -78,11 +98,14 @@ async def test_caller_sent_actor_headers_are_replaced(
     await client.get("/api/v1/worklist", headers={**auth("executive1a"), **forged})
 
     sent = upstreams.last("registry")
-    assert sent.headers["x-actor-id"] == "executive1a"
-    assert sent.headers["x-actor-role"] == "registry_executive"
-    assert sent.headers["x-actor-site"] == "almaty-almaly"
-    assert unquote(sent.headers["x-actor-name"]) == "Касымова Динара Маратовна"
-    assert "x-actor-extra" not in sent.headers
+    claims = sent_claims(sent)
+    assert (claims["sub"], claims["role"], claims["site"]) == (
+        "executive1a",
+        "registry_executive",
+        "almaty-almaly",
+    )
+    assert claims["name"] == "Касымова Динара Маратовна"
+    assert not any(name.startswith("x-actor") for name in sent.headers)
 
 
 async def test_upstream_status_body_and_content_type_are_returned(

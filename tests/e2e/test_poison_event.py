@@ -22,9 +22,12 @@ import asyncpg
 import pytest
 
 from btdeploy.e2e import Gateway, dev_user, eventually
+from btdeploy.kafka_access import Grant, service_principal
+from btdeploy.kafka_admin import KafkaAdmin
 from btdeploy.samples import birth_application
 from btdeploy.stack import Stack
 from btkernel.envelope import Envelope
+from btkernel.topics import TopicSpec
 from civreg import topics
 
 pytestmark = pytest.mark.e2e
@@ -58,9 +61,23 @@ def _json(value: Any) -> str:
 
 
 async def test_unpublishable_events_are_parked_and_every_other_application_reaches_the_registry(
-    stack: Stack, gateway: Gateway
+    stack: Stack, gateway: Gateway, kafka_admin: KafkaAdmin
 ) -> None:
     run = uuid.uuid4().hex[:8]
+    # The follower's own topic: the broker creates none by itself, and intake may write only the topics the access
+    # table gives it (ADR 0023), so the test creates it and lets intake write it, for this test only.
+    follower_topic = f"test.poison.{run}"
+    kafka_admin.ensure_topics([TopicSpec(follower_topic, partitions=1)])
+    intake = service_principal("intake")
+    granted = kafka_admin.grants_of(intake)
+    kafka_admin.set_grants(
+        intake,
+        granted
+        | {
+            Grant("topic", follower_topic, "literal", "WRITE"),
+            Grant("topic", follower_topic, "literal", "DESCRIBE"),
+        },
+    )
     intake_db = await asyncpg.connect(stack.database_url("intake"))
     registry_db = await asyncpg.connect(stack.database_url("registry"))
     parked_ids: list[int] = []
@@ -75,7 +92,7 @@ async def test_unpublishable_events_are_parked_and_every_other_application_reach
         )
         follower = _envelope(f"poison-{run}", n=2)
         # On a topic of its own: once released it is published, and no platform consumer should see a test event.
-        follower_id = await _inject(intake_db, f"test.poison.{run}", follower)
+        follower_id = await _inject(intake_db, follower_topic, follower)
         parked_ids = [too_big, garbled]
 
         # 2. Later applications of the same service, through the gateway, all reach the registry.
@@ -187,3 +204,5 @@ async def test_unpublishable_events_are_parked_and_every_other_application_reach
             )
         await intake_db.close()
         await registry_db.close()
+        kafka_admin.set_grants(intake, granted)
+        kafka_admin.delete_topic(follower_topic)

@@ -1,4 +1,5 @@
-"""Command line: `python -m btdeploy kafka-fetch | run | bench` (what `make kafka`, `make run`, `make bench` call)."""
+"""Command line: `python -m btdeploy kafka-fetch | run | bench | partners` (`make kafka`, `make run`, `make bench`
+call the first three; `partners onboard|revoke <agency>` manages partner agencies on the broker)."""
 
 from __future__ import annotations
 
@@ -92,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         from btdeploy import bench
 
         return int(bench.main(raw[1:]) or 0)
+    if raw[:1] == ["partners"]:
+        from btdeploy import partners
+
+        return partners.main(raw[1:])
     parser = argparse.ArgumentParser(prog="python -m btdeploy", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("kafka-fetch", help="fetch Apache Kafka's jars from Maven Central").set_defaults(
@@ -102,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Listed for --help only: `bench` is dispatched above with its own options.
     commands.add_parser("bench", help="throughput and latency through the gateway (see `bench --help`)")
+    commands.add_parser(
+        "partners", help="onboard or revoke a partner agency on Kafka (see `partners --help`)"
+    )
     args = parser.parse_args(argv)
     code: int = args.handler(args)
     return code

@@ -1,4 +1,4 @@
-"""Apache Kafka from Maven Central: fetch the broker's jars, run one KRaft node on loopback, create topics."""
+"""Apache Kafka from Maven Central: fetch the broker's jars, run one KRaft node on loopback with SASL and ACLs."""
 
 from __future__ import annotations
 
@@ -9,21 +9,27 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
 from btdeploy import paths
 from btdeploy.aio import run_sync
+from btdeploy.kafka_access import ADMIN, CONTROLLER, SERVICE_ACCESS, SUPER_USERS, contracted_partner_topics
+from btdeploy.kafka_admin import KafkaAdmin
+from btdeploy.postgres import derived_password, new_password
 from btdeploy.processes import ChildProcess
+from btkernel.kafka_client import SASL_MECHANISM, sasl_options
 from civreg.topics import TopicSpec
 
-# CreateTopics error code for "already exists": creating topics is idempotent for us.
-_TOPIC_ALREADY_EXISTS = 36
+# Beside the broker's data, 0600: the administrator's SCRAM password, from which every other principal's password
+# is derived (as PostgreSQL's superuser password, ADR 0022; docs/adr/0023-kafka-principals-and-acls.md).
+ADMIN_SECRET_FILE = "admin.secret"
 
 
 def pom_path() -> Path:
@@ -101,10 +107,17 @@ def new_cluster_id() -> str:
 class KafkaServer:
     """One combined broker+controller KRaft node on 127.0.0.1, its data and log in `workdir`.
 
-    A workdir that was formatted before is reused as it is, so `make run` keeps its topics between runs.
+    Clients log in with SASL/SCRAM-SHA-512 on the client port; the controller port takes only the broker itself
+    (SASL/PLAIN, a static user); the StandardAuthorizer denies whatever no ACL allows; topics are never created
+    automatically (docs/adr/0023-kafka-principals-and-acls.md).
+
+    A workdir that was formatted before is reused as it is, so `make run` keeps its topics between runs; one
+    formatted before SASL (no administrator secret beside it) is upgraded in place at the next start.
     """
 
     NODE_ID = 1
+    CLIENT_LISTENER = "CLIENT"
+    CONTROLLER_LISTENER = "CONTROLLER"
 
     def __init__(
         self,
@@ -123,6 +136,7 @@ class KafkaServer:
         self.data_dir = workdir / "data"
         self.properties_path = workdir / "server.properties"
         self.log_path = workdir / "kafka.log"
+        self.secret_path = workdir / ADMIN_SECRET_FILE
         self.process: ChildProcess | None = None
 
     @property
@@ -133,6 +147,36 @@ class KafkaServer:
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
 
+    # -- who logs in --
+
+    def admin_secret(self) -> str:
+        return read_secret(self.secret_path)
+
+    def password_of(self, principal: str) -> str:
+        """A principal's password: the administrator's secret itself, or derived from it for everyone else."""
+        secret = self.admin_secret()
+        return secret if principal == ADMIN else derived_password(secret, principal)
+
+    def client_options(self, principal: str) -> dict[str, Any]:
+        """aiokafka options to log in as `principal` (btkernel.kafka_client)."""
+        return sasl_options(self.bootstrap, principal, self.password_of(principal))
+
+    def admin_options(self) -> dict[str, Any]:
+        return self.client_options(ADMIN)
+
+    def admin(self) -> KafkaAdmin:
+        return KafkaAdmin(self.admin_options())
+
+    def provision(self, specs: Iterable[TopicSpec]) -> None:
+        """As the administrator: the platform's topics (and the contracted agencies'), and every service's
+        principal with exactly its ACLs."""
+        admin = self.admin()
+        admin.ensure_topics([*specs, *contracted_partner_topics()])
+        for access in SERVICE_ACCESS:
+            admin.ensure_principal(access.principal, self.password_of(access.principal), access.grants())
+
+    # -- lifecycle --
+
     def start(self, timeout: float = 90.0) -> None:
         self.launch()
         self.wait_ready(timeout)
@@ -140,28 +184,29 @@ class KafkaServer:
     def launch(self) -> None:
         """Format storage if new and start the JVM without waiting, so PostgreSQL can start meanwhile."""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.properties_path.write_text(self.server_properties())
         if not (self.data_dir / "meta.properties").exists():
-            self._format()
-        self.process = ChildProcess(
-            "kafka",
-            [*self._java(), f"-Xms{self.heap}", f"-Xmx{self.heap}", "kafka.Kafka", str(self.properties_path)],
-            log_path=self.log_path,
-            cwd=self.workdir,
-            # The broker shuts down cleanly on SIGTERM in about two seconds.
-            stop_timeout=20.0,
-        )
+            secret = new_password()
+            write_secret(self.secret_path, secret)
+            self._write_properties(self.server_properties())
+            self._format(secret)
+        elif not self.secret_path.exists():
+            self._upgrade_in_place()
+        self._write_properties(self.server_properties())
+        self.process = self._jvm()
         self.process.start()
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Poll a metadata request until the broker lists itself; fail with the log tail if it dies or times out."""
+        self._wait_ready(self.admin_options(), timeout)
+
+    def _wait_ready(self, options: dict[str, Any], timeout: float) -> None:
         process = self.process
         if process is None:
             raise RuntimeError("KafkaServer.wait_ready() before launch()")
         deadline = time.monotonic() + timeout
         while True:
             process.check_alive("starting")
-            if run_sync(self._broker_registered()):
+            if run_sync(self._broker_registered(options)):
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(
@@ -178,17 +223,63 @@ class KafkaServer:
         if self.process is not None:
             self.process.kill()
 
+    # -- configuration --
+
     def server_properties(self) -> str:
         port, cport = self.port, self.controller_port
+        client, controller = self.CLIENT_LISTENER, self.CONTROLLER_LISTENER
+        admin_password = self.password_of(ADMIN)
+        controller_password = self.password_of(CONTROLLER)
         settings = {
-            "process.roles": "broker,controller",
-            "node.id": str(self.NODE_ID),
-            "controller.quorum.bootstrap.servers": f"127.0.0.1:{cport}",
+            **self._common_settings(),
+            "listeners": f"{client}://127.0.0.1:{port},{controller}://127.0.0.1:{cport}",
+            "advertised.listeners": f"{client}://127.0.0.1:{port},{controller}://127.0.0.1:{cport}",
+            "controller.listener.names": controller,
+            "inter.broker.listener.name": client,
+            "listener.security.protocol.map": f"{client}:SASL_PLAINTEXT,{controller}:SASL_PLAINTEXT",
+            # Clients: SCRAM only, credentials in the cluster metadata (the administrator's since formatting).
+            f"listener.name.{client.lower()}.sasl.enabled.mechanisms": SASL_MECHANISM,
+            "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
+            f"listener.name.{client.lower()}.{SASL_MECHANISM.lower()}.sasl.jaas.config": _jaas(
+                "org.apache.kafka.common.security.scram.ScramLoginModule", ADMIN, admin_password
+            ),
+            # The controller: PLAIN with one static user, the broker itself. No ANONYMOUS super user: a local
+            # process that reaches this port without the password is refused at the handshake.
+            f"listener.name.{controller.lower()}.sasl.enabled.mechanisms": "PLAIN",
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            f"listener.name.{controller.lower()}.plain.sasl.jaas.config": _jaas(
+                "org.apache.kafka.common.security.plain.PlainLoginModule",
+                CONTROLLER,
+                controller_password,
+                {f"user_{CONTROLLER}": controller_password},
+            ),
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": ";".join(f"User:{user}" for user in SUPER_USERS),
+            # Topics are created by btdeploy as the administrator, with their configs (kafka_admin).
+            "auto.create.topics.enable": "false",
+        }
+        return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _plaintext_properties(self) -> str:
+        """The configuration from before SASL, for the one start that upgrades such a workdir."""
+        port, cport = self.port, self.controller_port
+        settings = {
+            **self._common_settings(),
             "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
             "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "auto.create.topics.enable": "false",
+        }
+        return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _common_settings(self) -> dict[str, str]:
+        return {
+            "process.roles": "broker,controller",
+            "node.id": str(self.NODE_ID),
+            "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
             "log.dirs": str(self.data_dir),
             # One node: every internal topic can have only one replica, and acks=all means "this one".
             "offsets.topic.replication.factor": "1",
@@ -201,11 +292,25 @@ class KafkaServer:
             "group.initial.rebalance.delay.ms": "0",
             "offsets.topic.num.partitions": "1",
             "transaction.state.log.num.partitions": "1",
-            # The platform's topics are created by btdeploy; tests may still produce to throwaway topics.
-            "auto.create.topics.enable": "true",
             "num.partitions": "1",
         }
-        return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+    def _write_properties(self, text: str) -> None:
+        # It holds the administrator's and the controller's passwords: 0600, created so, never readable by others.
+        fd = os.open(self.properties_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(text)
+        self.properties_path.chmod(0o600)
+
+    def _jvm(self) -> ChildProcess:
+        return ChildProcess(
+            "kafka",
+            [*self._java(), f"-Xms{self.heap}", f"-Xmx{self.heap}", "kafka.Kafka", str(self.properties_path)],
+            log_path=self.log_path,
+            cwd=self.workdir,
+            # The broker shuts down cleanly on SIGTERM in about two seconds.
+            stop_timeout=20.0,
+        )
 
     def _java(self) -> list[str]:
         java = shutil.which("java")
@@ -221,7 +326,9 @@ class KafkaServer:
             f"{self.lib_dir}/*",
         ]
 
-    def _format(self) -> None:
+    def _format(self, admin_secret: str) -> None:
+        """Format with the administrator's SCRAM credential in the first metadata: without it nobody could log in
+        to create the others."""
         cluster_id = new_cluster_id()
         argv = [
             *self._java(),
@@ -232,12 +339,37 @@ class KafkaServer:
             cluster_id,
             "-c",
             str(self.properties_path),
+            "--add-scram",
+            f"{SASL_MECHANISM}=[name={ADMIN},password={admin_secret}]",
         ]
         done = subprocess.run(argv, cwd=self.workdir, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"formatting Kafka storage failed:\n{done.stdout}{done.stderr}")
 
-    async def _broker_registered(self) -> bool:
+    def _upgrade_in_place(self) -> None:
+        """A workdir formatted before SASL (an older `make run`): start it once as it was, PLAINTEXT and without
+        an authorizer, add the administrator's SCRAM credential through the Admin API, stop; its topics and
+        offsets stay. The secret is written last, so an interrupted upgrade is simply done again."""
+        print(
+            f"Kafka data in {self.data_dir} is from before SASL/ACLs: adding the administrator's credential in place"
+            " (one extra start of the broker)",
+            file=sys.stderr,
+            flush=True,
+        )
+        secret = new_password()
+        self._write_properties(self._plaintext_properties())
+        self.process = self._jvm()
+        self.process.start()
+        try:
+            self._wait_ready({"bootstrap_servers": self.bootstrap}, 90.0)
+            plain = KafkaAdmin({"bootstrap_servers": self.bootstrap, "security_protocol": "PLAINTEXT"})
+            plain.upsert_user(ADMIN, secret)
+        finally:
+            self.process.stop(20.0)
+            self.process = None
+        write_secret(self.secret_path, secret)
+
+    async def _broker_registered(self, options: dict[str, Any]) -> bool:
         # A plain connect first: aiokafka logs every refused connection, which would flood a starting test run.
         try:
             _reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -245,7 +377,7 @@ class KafkaServer:
             return False
         writer.close()
         await writer.wait_closed()
-        client = AIOKafkaClient(bootstrap_servers=self.bootstrap, request_timeout_ms=2000)
+        client = AIOKafkaClient(**options, request_timeout_ms=2000)
         try:
             await client.bootstrap()
             return any(broker.nodeId == self.NODE_ID for broker in client.cluster.brokers())
@@ -255,37 +387,25 @@ class KafkaServer:
             await client.close()
 
 
-async def create_topics(
-    bootstrap: str, specs: Iterable[TopicSpec], *, replication_factor: int = 1, wait_s: float = 30.0
-) -> None:
-    """Create the topics that do not exist yet (existing ones are left as they are) and wait until all are listed."""
-    specs = list(specs)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(wait_s * 1000))
-    await admin.start()
+def _jaas(module: str, username: str, password: str, extra: dict[str, str] | None = None) -> str:
+    options = {"username": username, "password": password, **(extra or {})}
+    return f"{module} required " + " ".join(f'{k}="{v}"' for k, v in options.items()) + ";"
+
+
+def read_secret(path: Path) -> str:
     try:
-        new_topics = [
-            NewTopic(
-                spec.name,
-                spec.partitions,
-                replication_factor,
-                topic_configs={"retention.ms": str(spec.retention_ms)},
-            )
-            for spec in specs
-        ]
-        response = await admin.create_topics(new_topics, timeout_ms=int(wait_s * 1000))
-        failures = [
-            f"{error[0]}: error {error[1]} {error[2] if len(error) > 2 else ''}"
-            for error in response.topic_errors
-            if error[1] not in (0, _TOPIC_ALREADY_EXISTS)
-        ]
-        if failures:
-            raise RuntimeError("creating Kafka topics failed: " + "; ".join(failures))
-        # Creation is asynchronous in the controller; callers produce right after this returns.
-        wanted = {spec.name for spec in specs}
-        deadline = time.monotonic() + wait_s
-        while not wanted <= set(await admin.list_topics()):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"topics not listed after {wait_s:.0f} s: {sorted(wanted)}")
-            await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise RuntimeError(
+            f"no Kafka administrator secret at {path}: is this the workdir of a broker btdeploy formatted?"
+        ) from None
+
+
+def write_secret(path: Path, secret: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    tmp.chmod(0o600)
+    tmp.rename(path)

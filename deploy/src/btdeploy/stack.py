@@ -12,9 +12,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from btdeploy import internal_keys, partner_keys
 from btdeploy import kafka as kafka_mod
 from btdeploy.aio import run_sync
 from btdeploy.kafka import KafkaServer
+from btdeploy.kafka_access import service_principal
 from btdeploy.ports import free_ports
 from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env, redacted
 from btdeploy.processes import MigrationProcess, ServiceProcess
@@ -140,6 +142,7 @@ class Stack:
         self.cancel = threading.Event()
         # What has been started, in order, as (name, stop function): stop() walks it backwards.
         self._started: list[tuple[str, Callable[[], None]]] = []
+        self._public_key: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -208,22 +211,33 @@ class Stack:
             "BT_SERVICE_NAME": spec.name,
             "BT_DATABASE_URL": self.postgres.dsn(spec.database),
             "BT_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            # Its own SCRAM principal, with only the ACLs of btdeploy.kafka_access (ADR 0023).
+            "BT_KAFKA_USERNAME": service_principal(spec.name),
+            "BT_KAFKA_PASSWORD": self.kafka.password_of(service_principal(spec.name)),
             "BT_HTTP_PORT": str(self.ports.service(spec.name)),
             "BT_RELAY_ENABLED": "true",
             "BT_CONSUMERS_ENABLED": "true",
             # Migrations are the pre-start step's (`_migrate`), run once; the service only verifies its schema.
             "BT_MIGRATE_ON_START": "false",
             "BT_LOG_LEVEL": os.environ.get("BT_LOG_LEVEL", "INFO"),
+            # The gateway signs each request's internal token; every service (the gateway too, for its staff
+            # directory) verifies it with this public key (btkernel.internal_token).
+            "BT_INTERNAL_TOKEN_PUBLIC_KEY": self._internal_token_public_key(),
         }
         if spec.name == "gateway":
             # Only set when given: otherwise the gateway's own development default applies.
             if secret := os.environ.get("BT_JWT_SECRET"):
                 env["BT_JWT_SECRET"] = secret
+            env["BT_INTERNAL_TOKEN_KEY_FILE"] = str(internal_keys.ensure_key_file(self.run_dir))
+            # Served as the JWKS partners verify with (/.well-known/bt-partner-keys.json).
+            env["BT_PARTNER_PUBLIC_KEYS_FILE"] = str(partner_keys.public_keys_file(self.run_dir))
             for upstream in ("intake", "registry", "notification", "fee"):
                 env[f"BT_{upstream.upper()}_URL"] = f"http://127.0.0.1:{self.ports.service(upstream)}"
         if spec.name == "registry":
             # The staff directory: only an active executive of the office may be assigned (gateway.staff).
             env["BT_GATEWAY_URL"] = f"http://127.0.0.1:{self.ports.service('gateway')}"
+            # The partner publisher signs every partner event with the platform's key (btdeploy.partner_keys).
+            env["BT_PARTNER_SIGNING_KEY_FILE"] = str(partner_keys.signing_key_file(self.run_dir))
         if spec.name == "notification":
             env |= {
                 "BT_SMTP_HOST": self.smtp.host,
@@ -247,6 +261,11 @@ class Stack:
         }
 
     # -- internals ---------------------------------------------------------------------------------------
+
+    def _internal_token_public_key(self) -> str:
+        if self._public_key is None:
+            self._public_key = internal_keys.public_key_pem(internal_keys.ensure_key_file(self.run_dir))
+        return self._public_key
 
     def _step(self, message: str | None = None) -> None:
         if self.cancel.is_set():
@@ -275,7 +294,8 @@ class Stack:
         if self._own_kafka:
             self._step()
             self.kafka.wait_ready()
-        run_sync(kafka_mod.create_topics(self.kafka.bootstrap, ALL_TOPICS))
+        # As the administrator: topics with their configs, each service's principal and ACLs (ADR 0023).
+        self.kafka.provision(ALL_TOPICS)
         if self._own_smtp:
             self._step(f"starting the SMTP sink on {self.smtp.host}:{self.smtp.port}")
             self.smtp.start()

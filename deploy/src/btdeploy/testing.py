@@ -14,17 +14,26 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from btdeploy import kafka as kafka_mod
 from btdeploy.aio import run_sync
 from btdeploy.kafka import KafkaServer
+from btdeploy.kafka_admin import KafkaAdmin
 from btdeploy.ports import free_port, free_ports
 from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env
 from btdeploy.smtp_sink import SmtpSink
-from btdeploy.stack import PortPlan, Stack
+from btdeploy.stack import SERVICE_NAMES, PortPlan, Stack
+from btkernel import testing as kernel_testing
+from btkernel.topics import TopicSpec, dead_letter_topic
 from civreg.topics import ALL_TOPICS
+
+# In-process apps trust this session's test key (btkernel.testing.actor_headers), addressed to any service of
+# the platform; set before a test imports an app module, whose module-level app reads the environment. The
+# stack's processes get the stack's own key instead (Stack.env_for).
+kernel_testing.trust_test_key(SERVICE_NAMES)
 
 
 @pytest.fixture(scope="session")
@@ -57,13 +66,14 @@ def postgres_server(bt_workdir: Path) -> Iterator[PostgresServer | ExternalPostg
 
 @pytest.fixture(scope="session")
 def kafka_server(bt_workdir: Path) -> Iterator[KafkaServer]:
-    """A single-node Kafka with every platform topic created."""
+    """A single-node Kafka as `make run` has it (SASL/SCRAM, ACLs, no automatic topics), with every platform topic
+    and every service's principal created (ADR 0023)."""
     kafka_mod.fetch()
     port, controller_port = free_ports(2)
     server = KafkaServer(bt_workdir / "kafka", port, controller_port)
     try:
         server.start()
-        run_sync(kafka_mod.create_topics(server.bootstrap, ALL_TOPICS))
+        server.provision(ALL_TOPICS)
         yield server
     finally:
         server.stop()
@@ -72,6 +82,38 @@ def kafka_server(bt_workdir: Path) -> Iterator[KafkaServer]:
 @pytest.fixture(scope="session")
 def kafka_bootstrap(kafka_server: KafkaServer) -> str:
     return kafka_server.bootstrap
+
+
+@pytest.fixture(scope="session")
+def kafka_options(kafka_server: KafkaServer) -> dict[str, Any]:
+    """aiokafka options of the administrator (btkernel.kafka_client): for tests' own producers and readers."""
+    return kafka_server.admin_options()
+
+
+@pytest.fixture(scope="session")
+def kafka_admin(kafka_server: KafkaServer) -> KafkaAdmin:
+    return kafka_server.admin()
+
+
+class TopicFactory:
+    """`make_topic()` creates a fresh topic (and its dead-letter topic) as the administrator and returns its name:
+    the broker creates no topic by itself."""
+
+    def __init__(self, admin: KafkaAdmin) -> None:
+        self.admin = admin
+
+    def __call__(self, prefix: str = "test", *, partitions: int = 3, dead_letters: bool = True) -> str:
+        name = f"{prefix}.{uuid.uuid4().hex[:12]}"
+        specs = [TopicSpec(name, partitions=partitions)]
+        if dead_letters:
+            specs.append(TopicSpec(dead_letter_topic(name), partitions=1))
+        self.admin.ensure_topics(specs)
+        return name
+
+
+@pytest.fixture(scope="session")
+def make_topic(kafka_admin: KafkaAdmin) -> TopicFactory:
+    return TopicFactory(kafka_admin)
 
 
 class DatabaseFactory:

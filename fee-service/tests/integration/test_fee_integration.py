@@ -15,11 +15,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fee_factories import envelope, submitted
 
+from btdeploy.kafka import KafkaServer
+from btdeploy.kafka_access import service_principal
 from btkernel import db
 from btkernel.consumer import IdempotentConsumer
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
 from btkernel.outbox import OutboxRelay
+from btkernel.testing import actor_headers
 from civreg import topics
 from fees import main
 from fees.adapters.consumer import on_application_event
@@ -49,7 +52,7 @@ async def _consume(pool: asyncpg.Pool, env: Envelope) -> bool:
     # The kernel's consumer, applied without Kafka: the same transaction, processed_events row and handler.
     consumer = IdempotentConsumer(
         pool=pool,
-        bootstrap="unused:0",
+        kafka={"bootstrap_servers": "unused:0"},
         group_id=assess.GROUP,
         topics=[topics.APPLICATION],
         handler=on_application_event,
@@ -111,7 +114,7 @@ async def client(dsn: str, pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClien
 
 
 def _as(role: str, site: str | None = None) -> dict[str, str]:
-    return {"X-Actor-Id": f"user-{role}", "X-Actor-Role": role, "X-Actor-Site": site or ""}
+    return actor_headers(f"user-{role}", role, site)
 
 
 async def test_api_shows_the_decision_to_each_site_in_scope(
@@ -154,16 +157,16 @@ async def test_api_problems(client: httpx.AsyncClient) -> None:
 # -- through Kafka --
 
 
-async def _start_group_at_end(bootstrap: str, group: str, topic: str) -> None:
+async def _start_group_at_end(kafka: dict[str, Any], group: str, topic: str) -> None:
     """Commit the group's offsets at the topic's end, so it sees only what this test produces."""
     # A producer's partitions_for waits for the topic's metadata; the consumer's own lookup does not.
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(**kafka)
     await producer.start()
     try:
         parts = [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(parts)
@@ -173,13 +176,15 @@ async def _start_group_at_end(bootstrap: str, group: str, topic: str) -> None:
 
 
 async def test_fee_assessed_is_published_to_the_fee_topic(
-    pool: asyncpg.Pool, dsn: str, kafka_bootstrap: str
+    pool: asyncpg.Pool, dsn: str, kafka_options: dict[str, Any], kafka_server: KafkaServer
 ) -> None:
     group = f"{assess.GROUP}.test-{uuid.uuid4().hex[:8]}"
-    await _start_group_at_end(kafka_bootstrap, group, topics.APPLICATION)
+    await _start_group_at_end(kafka_options, group, topics.APPLICATION)
+    # The service's side runs as the fee service's own principal, with only its ACLs (ADR 0023).
+    as_fee = kafka_server.client_options(service_principal("fee"))
     consumer = IdempotentConsumer(
         pool=pool,
-        bootstrap=kafka_bootstrap,
+        kafka=as_fee,
         group_id=group,
         topics=[topics.APPLICATION],
         handler=on_application_event,
@@ -188,16 +193,14 @@ async def test_fee_assessed_is_published_to_the_fee_topic(
         retry_backoff_s=0.05,
         event_types=assess.EVENT_TYPES,
     )
-    relay = OutboxRelay(dsn, kafka_bootstrap, "fee", poll_interval_s=0.1)
+    relay = OutboxRelay(dsn, as_fee, "fee", poll_interval_s=0.1)
     consumer.start()
     relay.start()
-    reader = AIOKafkaConsumer(
-        topics.FEE, bootstrap_servers=kafka_bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
+    reader = AIOKafkaConsumer(topics.FEE, **kafka_options, group_id=None, auto_offset_reset="earliest")
     try:
         event = submitted()
         env = envelope(event)
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        producer = AIOKafkaProducer(**kafka_options)
         await producer.start()
         try:
             key, value, headers = env.to_kafka()

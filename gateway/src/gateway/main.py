@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from btkernel import logging as btlog
 from btkernel.service import Runtime, create_app
-from gateway import auth, docs, health, proxy, seed, staff
+from gateway import auth, docs, health, partners, proxy, seed, staff
 from gateway import settings as gateway_settings
 from gateway.routes import RouteTable
 from gateway.settings import Settings
@@ -66,11 +66,22 @@ def build_app(
         # The kernel's /health sees only this process and FastAPI's /openapi.json only the gateway's own routes;
         # the gateway answers both for the whole platform.
         health=False,
+        # The gateway authenticates people (bearer tokens); it signs internal tokens and takes none on its routes.
+        internal_tokens=False,
     )
     # FastAPI's own /openapi.json would describe only the gateway's routes; the merged one replaces it (and
     # FastAPI's /docs, which points at that URL, then shows the whole platform).
     _drop_routes(app, {"/openapi.json"})
-    for router in (auth.router, health.router, docs.router, staff.router, proxy.router(gateway.table)):
+    # The partner routes are public (no sign-in) and in the OpenAPI document, so an agency's engineer finds them.
+    partner_routes = partners.router(partners.KeyFile(settings.partner_public_keys_file))
+    for router in (
+        auth.router,
+        health.router,
+        docs.router,
+        staff.router,
+        partner_routes,
+        proxy.router(gateway.table),
+    ):
         app.include_router(router)
     app.state.gateway = gateway
     return app

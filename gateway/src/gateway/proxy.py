@@ -8,9 +8,8 @@ from collections.abc import Awaitable, Callable
 import httpx
 from fastapi import APIRouter, Request, Response
 
-from btkernel import idempotency, problems
+from btkernel import idempotency, internal_token, problems
 from btkernel import logging as btlog
-from btkernel.context import encode_name
 from btkernel.service import get_context
 from gateway.auth import PrincipalDep, authorize
 from gateway.routes import Route, RouteTable
@@ -19,8 +18,8 @@ from gateway.tokens import Principal
 
 log = btlog.get(__name__)
 
-# Only these caller headers reach a service. An allow-list, so Authorization and any X-Actor-* a caller made up
-# never do: the services trust X-Actor-* as the gateway's word.
+# Only these caller headers reach a service. An allow-list, so Authorization and any X-Internal-Token a caller
+# made up never do: the services take the actor from the internal token the gateway signs (ADR 0002, issue 9).
 FORWARDED_REQUEST_HEADERS = ("content-type", "idempotency-key", "accept", "accept-language")
 # Preferences a server may disregard (RFC 9110 §12.5.1, §12.5.4): an unusable value (non-ASCII, invalid UTF-8) is
 # dropped and the service answers in its default, rather than refusing a request over a broken browser setting.
@@ -76,18 +75,17 @@ def forwarded_headers(request: Request) -> dict[str, str]:
     return headers
 
 
-def upstream_headers(request: Request, principal: Principal) -> dict[str, str]:
+def upstream_headers(
+    request: Request, principal: Principal, gateway: Gateway, service: str
+) -> dict[str, str]:
     ctx = get_context(request)
     headers = forwarded_headers(request)
     headers.update(
         {
             "X-Request-Id": ctx.request_id or ctx.correlation_id,
             "X-Correlation-Id": ctx.correlation_id,
-            "X-Actor-Id": principal.username,
-            # Full names are Cyrillic and header values ASCII: percent-encoded UTF-8, as conventions.md says.
-            "X-Actor-Name": encode_name(principal.full_name),
-            "X-Actor-Role": principal.role,
-            "X-Actor-Site": principal.site or "",
+            # Who acts, signed for this one service (btkernel.internal_token): its only source of the actor.
+            internal_token.HEADER: gateway.internal_tokens.token_for(principal, service),
         }
     )
     return headers
@@ -104,7 +102,7 @@ def _upstream_url(base: str, request: Request) -> str:
 async def forward(request: Request, route: Route, principal: Principal, gateway: Gateway) -> Response:
     """Send the request to the owning service and relay its status, body and content headers."""
     url = _upstream_url(gateway.upstreams[route.service], request)
-    headers = upstream_headers(request, principal)
+    headers = upstream_headers(request, principal, gateway, route.service)
     body = await request.body()
     try:
         upstream = await gateway.upstream.send(request.method, url, content=body or None, headers=headers)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pydantic import model_validator
 
 from btkernel.settings import ServiceSettings
+from gateway import partners
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 # HS256 needs a key at least as long as its hash output, 256 bits (RFC 7518 §3.2): a shorter one can be guessed.
@@ -42,6 +43,14 @@ class Settings(ServiceSettings):
     # (btkernel.serve: 30 s), so the gateway drops it before the service can close it under a request
     # (gateway.upstream).
     upstream_keepalive_s: float = 5.0
+    # The Ed25519 private key (PEM, PKCS#8) that signs the internal token of every relayed request
+    # (btkernel.internal_token, gateway.vouch). Unset: a key of this process only, which no service trusts —
+    # refused in production.
+    internal_token_key_file: str = ""
+    # The partner signing keys' public halves (one or more Ed25519 public key PEMs, concatenated), published as a
+    # JWKS at /.well-known/bt-partner-keys.json (gateway.partners). Unset or missing: an empty set — refused in
+    # production.
+    partner_public_keys_file: str = ""
 
     @model_validator(mode="after")
     def _a_real_secret(self) -> Settings:
@@ -67,6 +76,18 @@ class Settings(ServiceSettings):
                 "BT_ENV is not set: set it to development, test or production (the gateway does not guess "
                 "whether the development accounts and secret are allowed)"
             )
+        if self.env not in DEVELOPMENT_ENVS and not self.internal_token_key_file:
+            raise ValueError(
+                f"BT_INTERNAL_TOKEN_KEY_FILE is not set: with BT_ENV={self.env} the gateway must sign the "
+                "services' internal tokens with its real key"
+            )
+        if self.env not in DEVELOPMENT_ENVS:
+            # Unset, unreadable or without an Ed25519 key: partners could verify no event, so do not start.
+            if not self.partner_public_keys_file:
+                raise ValueError(
+                    f"BT_PARTNER_PUBLIC_KEYS_FILE is not set: with BT_ENV={self.env} it is required"
+                )
+            partners.load_public_keys(self.partner_public_keys_file)
 
     def upstream_urls(self) -> dict[str, str]:
         """Base URL of every upstream service, by the service name the route table uses."""

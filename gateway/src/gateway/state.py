@@ -8,6 +8,7 @@ from typing import Annotated
 import httpx
 from fastapi import Depends, Request
 
+from gateway.internal_tokens import InternalTokens
 from gateway.openapi import OpenApiCache
 from gateway.ratelimit import SignInGuard
 from gateway.routes import RouteTable
@@ -32,6 +33,7 @@ class Gateway:
         )
         self.accounts = AccountCache(settings.account_cache_s)
         self.openapi = OpenApiCache()
+        self.internal_tokens = InternalTokens(settings)
         self._users: UserStore | None = None
         self._upstream: UpstreamClient | None = None
 

@@ -19,6 +19,7 @@ from btkernel import clock, db
 from btkernel.consumer import IdempotentConsumer
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
+from btkernel.testing import actor_headers
 from civreg import topics
 from notification import main
 from notification.adapters.consumer import on_event
@@ -65,7 +66,7 @@ def _consumer(pool: asyncpg.Pool) -> IdempotentConsumer:
     # The kernel's consumer, applied without Kafka: the same transaction, processed_events row and handler.
     return IdempotentConsumer(
         pool=pool,
-        bootstrap="unused:0",
+        kafka={"bootstrap_servers": "unused:0"},
         group_id=projection.GROUP,
         topics=[topics.APPLICATION],
         handler=on_event,
@@ -283,7 +284,7 @@ async def client(dsn: str, pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClien
 
 
 def _as(role: str, site: str | None = None) -> dict[str, str]:
-    return {"X-Actor-Id": f"user-{role}", "X-Actor-Role": role, "X-Actor-Site": site or ""}
+    return actor_headers(f"user-{role}", role, site)
 
 
 async def test_api_lists_the_delivery_log_for_the_applications_centre(

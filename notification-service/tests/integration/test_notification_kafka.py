@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from notification_factories import envelope, result_received, submitted
 
 from btkernel import db
@@ -27,17 +26,17 @@ from notification.domain.delivery import RetryPolicy
 pytestmark = pytest.mark.integration
 
 
-async def _start_group_at_end(bootstrap: str, group: str, topic: str) -> None:
+async def _start_group_at_end(kafka: dict[str, Any], group: str, topic: str) -> None:
     """Commit the group's offsets at the topic's end, so it sees only what this test produces (other tests share
     the broker, and their events are not this database's business)."""
     # A producer's partitions_for waits for the topic's metadata; the consumer's own lookup does not.
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(**kafka)
     await producer.start()
     try:
         parts = [TopicPartition(topic, p) for p in sorted(await producer.partitions_for(topic))]
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(parts)
@@ -46,21 +45,8 @@ async def _start_group_at_end(bootstrap: str, group: str, topic: str) -> None:
         await consumer.stop()
 
 
-async def _private_topic(bootstrap: str) -> str:
-    """A topic of this test's own: the end-to-end stack's notification service, which may be running in the same
-    session, consumes civreg.application too and would mail the same address a second time."""
-    name = f"test.application.{uuid.uuid4().hex[:10]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 3, 1)])
-    finally:
-        await admin.close()
-    return name
-
-
-async def _produce(bootstrap: str, topic: str, *envelopes: Envelope) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+async def _produce(kafka: dict[str, Any], topic: str, *envelopes: Envelope) -> None:
+    producer = AIOKafkaProducer(**kafka)
     await producer.start()
     try:
         for env in envelopes:
@@ -70,10 +56,8 @@ async def _produce(bootstrap: str, topic: str, *envelopes: Envelope) -> None:
         await producer.stop()
 
 
-async def _wait_for_event(bootstrap: str, topic: str, subject: str) -> Envelope:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
+async def _wait_for_event(kafka: dict[str, Any], topic: str, subject: str) -> Envelope:
+    consumer = AIOKafkaConsumer(topic, **kafka, group_id=None, auto_offset_reset="earliest")
     await consumer.start()
     try:
         async with asyncio.timeout(30.0):
@@ -87,17 +71,20 @@ async def _wait_for_event(bootstrap: str, topic: str, subject: str) -> Envelope:
 
 
 async def test_result_ready_reaches_the_applicant_once_and_is_announced_on_kafka(
-    make_database: Any, kafka_bootstrap: str, smtp_sink: Any
+    make_database: Any, kafka_options: dict[str, Any], make_topic: Any, smtp_sink: Any
 ) -> None:
     dsn = await make_database("notification")
     pool = await db.create_pool(dsn, max_size=6)
     await db.migrate(pool, "notification.migrations")
     group = f"{projection.GROUP}.test-{uuid.uuid4().hex[:8]}"
-    source_topic = await _private_topic(kafka_bootstrap)
-    await _start_group_at_end(kafka_bootstrap, group, source_topic)
+    # A topic of this test's own: the end-to-end stack's notification service, which may be running in the same
+    # session, consumes civreg.application too and would mail the same address a second time. Read as the
+    # administrator: the notification principal may read only the platform's topics (ADR 0023).
+    source_topic = make_topic("test.application")
+    await _start_group_at_end(kafka_options, group, source_topic)
     consumer = IdempotentConsumer(
         pool=pool,
-        bootstrap=kafka_bootstrap,
+        kafka=kafka_options,
         group_id=group,
         topics=[source_topic],
         handler=on_event,
@@ -106,7 +93,7 @@ async def test_result_ready_reaches_the_applicant_once_and_is_announced_on_kafka
         retry_backoff_s=0.05,
         event_types=projection.EVENT_TYPES,
     )
-    relay = OutboxRelay(dsn, kafka_bootstrap, "notification", poll_interval_s=0.1)
+    relay = OutboxRelay(dsn, kafka_options, "notification", poll_interval_s=0.1)
     delivery = Delivery(
         PgTransactions(pool),
         SmtpMailer(smtp_sink.host, smtp_sink.port, timeout_s=5),
@@ -122,13 +109,13 @@ async def test_result_ready_reaches_the_applicant_once_and_is_announced_on_kafka
         sub = submitted(email=email)
         ready = envelope(result_received(sub.application_id))
         # The result event twice, as a redelivery would bring it: one message all the same.
-        await _produce(kafka_bootstrap, source_topic, envelope(sub), ready, ready)
+        await _produce(kafka_options, source_topic, envelope(sub), ready, ready)
         [mail] = await asyncio.to_thread(smtp_sink.wait_for, email, 1, 60.0)
         assert "R-2025-000123" in mail.subject
         async with pool.acquire() as conn:
             rows = await PgStore(conn).list_for_application(sub.application_id)
         [row] = rows
-        delivered = await _wait_for_event(kafka_bootstrap, topics.NOTIFICATION, row.notification_id)
+        delivered = await _wait_for_event(kafka_options, topics.NOTIFICATION, row.notification_id)
         assert delivered.type == "kz.civreg.notification.delivered.v1"
         assert delivered.correlation_id == "corr-1"
         assert delivered.causation_id == ready.id

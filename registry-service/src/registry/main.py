@@ -1,22 +1,29 @@
 """Composition root of the registry service: the PostgreSQL unit of work, the staff directory, the routers, the
 consumers and the deadline scheduler, wired once here."""
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
-from btkernel import clock
+from btkernel import clock, signing
+from btkernel.health import Check
+from btkernel.kafka_client import client_options
 from btkernel.service import ConsumerSpec, Runtime, create_app
-from civreg import topics
+from civreg import partners, topics
 from civreg.policy import POLICY
+from registry.adapters import partner_kafka
 from registry.adapters import staff as staff_directory
+from registry.adapters.partner_feeds import AdvisoryLeadership, PgFeedStore
 from registry.adapters.unit_of_work import PgRegistryUnitOfWork
 from registry.api import calendar, case_decisions, cases, deadlines, records, subscriptions
 from registry.app import deadline_scheduler
+from registry.app.partner_feed import PartnerPublisher
 from registry.app.staff import StaffDirectory
 from registry.settings import RegistrySettings
 
 
 def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -> FastAPI:
-    """`staff` replaces the gateway's staff directory (tests)."""
+    """`staff` replaces the gateway's staff directory (tests); there is no registry without one."""
     directory = staff or staff_directory.from_settings(settings.gateway_url, settings.env)
 
     async def on_start(rt: Runtime) -> None:
@@ -28,8 +35,12 @@ def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -
             )
             scheduler.start()
             rt.extras["scheduler"] = scheduler
+        if settings.consumers_enabled and settings.partners_enabled:
+            _start_partner_publisher(rt, settings)
 
     async def on_stop(rt: Runtime) -> None:
+        if publisher := rt.extras.get("partner_publisher"):
+            await publisher.stop()
         if scheduler := rt.extras.get("scheduler"):
             await scheduler.stop()
 
@@ -74,6 +85,36 @@ def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -
     # One unit of work per request, on the service's pool (registry.api.deps).
     app.state.unit_of_work = PgRegistryUnitOfWork
     return app
+
+
+def _start_partner_publisher(rt: Runtime, settings: RegistrySettings) -> None:
+    """The partner feeds, one per contract, signed with the platform's key (docs/adr/0026-partner-publisher.md)."""
+    if not settings.partner_signing_key_file:
+        if settings.env == "production":
+            raise RuntimeError(
+                "BT_PARTNER_SIGNING_KEY_FILE is not set: a production registry cannot sign partner events"
+            )
+        off = Check("degraded", "not publishing: no signing key (BT_PARTNER_SIGNING_KEY_FILE)")
+        if rt.health is not None:
+            rt.health.extra_checks["partner_feeds"] = lambda: off
+        return
+    publisher = PartnerPublisher(
+        partners.all_contracts(),
+        store=PgFeedStore(rt.pool),
+        open_log=partner_kafka.opener(client_options(settings)),
+        leadership=AdvisoryLeadership(settings.database_url),
+        key=signing.load_private_key(Path(settings.partner_signing_key_file)),
+        request_poll_s=settings.partner_request_poll_s,
+    )
+    publisher.start()
+    rt.extras["partner_publisher"] = publisher
+
+    def check() -> Check:
+        problems = publisher.problems()
+        return Check("degraded", "; ".join(problems)) if problems else Check("ok")
+
+    if rt.health is not None:
+        rt.health.extra_checks["partner_feeds"] = check
 
 
 app = build_app(RegistrySettings())

@@ -18,6 +18,7 @@ from civreg.calendar import ALMATY
 from civreg.events.application import ApplicationForwarded
 from registry.adapters.unit_of_work import PgRegistryUnitOfWork
 from registry.app.cases import open_case
+from registry.app.staff import StaffMember
 from registry.main import build_app
 from registry.settings import RegistrySettings
 
@@ -30,13 +31,22 @@ EXEC = actor_headers("exec-almaly-1", "registry_executive", OFFICE)
 OTHER_OFFICE_HEAD = actor_headers("head-bostandyk", "registry_head", "almaty-bostandyk")
 
 
+class Directory:
+    """The gateway's staff directory as the registry sees it: the office's two executives."""
+
+    async def member(self, username: str) -> StaffMember | None:
+        if username in ("exec-almaly-1", "exec-almaly-2"):
+            return StaffMember(username, "registry_executive", OFFICE, True)
+        return None
+
+
 @pytest.fixture
 async def registry(make_database: Any) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     dsn = await make_database("registry")
     settings = RegistrySettings(
         database_url=dsn, relay_enabled=False, consumers_enabled=False, scheduler_enabled=False
     )
-    async with serve(lambda: build_app(settings)) as client:
+    async with serve(lambda: build_app(settings, staff=Directory())) as client:
         yield client, dsn
 
 

@@ -21,6 +21,7 @@ from btkernel import logging as btlog
 from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope
 from btkernel.eventstore import ConcurrencyConflict
+from btkernel.kafka_client import KafkaOptions
 from btkernel.loops import Loop
 from btkernel.outbox import make_producer
 
@@ -52,7 +53,7 @@ class IdempotentConsumer:
         self,
         *,
         pool: asyncpg.Pool,
-        bootstrap: str,
+        kafka: KafkaOptions,
         group_id: str,
         topics: Iterable[str],
         handler: Handler,
@@ -62,7 +63,7 @@ class IdempotentConsumer:
         event_types: Iterable[str] | None = None,
     ) -> None:
         self.pool = pool
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.group_id = group_id
         self.topics = list(topics)
         self.handler = handler
@@ -95,13 +96,13 @@ class IdempotentConsumer:
     async def _consume(self) -> None:
         consumer = AIOKafkaConsumer(
             *self.topics,
-            bootstrap_servers=self.bootstrap,
+            **self.kafka,
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
         )
-        producer = make_producer(self.bootstrap)
+        producer = make_producer(self.kafka)
         await consumer.start()
         await producer.start()
         self._consumer = consumer

@@ -35,19 +35,6 @@ class RequestContext:
         return replace(self, causation_id=event_id)
 
 
-def encode_name(name: str) -> str:
-    """HTTP header values are ASCII: a person's name (Cyrillic, Kazakh letters) travels percent-encoded UTF-8."""
-    from urllib.parse import quote
-
-    return quote(name, safe=" ")
-
-
-def decode_name(value: str) -> str:
-    from urllib.parse import unquote
-
-    return unquote(value)
-
-
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar(
     "bt_request_context", default=None
 )

@@ -10,7 +10,8 @@
   - a consumer group's lag grew across the last `BT_HEALTH_LAG_SAMPLES` samples (taken every
     `BT_HEALTH_SAMPLE_INTERVAL_S`, from Kafka's committed offsets, so a consumer that is stuck is seen too);
   - a dead-letter topic `<topic>.dlq` of a topic this service consumes holds dead letters nobody reviewed yet
-    (`python -m btkernel.health review-dlq <topic>.dlq` marks them reviewed, once a person has looked);
+    (`python -m btkernel.health review-dlq <topic>.dlq` marks them reviewed, once a person has looked; run it as
+    the Kafka administrator: a service may only read the review group's offsets, ADR 0023);
   - Kafka cannot be asked (the two checks above would otherwise be silently skipped).
 
 Kafka is asked at most every `BT_HEALTH_KAFKA_CACHE_S`, however often /health is called, and every probe is bounded
@@ -26,7 +27,7 @@ import itertools
 import sys
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,6 +39,7 @@ from aiokafka.structs import OffsetAndMetadata
 from btkernel import logging as btlog
 from btkernel import metrics, topics
 from btkernel.consumer import IdempotentConsumer
+from btkernel.kafka_client import KafkaOptions, client_options
 from btkernel.outbox import BACKLOG_SQL
 from btkernel.settings import ServiceSettings
 
@@ -46,7 +48,9 @@ log = btlog.get(__name__)
 Status = Literal["ok", "degraded", "unavailable"]
 _RANK: dict[str, int] = {"ok": 0, "degraded": 1, "unavailable": 2}
 
-# The consumer group whose committed offsets on a `.dlq` topic mean "a person has looked at these".
+# The consumer group whose committed offsets on a `.dlq` topic mean "a person has looked at these". One for all
+# services: a dead letter is looked at once. Services may DESCRIBE it (read its offsets), only the administrator
+# commits to it (ADR 0023).
 DLQ_REVIEWED_GROUP = "bt.dlq-reviewed"
 
 
@@ -72,8 +76,8 @@ class KafkaOffsets:
     """End offsets of topics and committed offsets of groups, through one admin client and one consumer without a
     group (it never subscribes, so it fetches nothing)."""
 
-    def __init__(self, bootstrap: str, timeout_s: float) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, kafka: KafkaOptions, timeout_s: float) -> None:
+        self.kafka = kafka
         self.timeout_s = timeout_s
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -81,10 +85,8 @@ class KafkaOffsets:
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
         if self._admin is None or self._consumer is None:
             ms = int(self.timeout_s * 1000)
-            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=ms)
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.bootstrap, group_id=None, request_timeout_ms=ms
-            )
+            admin = AIOKafkaAdminClient(**self.kafka, request_timeout_ms=ms)
+            consumer = AIOKafkaConsumer(**self.kafka, group_id=None, request_timeout_ms=ms)
             try:
                 await admin.start()
                 await consumer.start()
@@ -175,7 +177,7 @@ class HealthMonitor:
         self.pool = pool
         self.settings = settings
         self.consumers = list(consumers)
-        self.kafka = KafkaOffsets(settings.kafka_bootstrap, settings.health_probe_timeout_s)
+        self.kafka = KafkaOffsets(client_options(settings), settings.health_probe_timeout_s)
         self.lag: dict[str, LagHistory] = {
             c.group_id: LagHistory(settings.health_lag_samples) for c in self.consumers
         }
@@ -184,6 +186,9 @@ class HealthMonitor:
         self._dlq_at: float | None = None
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # A service's own checks of its own background work (the registry's partner feeds), by name; each
+        # answers at once from what the work already knows (no I/O).
+        self.extra_checks: dict[str, Callable[[], Check]] = {}
 
     @property
     def dead_letter_topics(self) -> list[str]:
@@ -268,6 +273,8 @@ class HealthMonitor:
                     f" `python -m btkernel.health review-dlq {name}`",
                 )
             )
+        for name, extra in self.extra_checks.items():
+            out[name] = extra()
         if self._kafka_error is not None:
             out["kafka"] = Check(
                 "degraded", f"offsets cannot be read, lag and dead letters unknown: {self._kafka_error}"
@@ -328,21 +335,19 @@ class HealthMonitor:
         return (503 if status == "unavailable" else 200), body
 
 
-async def review_dead_letters(bootstrap: str, dlq_topic: str) -> int:
+async def review_dead_letters(kafka: KafkaOptions, dlq_topic: str) -> int:
     """Mark every dead letter now in `dlq_topic` as reviewed (commits its end offsets for DLQ_REVIEWED_GROUP).
     Returns how many were not reviewed before."""
-    kafka = KafkaOffsets(bootstrap, 10.0)
+    offsets = KafkaOffsets(kafka, 10.0)
     try:
-        before = (await kafka.backlog(DLQ_REVIEWED_GROUP, [dlq_topic])).get(dlq_topic, 0)
-        ends = await kafka.end_offsets([dlq_topic])
+        before = (await offsets.backlog(DLQ_REVIEWED_GROUP, [dlq_topic])).get(dlq_topic, 0)
+        ends = await offsets.end_offsets([dlq_topic])
     finally:
-        await kafka.close()
+        await offsets.close()
     if not ends:
         return 0
     # A consumer of the review group with partitions assigned by hand commits without joining the group.
-    committer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=DLQ_REVIEWED_GROUP, enable_auto_commit=False
-    )
+    committer = AIOKafkaConsumer(**kafka, group_id=DLQ_REVIEWED_GROUP, enable_auto_commit=False)
     await committer.start()
     try:
         committer.assign(list(ends))
@@ -355,13 +360,17 @@ async def review_dead_letters(bootstrap: str, dlq_topic: str) -> int:
 async def _cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m btkernel.health")
     parser.add_argument("--bootstrap", help="Kafka bootstrap; default BT_KAFKA_BOOTSTRAP")
+    # The login is BT_KAFKA_USERNAME/BT_KAFKA_PASSWORD: the administrator's, for review-dlq (ADR 0023).
     sub = parser.add_subparsers(dest="command", required=True)
     review = sub.add_parser("review-dlq", help="mark the dead letters now in a .dlq topic as reviewed")
     review.add_argument("topic")
     args = parser.parse_args(argv)
     if not args.topic.endswith(topics.DLQ_SUFFIX):
         parser.error(f"{args.topic} is not a dead-letter topic (…{topics.DLQ_SUFFIX})")
-    n = await review_dead_letters(args.bootstrap or ServiceSettings().kafka_bootstrap, args.topic)
+    kafka = client_options(ServiceSettings())
+    if args.bootstrap:
+        kafka["bootstrap_servers"] = args.bootstrap
+    n = await review_dead_letters(kafka, args.topic)
     print(f"{n} dead letter(s) of {args.topic} marked reviewed", file=sys.stderr)
     return 0
 

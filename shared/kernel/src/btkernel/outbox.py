@@ -33,6 +33,7 @@ from aiokafka import errors as kafka_errors
 from btkernel import db, metrics, problems
 from btkernel import logging as btlog
 from btkernel.envelope import Envelope
+from btkernel.kafka_client import KafkaOptions
 from btkernel.loops import Loop
 from btkernel.settings import ServiceSettings
 
@@ -109,10 +110,11 @@ async def enqueue(
     await conn.execute(f"NOTIFY {_NOTIFY_CHANNEL}")
 
 
-def make_producer(bootstrap: str) -> AIOKafkaProducer:
-    # enable_idempotence implies acks=all and keeps order within a partition on retries.
+def make_producer(kafka: KafkaOptions) -> AIOKafkaProducer:
+    # enable_idempotence implies acks=all and keeps order within a partition on retries. The broker allows the
+    # idempotent producer to any principal that may WRITE some topic (KIP-679): no cluster-wide ACL needed.
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka,
         enable_idempotence=True,
         acks="all",
         linger_ms=2,
@@ -170,7 +172,7 @@ class OutboxRelay:
     def __init__(
         self,
         dsn: str,
-        bootstrap: str,
+        kafka: KafkaOptions,
         service: str,
         *,
         batch_size: int = 500,
@@ -179,7 +181,7 @@ class OutboxRelay:
         max_attempts: int = 10,
     ) -> None:
         self.dsn = dsn
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.service = service
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
@@ -203,7 +205,7 @@ class OutboxRelay:
 
     async def _run_as_leader(self) -> None:
         conn = await db.connect(self.dsn)
-        producer = make_producer(self.bootstrap)
+        producer = make_producer(self.kafka)
         try:
             await self._become_leader(conn)
             await conn.add_listener(_NOTIFY_CHANNEL, lambda *_: self._wake.set())

@@ -6,6 +6,7 @@ import asyncio
 import signal
 
 from btkernel import logging as btlog
+from btkernel.kafka_client import client_options
 from btkernel.outbox import OutboxRelay
 from btkernel.settings import ServiceSettings
 
@@ -15,7 +16,7 @@ async def _main() -> None:
     btlog.configure(f"{settings.service_name}-relay", settings.log_level)
     relay = OutboxRelay(
         settings.database_url,
-        settings.kafka_bootstrap,
+        client_options(settings),
         settings.service_name,
         batch_size=settings.relay_batch_size,
         poll_interval_s=settings.relay_poll_interval_s,

@@ -13,12 +13,13 @@ import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from btkernel import access, clock, context, db, metrics, migrate, problems
+from btkernel import access, clock, context, db, internal_token, metrics, migrate, problems
 from btkernel import logging as btlog
 from btkernel.budget import RequestBudget
 from btkernel.consumer import Handler, IdempotentConsumer
 from btkernel.context import Actor, RequestContext
 from btkernel.health import HealthMonitor
+from btkernel.kafka_client import client_options
 from btkernel.limits import RequestLimits
 from btkernel.outbox import OutboxRelay
 from btkernel.permissions import Policy
@@ -57,13 +58,26 @@ def create_app(
     on_start: Callable[[Runtime], Awaitable[None]] | None = None,
     on_stop: Callable[[Runtime], Awaitable[None]] | None = None,
     health: bool = True,
+    internal_tokens: bool = True,
 ) -> FastAPI:
+    """`internal_tokens`: whether requests carry the gateway's internal token (btkernel.internal_token), the only
+    source of the actor; False for the gateway itself, which authenticates people."""
     btlog.configure(settings.service_name, settings.log_level)
+    verifier = (
+        internal_token.verifier_from_settings(settings.internal_token_public_key, settings.service_name)
+        if internal_tokens
+        else None
+    )
     migration_packages = (migrations,) if migrations else ()
     clock.set_offset(settings.clock_offset_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if internal_tokens and verifier is None and settings.env == "production":
+            # Elsewhere such a service starts and authenticates nobody; it never falls back to trusting headers.
+            raise RuntimeError(
+                "BT_INTERNAL_TOKEN_PUBLIC_KEY is not set: a production service cannot verify the gateway's tokens"
+            )
         pool = await db.create_pool(settings.database_url, max_size=settings.db_pool_max)
         try:
             # Deployed, `python -m btkernel.migrate` ran once before any replica; each replica only checks that
@@ -80,7 +94,7 @@ def create_app(
         if settings.relay_enabled:
             rt.relay = OutboxRelay(
                 settings.database_url,
-                settings.kafka_bootstrap,
+                client_options(settings),
                 settings.service_name,
                 batch_size=settings.relay_batch_size,
                 poll_interval_s=settings.relay_poll_interval_s,
@@ -92,7 +106,7 @@ def create_app(
             for spec in consumers:
                 consumer = IdempotentConsumer(
                     pool=pool,
-                    bootstrap=settings.kafka_bootstrap,
+                    kafka=client_options(settings),
                     group_id=spec.group,
                     topics=spec.topics,
                     handler=spec.handler,
@@ -134,7 +148,7 @@ def create_app(
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     problems.install(app)
     metrics.install(app, settings.service_name)
-    _install_context(app)
+    _install_context(app, verifier, internal_tokens)
 
     async def health_check(request: Request) -> JSONResponse:
         # ok | degraded (200, with reasons) | unavailable (503): the checks are btkernel.health's.
@@ -151,28 +165,39 @@ def create_app(
     return app
 
 
-def _install_context(app: FastAPI) -> None:
+def _install_context(app: FastAPI, verifier: internal_token.Verifier | None, internal_tokens: bool) -> None:
+    """The request's context; its actor only from a verified internal token (X-Actor-* headers mean nothing).
+    An invalid token is a 401 naming why, before any handler; no token, no actor (get_actor's 401)."""
+
     @app.middleware("http")
     async def _context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
         correlation_id = request.headers.get("x-correlation-id") or request_id
-        actor = None
-        if request.headers.get("x-actor-id"):
-            actor = Actor(
-                id=request.headers["x-actor-id"],
-                name=context.decode_name(
-                    request.headers.get("x-actor-name") or request.headers["x-actor-id"]
-                ),
-                role=request.headers.get("x-actor-role", ""),
-                site=request.headers.get("x-actor-site") or None,
+        presented = request.headers.get(internal_token.HEADER)
+        actor: Actor | None = None
+        refusal: str | None = None
+        if presented is not None and internal_tokens:
+            if verifier is None:
+                refusal = "this service has no key to verify internal tokens (BT_INTERNAL_TOKEN_PUBLIC_KEY)"
+            else:
+                try:
+                    actor = verifier.verify(presented).actor
+                except internal_token.InvalidToken as exc:
+                    refusal = f"internal token refused: {exc.reason}"
+        if refusal is not None:
+            response: Response = problems.problem_response(
+                401, "Not authenticated", refusal, request.url.path, code="invalid_internal_token"
             )
-        ctx = RequestContext(correlation_id=correlation_id, request_id=request_id, actor=actor)
-        token = context.bind(ctx)
-        request.state.ctx = ctx
-        try:
-            response = await call_next(request)
-        finally:
-            context.unbind(token)
+        else:
+            ctx = RequestContext(correlation_id=correlation_id, request_id=request_id, actor=actor)
+            token = context.bind(ctx)
+            vouched = internal_token.bind(presented if actor is not None else None)
+            request.state.ctx = ctx
+            try:
+                response = await call_next(request)
+            finally:
+                internal_token.unbind(vouched)
+                context.unbind(token)
         response.headers["X-Request-Id"] = request_id
         response.headers["X-Correlation-Id"] = correlation_id
         return response

@@ -5,7 +5,7 @@ these in the service (`gateway.settings`): the kernel knows no service."""
 
 from __future__ import annotations
 
-from pydantic import field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Every value BT_ENV may take. There is no "staging": a staging deployment is a production deployment (real
@@ -22,6 +22,9 @@ class ServiceSettings(BaseSettings):
     # The service's own login role and database, never a superuser (ADR 0022); btdeploy gives the password.
     database_url: str = "postgresql://bt_service@127.0.0.1:55432/bt_service"
     kafka_bootstrap: str = "127.0.0.1:19092"
+    # The service's own SCRAM principal (`bt-<service>`), least-privilege ACLs on the broker (ADR 0023).
+    kafka_username: str = ""
+    kafka_password: SecretStr = SecretStr("")
     http_port: int = 8000
     relay_enabled: bool = True
     consumers_enabled: bool = True
@@ -58,6 +61,10 @@ class ServiceSettings(BaseSettings):
     # A request's time budget in the service (btkernel.budget): shorter than the gateway's upstream timeout (15 s),
     # so a caller that sees a failure never finds the work done anyway. 0 turns it off.
     request_timeout_s: float = 10.0
+    # The gateway's public key(s) that sign internal tokens (btkernel.internal_token): PEM text or a file's path,
+    # several PEM blocks during a key rollover. Unset, this service authenticates nobody; in production it does
+    # not start.
+    internal_token_public_key: str = ""
 
     @property
     def migrates_on_start(self) -> bool:

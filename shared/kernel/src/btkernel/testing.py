@@ -1,9 +1,11 @@
 """Test helpers for services: run a service's ASGI app with its lifespan against a real database, build the
-identity headers the gateway would send, and fake the unit of work for use-case unit tests (no database)."""
+internal token the gateway would send (signed by a test key pair), and fake the unit of work for use-case unit
+tests (no database)."""
 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -12,22 +14,58 @@ from typing import Any, Self, TypeVar
 import httpx
 from fastapi import FastAPI
 
-from btkernel import aggregate, eventstore
-from btkernel.context import RequestContext, encode_name
+from btkernel import aggregate, eventstore, internal_token
+from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope
 from btkernel.events.base import Event
 from btkernel.eventstore import StoredEvent
+from btkernel.settings import ServiceSettings
 
 A = TypeVar("A", bound=aggregate.Aggregate)
 
 
+# A key pair of this test process only, playing the gateway's: in-process apps trust its public half when their
+# settings are given it (`trust_test_key`), and nothing outside this process ever does.
+TEST_SIGNER = internal_token.Signer(internal_token.generate_private_key())
+TEST_PUBLIC_KEY = internal_token.public_key_pem(TEST_SIGNER.public_key)
+# Test tokens are often built once, at a test module's import, and used for the whole session: a day, not 60 s.
+TEST_TOKEN_TTL_S = 24 * 3600
+# Whom a test token is addressed to: every in-process app a test may build (each checks its own name is there).
+# The kernel's own default name; the platform's service names are added by whoever knows them (btdeploy.testing).
+AUDIENCES: list[str] = [str(ServiceSettings.model_fields["service_name"].default)]
+
+
+def trust_test_key(audiences: Sequence[str] = ()) -> None:
+    """Make every service settings read from now on in this process trust the test key
+    (BT_INTERNAL_TOKEN_PUBLIC_KEY), and address test tokens to `audiences` too. For a pytest plugin, before any
+    app module is imported (their module-level apps read the environment)."""
+    os.environ["BT_INTERNAL_TOKEN_PUBLIC_KEY"] = TEST_PUBLIC_KEY
+    AUDIENCES.extend(a for a in audiences if a not in AUDIENCES)
+
+
+def actor_token(
+    actor_id: str,
+    role: str,
+    site: str | None = None,
+    name: str | None = None,
+    *,
+    audience: str | Sequence[str] | None = None,
+    ttl_s: int = TEST_TOKEN_TTL_S,
+) -> str:
+    actor = Actor(id=actor_id, name=name or actor_id, role=role, site=site or None)
+    return TEST_SIGNER.sign(actor, audience if audience is not None else AUDIENCES, ttl_s=ttl_s)
+
+
 def actor_headers(
-    actor_id: str, role: str, site: str | None = None, name: str | None = None
+    actor_id: str,
+    role: str,
+    site: str | None = None,
+    name: str | None = None,
+    *,
+    audience: str | Sequence[str] | None = None,
 ) -> dict[str, str]:
-    headers = {"X-Actor-Id": actor_id, "X-Actor-Role": role, "X-Actor-Name": encode_name(name or actor_id)}
-    if site:
-        headers["X-Actor-Site"] = site
-    return headers
+    """The header the gateway sends for this actor: an internal token signed by the test key."""
+    return {internal_token.HEADER: actor_token(actor_id, role, site, name, audience=audience)}
 
 
 @asynccontextmanager

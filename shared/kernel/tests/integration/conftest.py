@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import inspect
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from btkernel import db
 
@@ -31,26 +29,19 @@ async def kernel_db(make_database: Callable[..., Any]) -> AsyncIterator[tuple[st
 
 
 @pytest.fixture
-async def topic(kafka_bootstrap: str) -> str:
+def topic(make_topic: Callable[..., str]) -> str:
     """A fresh topic (and its dead-letter topic) per test, so tests never read each other's events."""
-    name = f"test.{uuid.uuid4().hex[:12]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 3, 1), NewTopic(name + ".dlq", 1, 1)])
-    finally:
-        await admin.close()
-    return name
+    return make_topic("test", partitions=3)
 
 
-async def _read_all(bootstrap: str, topic: str, expected: int, timeout_s: float = 30.0) -> list[Any]:
+async def _read_all(kafka: dict[str, Any], topic: str, expected: int, timeout_s: float = 30.0) -> list[Any]:
     """Every record of `topic` from the beginning, waiting until at least `expected` arrived or time runs out."""
     import asyncio
     import time
 
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **kafka,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
@@ -76,5 +67,5 @@ async def _read_all(bootstrap: str, topic: str, expected: int, timeout_s: float 
 
 @pytest.fixture
 def read_all() -> Callable[..., Any]:
-    """`await read_all(bootstrap, topic, expected)`: the topic's records from the beginning."""
+    """`await read_all(kafka_options, topic, expected)`: the topic's records from the beginning."""
     return _read_all

@@ -19,8 +19,8 @@ from btkernel.envelope import Envelope
 pytestmark = pytest.mark.integration
 
 
-async def _publish(bootstrap: str, topic: str, envs: list[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+async def _publish(kafka: dict[str, Any], topic: str, envs: list[Envelope]) -> None:
+    producer = AIOKafkaProducer(**kafka, enable_idempotence=True)
     await producer.start()
     try:
         for env in envs:
@@ -52,7 +52,7 @@ def _env(n: int, subject: str = "agg") -> Envelope:
 
 async def test_each_event_applied_once_even_when_delivered_twice(
     kernel_db: tuple[str, asyncpg.Pool],
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topic: str,
     read_all: Callable[..., Any],
 ) -> None:
@@ -64,9 +64,9 @@ async def test_each_event_applied_once_even_when_delivered_twice(
         await conn.execute("INSERT INTO seen VALUES ($1, $2)", env.data["n"], ctx.correlation_id)
 
     envs = [_env(n) for n in range(10)]
-    await _publish(kafka_bootstrap, topic, envs + envs[:4])  # the first four re-sent, as a relay crash would
+    await _publish(kafka_options, topic, envs + envs[:4])  # the first four re-sent, as a relay crash would
     consumer = IdempotentConsumer(
-        pool=pool, bootstrap=kafka_bootstrap, group_id="g1", topics=[topic], handler=handler, service="test"
+        pool=pool, kafka=kafka_options, group_id="g1", topics=[topic], handler=handler, service="test"
     )
     consumer.start()
     try:
@@ -80,7 +80,7 @@ async def test_each_event_applied_once_even_when_delivered_twice(
 
     # Offsets were committed: a new consumer in the same group re-applies nothing.
     again = IdempotentConsumer(
-        pool=pool, bootstrap=kafka_bootstrap, group_id="g1", topics=[topic], handler=handler, service="test"
+        pool=pool, kafka=kafka_options, group_id="g1", topics=[topic], handler=handler, service="test"
     )
     again.start()
     await asyncio.sleep(3.0)
@@ -94,7 +94,7 @@ async def _processed_at_least(pool: asyncpg.Pool, n: int) -> bool:
 
 async def test_a_poison_event_is_dead_lettered_and_the_rest_flow(
     kernel_db: tuple[str, asyncpg.Pool],
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topic: str,
     read_all: Callable[..., Any],
 ) -> None:
@@ -109,10 +109,10 @@ async def test_a_poison_event_is_dead_lettered_and_the_rest_flow(
         if n == 2:
             raise ValueError("child birth date after registration date")
 
-    await _publish(kafka_bootstrap, topic, [_env(1), _env(2), _env(3)])
+    await _publish(kafka_options, topic, [_env(1), _env(2), _env(3)])
     consumer = IdempotentConsumer(
         pool=pool,
-        bootstrap=kafka_bootstrap,
+        kafka=kafka_options,
         group_id="g2",
         topics=[topic],
         handler=handler,
@@ -122,7 +122,7 @@ async def test_a_poison_event_is_dead_lettered_and_the_rest_flow(
     )
     consumer.start()
     try:
-        dead = await read_all(kafka_bootstrap, topic + ".dlq", 1)
+        dead = await read_all(kafka_options, topic + ".dlq", 1)
         await _until(lambda: _processed_at_least(pool, 2))
     finally:
         await consumer.stop()
@@ -139,7 +139,7 @@ async def test_a_poison_event_is_dead_lettered_and_the_rest_flow(
 
 async def test_an_outage_is_waited_out_not_dead_lettered(
     kernel_db: tuple[str, asyncpg.Pool],
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topic: str,
     read_all: Callable[..., Any],
 ) -> None:
@@ -153,10 +153,10 @@ async def test_an_outage_is_waited_out_not_dead_lettered(
         await conn.execute("CREATE TABLE IF NOT EXISTS ok (n int)")
         await conn.execute("INSERT INTO ok VALUES ($1)", env.data["n"])
 
-    await _publish(kafka_bootstrap, topic, [_env(1), _env(2)])
+    await _publish(kafka_options, topic, [_env(1), _env(2)])
     consumer = IdempotentConsumer(
         pool=pool,
-        bootstrap=kafka_bootstrap,
+        kafka=kafka_options,
         group_id="g3",
         topics=[topic],
         handler=handler,
@@ -170,4 +170,4 @@ async def test_an_outage_is_waited_out_not_dead_lettered(
     finally:
         await consumer.stop()
     assert sorted(r["n"] for r in await pool.fetch("SELECT n FROM ok")) == [1, 2]
-    assert await read_all(kafka_bootstrap, topic + ".dlq", 1, timeout_s=2) == []
+    assert await read_all(kafka_options, topic + ".dlq", 1, timeout_s=2) == []

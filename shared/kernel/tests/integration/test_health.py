@@ -34,11 +34,13 @@ def _env(n: int, subject: str = "agg") -> Envelope:
     )
 
 
-def _settings(kafka_bootstrap: str) -> ServiceSettings:
+def _settings(kafka_options: dict[str, Any]) -> ServiceSettings:
     # Samples only when the test takes them (the background interval is an hour), Kafka asked every time.
     return ServiceSettings(
         service_name="health-test",
-        kafka_bootstrap=kafka_bootstrap,
+        kafka_bootstrap=kafka_options["bootstrap_servers"],
+        kafka_username=kafka_options["sasl_plain_username"],
+        kafka_password=kafka_options["sasl_plain_password"],
         health_outbox_max_age_s=30,
         health_lag_samples=3,
         health_sample_interval_s=3600,
@@ -46,8 +48,8 @@ def _settings(kafka_bootstrap: str) -> ServiceSettings:
     )
 
 
-async def _publish(bootstrap: str, topic: str, n: int, start: int = 0) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+async def _publish(kafka: dict[str, Any], topic: str, n: int, start: int = 0) -> None:
+    producer = AIOKafkaProducer(**kafka)
     await producer.start()
     try:
         for i in range(start, start + n):
@@ -71,16 +73,16 @@ class _Gate:
 
 @pytest.fixture
 async def monitored(
-    kernel_db: tuple[str, asyncpg.Pool], kafka_bootstrap: str, topic: str
+    kernel_db: tuple[str, asyncpg.Pool], kafka_options: dict[str, Any], topic: str
 ) -> AsyncIterator[tuple[HealthMonitor, IdempotentConsumer, _Gate]]:
     _, pool = kernel_db
     gate = _Gate()
     consumer = IdempotentConsumer(
-        pool=pool, bootstrap=kafka_bootstrap, group_id=f"{topic}.g", topics=[topic], handler=gate, service="t"
+        pool=pool, kafka=kafka_options, group_id=f"{topic}.g", topics=[topic], handler=gate, service="t"
     )
     consumer.start()
     monitor = HealthMonitor(
-        service="health-test", pool=pool, settings=_settings(kafka_bootstrap), consumers=[consumer]
+        service="health-test", pool=pool, settings=_settings(kafka_options), consumers=[consumer]
     )
     monitor.start()
     try:
@@ -153,7 +155,7 @@ async def test_a_parked_row_degrades_with_its_error_and_remedy(
 
 
 async def test_a_consumer_whose_lag_keeps_growing_degrades(
-    monitored: tuple[HealthMonitor, IdempotentConsumer, _Gate], kafka_bootstrap: str, topic: str
+    monitored: tuple[HealthMonitor, IdempotentConsumer, _Gate], kafka_options: dict[str, Any], topic: str
 ) -> None:
     monitor, consumer, gate = monitored
     history = monitor.lag[consumer.group_id]
@@ -164,11 +166,11 @@ async def test_a_consumer_whose_lag_keeps_growing_degrades(
             break
         await asyncio.sleep(0.05)
     history.samples.clear()
-    await _publish(kafka_bootstrap, topic, 1)
+    await _publish(kafka_options, topic, 1)
     await asyncio.wait_for(gate.entered.wait(), 60)  # the consumer is stuck on the first event
     lags = []
     for batch in range(3):
-        await _publish(kafka_bootstrap, topic, 2, start=1 + 2 * batch)
+        await _publish(kafka_options, topic, 2, start=1 + 2 * batch)
         await monitor.sample_lag()
         lags.append(monitor.lag[consumer.group_id].samples[-1])
     assert lags == [3, 5, 7]  # nothing committed: everything published is behind
@@ -189,25 +191,25 @@ async def test_a_consumer_whose_lag_keeps_growing_degrades(
 
 
 async def test_dead_letters_degrade_until_reviewed(
-    monitored: tuple[HealthMonitor, IdempotentConsumer, _Gate], kafka_bootstrap: str, topic: str
+    monitored: tuple[HealthMonitor, IdempotentConsumer, _Gate], kafka_options: dict[str, Any], topic: str
 ) -> None:
     monitor, _, _ = monitored
-    await _publish(kafka_bootstrap, f"{topic}.dlq", 2)
+    await _publish(kafka_options, f"{topic}.dlq", 2)
     status, body = await _report(monitor)
     assert (status, body["status"]) == (200, "degraded")
     assert body["checks"][f"dlq:{topic}.dlq"].startswith("degraded: 2 dead letter(s) not yet reviewed")
-    assert await review_dead_letters(kafka_bootstrap, f"{topic}.dlq") == 2
+    assert await review_dead_letters(kafka_options, f"{topic}.dlq") == 2
     status, body = await _report(monitor)
     assert body["checks"][f"dlq:{topic}.dlq"] == "ok", body
     assert body["status"] == "ok", body
-    await _publish(kafka_bootstrap, f"{topic}.dlq", 1)  # only what arrived since the review counts
+    await _publish(kafka_options, f"{topic}.dlq", 1)  # only what arrived since the review counts
     assert "1 dead letter(s)" in (await _report(monitor))[1]["checks"][f"dlq:{topic}.dlq"]
 
 
-async def test_an_unreachable_database_is_unavailable(kafka_bootstrap: str) -> None:
+async def test_an_unreachable_database_is_unavailable(kafka_options: dict[str, Any]) -> None:
     # Nobody listens on this port: every connection attempt is refused, as when PostgreSQL is down.
     pool = await asyncpg.create_pool(f"postgresql://postgres@127.0.0.1:{free_port()}/none", min_size=0)
-    monitor = HealthMonitor(service="health-test", pool=pool, settings=_settings(kafka_bootstrap))
+    monitor = HealthMonitor(service="health-test", pool=pool, settings=_settings(kafka_options))
     try:
         status, body = await _report(monitor)
     finally:

@@ -28,13 +28,13 @@ def _env(subject: str, n: int) -> Envelope:
 
 async def test_a_transaction_committing_after_a_later_id_is_not_skipped(
     kernel_db: tuple[str, asyncpg.Pool],
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topic: str,
     read_all: Callable[..., Any],
 ) -> None:
     dsn, pool = kernel_db
-    relay = outbox.OutboxRelay(dsn, kafka_bootstrap, "test")
-    producer = outbox.make_producer(kafka_bootstrap)
+    relay = outbox.OutboxRelay(dsn, kafka_options, "test")
+    producer = outbox.make_producer(kafka_options)
     await producer.start()
     relay_conn = await db.connect(dsn)
     try:
@@ -54,13 +54,13 @@ async def test_a_transaction_committing_after_a_later_id_is_not_skipped(
     finally:
         await producer.stop()
         await relay_conn.close()
-    ids = [dict(r.headers)["ce_id"].decode() for r in await read_all(kafka_bootstrap, topic, 2)]
+    ids = [dict(r.headers)["ce_id"].decode() for r in await read_all(kafka_options, topic, 2)]
     assert sorted(ids) == sorted([early.id, late.id])
 
 
 async def test_order_within_an_aggregate_survives_interleaving(
     kernel_db: tuple[str, asyncpg.Pool],
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topic: str,
     read_all: Callable[..., Any],
 ) -> None:
@@ -70,10 +70,10 @@ async def test_order_within_an_aggregate_survives_interleaving(
         async with pool.acquire() as conn, conn.transaction():
             for s in subjects:
                 await outbox.enqueue(conn, topic, _env(s, n))
-    relay = outbox.OutboxRelay(dsn, kafka_bootstrap, "test", batch_size=37)  # batches cut across aggregates
+    relay = outbox.OutboxRelay(dsn, kafka_options, "test", batch_size=37)  # batches cut across aggregates
     relay.start()
     try:
-        records = await read_all(kafka_bootstrap, topic, 240)
+        records = await read_all(kafka_options, topic, 240)
     finally:
         await relay.stop()
     seen: dict[str, list[int]] = {}
@@ -89,20 +89,20 @@ async def test_order_within_an_aggregate_survives_interleaving(
 
 async def test_only_one_relay_publishes_at_a_time(
     kernel_db: tuple[str, asyncpg.Pool],
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topic: str,
     read_all: Callable[..., Any],
 ) -> None:
     dsn, pool = kernel_db
-    first = outbox.OutboxRelay(dsn, kafka_bootstrap, "test", poll_interval_s=0.1)
-    second = outbox.OutboxRelay(dsn, kafka_bootstrap, "test", poll_interval_s=0.1)
+    first = outbox.OutboxRelay(dsn, kafka_options, "test", poll_interval_s=0.1)
+    second = outbox.OutboxRelay(dsn, kafka_options, "test", poll_interval_s=0.1)
     first.start()
     second.start()
     try:
         for n in range(1, 51):
             async with pool.acquire() as conn, conn.transaction():
                 await outbox.enqueue(conn, topic, _env("agg", n))
-        records = await read_all(kafka_bootstrap, topic, 50)
+        records = await read_all(kafka_options, topic, 50)
     finally:
         await first.stop()
         await second.stop()

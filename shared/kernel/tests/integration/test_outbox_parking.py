@@ -74,7 +74,7 @@ async def test_enqueue_refuses_what_no_broker_would_take_and_nothing_is_committe
 
 async def test_a_parked_row_holds_back_its_subject_only_until_released_or_discarded(
     kernel_db: tuple[str, asyncpg.Pool],
-    kafka_bootstrap: str,
+    kafka_options: dict[str, Any],
     topic: str,
     read_all: Callable[..., Any],
 ) -> None:
@@ -94,8 +94,8 @@ async def test_a_parked_row_holds_back_its_subject_only_until_released_or_discar
 
     # A relay whose own limit is above the producer's 1 MiB: the oversized row reaches the send and is refused
     # there (MessageSizeTooLargeError), as a broker refusal would be; the broken row fails the relay's re-check.
-    relay = outbox.OutboxRelay(dsn, kafka_bootstrap, "parking-test", max_event_bytes=5_000_000)
-    producer = outbox.make_producer(kafka_bootstrap)
+    relay = outbox.OutboxRelay(dsn, kafka_options, "parking-test", max_event_bytes=5_000_000)
+    producer = outbox.make_producer(kafka_options)
     await producer.start()
     relay_conn = await db.connect(dsn)
     try:
@@ -141,7 +141,7 @@ async def test_a_parked_row_holds_back_its_subject_only_until_released_or_discar
         await producer.stop()
         await relay_conn.close()
 
-    records = await read_all(kafka_bootstrap, topic, 7)
+    records = await read_all(kafka_options, topic, 7)
     published = [Envelope.from_kafka(r.key, r.value, list(r.headers)) for r in records]
     assert sorted(e.id for e in published) == sorted([*(e.id for e in others), after_big.id, after_broken.id])
 
