@@ -14,7 +14,16 @@ import pytest
 
 from btdeploy.aio import run_sync
 from btdeploy.ports import free_port
-from btdeploy.postgres import OS_USER, SUPERUSER, ExternalPostgres, PostgresServer, _ping, with_login
+from btdeploy.postgres import (
+    OS_USER,
+    SUPERUSER,
+    ExternalPostgres,
+    PostgresServer,
+    _ping,
+    derived_password,
+    owner_role,
+    with_login,
+)
 from btdeploy.testing import DatabaseFactory
 
 pytestmark = pytest.mark.integration
@@ -67,7 +76,8 @@ def test_a_clone_in_a_folder_closed_to_the_postgres_user_gets_its_cluster(tmp_pa
     server = PostgresServer(workdir, free_port(), fast=True)
     try:
         server.start()
-        assert run_sync(_roundtrip(run_sync(server.create_database("bt_closed")), write=True)) == "Айгерім"
+        run_sync(server.create_database("bt_closed"))
+        assert run_sync(_roundtrip(server.owner_dsn("bt_closed"), write=True)) == "Айгерім"
         if os.geteuid() == 0:
             # Owned by the postgres user, outside the closed folder, found from the clone through a link.
             assert not server.cluster_dir.is_relative_to(home)
@@ -136,19 +146,38 @@ def test_no_connection_without_a_password(postgres_server: PostgresServer | Exte
     assert postgres_server.password_path.stat().st_mode & 0o077 == 0
 
 
-async def test_each_database_has_its_own_role_which_is_no_superuser(make_database: DatabaseFactory) -> None:
+async def test_each_database_has_its_own_roles_which_are_no_superusers(
+    make_database: DatabaseFactory,
+) -> None:
     mine, theirs = await make_database("mine"), await make_database("theirs")
+    name = urlsplit(mine).path.strip("/")
     conn = await asyncpg.connect(mine)
     try:
         role = await conn.fetchrow(
             "SELECT rolname, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user"
         )
-        assert role["rolname"] == urlsplit(mine).username == urlsplit(mine).path.strip("/")
+        # The fixture's DSN is the owner's, who runs migrations (ADR 0030).
+        assert role["rolname"] == urlsplit(mine).username == owner_role(name)
         assert (role["rolsuper"], role["rolcreatedb"], role["rolcreaterole"]) == (False, False, False)
         assert await conn.fetchval(
             "SELECT pg_get_userbyid(datdba) = current_user FROM pg_database "
             "WHERE datname = current_database()"
         )
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(make_database.runtime_dsn(mine))
+    try:
+        role = await conn.fetchrow(
+            "SELECT rolname, rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user"
+        )
+        assert role["rolname"] == name
+        assert (role["rolsuper"], role["rolcreatedb"], role["rolcreaterole"]) == (False, False, False)
+        # The service's role cannot become the owner, nor create anything.
+        assert not await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", owner_role(name))
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("SET ROLE " + owner_role(name))
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE t (id int)")
     finally:
         await conn.close()
     # Another database's role, with its own right password, is not let in here.
@@ -191,10 +220,24 @@ def test_a_cluster_from_before_passwords_gets_them(tmp_path: Path) -> None:
     server = PostgresServer(tmp_path / "old", free_port(), fast=True)
     try:
         server.start()
-        run_sync(_roundtrip(run_sync(server.create_database("bt_old")), write=True))
+        run_sync(server.create_database("bt_old"))
+        run_sync(_roundtrip(server.owner_dsn("bt_old"), write=True))
         # Back to how it was: everything the superuser's, no role, no password file.
-        run_sync(_as_admin(server, "bt_old", "ALTER TABLE kept OWNER TO postgres"))
-        run_sync(_as_admin(server, "postgres", "ALTER DATABASE bt_old OWNER TO postgres", "DROP ROLE bt_old"))
+        run_sync(
+            _as_admin(
+                server, "bt_old", "ALTER TABLE kept OWNER TO postgres", "DROP OWNED BY bt_old, bt_old_owner"
+            )
+        )
+        run_sync(
+            _as_admin(
+                server,
+                "postgres",
+                "ALTER DATABASE bt_old OWNER TO postgres",
+                "DROP OWNED BY bt_old, bt_old_owner",
+                "DROP ROLE bt_old",
+                "DROP ROLE bt_old_owner",
+            )
+        )
         server.stop()
         old_password = server.password_path.read_text()
         server.password_path.unlink()
@@ -207,9 +250,60 @@ def test_a_cluster_from_before_passwords_gets_them(tmp_path: Path) -> None:
         dsn = run_sync(server.create_database("bt_old"))
         assert run_sync(_roundtrip(dsn, write=False)) == "Айгерім"
         run_sync(_as_admin(server, "bt_old"))  # the new password works
-        assert run_sync(_owner_of_kept(dsn)) == "bt_old"
+        assert run_sync(_owner_of_kept(dsn)) == "bt_old_owner"
     finally:
         server.remove()
+
+
+async def test_a_database_its_service_role_owned_is_split_in_place(
+    postgres_server: PostgresServer | ExternalPostgres,
+) -> None:
+    """A `make run` database from before ADR 0030, owned with all its tables by the service's role: at the next
+    start it goes to the owner role, and the service's role can no longer change its history."""
+    from btkernel import db, migrate
+
+    if not isinstance(postgres_server, PostgresServer):
+        pytest.skip("needs our own server's derived passwords")
+    name = f"bt_pre_{uuid.uuid4().hex[:8]}"
+    password = derived_password(postgres_server._superuser_password(), name)
+    await _as_admin(
+        postgres_server,
+        "postgres",
+        f"CREATE ROLE {name} LOGIN PASSWORD '{password}'",
+        f"CREATE DATABASE {name} OWNER {name}",
+        f"REVOKE ALL ON DATABASE {name} FROM PUBLIC",
+    )
+    try:
+        before = await db.connect(postgres_server.dsn(name))
+        try:
+            await db.migrate(before)
+            await before.execute("CREATE TABLE kept (name text)")
+        finally:
+            await before.close()
+        assert await postgres_server.create_database(name) == postgres_server.dsn(name)
+        owner = await db.connect(postgres_server.owner_dsn(name))
+        try:
+            owners = await owner.fetch(
+                "SELECT DISTINCT pg_get_userbyid(relowner) AS o FROM pg_class c JOIN pg_namespace n"
+                " ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+            )
+            assert [r["o"] for r in owners] == [owner_role(name)]
+            assert await migrate.apply(owner) == []
+        finally:
+            await owner.close()
+        runtime = await db.connect(postgres_server.dsn(name))
+        try:
+            await migrate.verify(runtime)
+            await runtime.execute("INSERT INTO kept VALUES ('x')")
+            await runtime.execute("UPDATE kept SET name = 'y'")
+            assert await runtime.fetchval("SELECT count(*) FROM events") == 0
+            for statement in ("UPDATE events SET actor = 'x'", "DELETE FROM events", "TRUNCATE events"):
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await runtime.execute(statement)
+        finally:
+            await runtime.close()
+    finally:
+        await postgres_server.drop_database(name)
 
 
 async def _owner_of_kept(dsn: str) -> str:

@@ -1,4 +1,4 @@
-"""Command line: `python -m btdeploy kafka-fetch | run | bench | partners` (`make kafka`, `make run`, `make bench`
+"""Command line: `python -m btdeploy kafka-fetch | run | bench | partners | k8s` (`make kafka`, `make run`, `make bench`
 call the first three; `partners onboard|revoke <agency>` manages partner agencies on the broker)."""
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def _print_welcome(stack: Stack) -> None:
     print(f"Bir Tereze is running. Gateway: {info['gateway']}   API docs: {info['gateway']}/docs")
     print(f"Mail sent by the platform lands in {info['mail_dir']}")
     print(f"Service logs in {info['logs']}; PostgreSQL {info['postgres']}; Kafka {info['kafka']}")
+    print(f"Traces (one JSON span a line) in {info['logs']}/<service>.traces.jsonl")
     users = _dev_users()
     if users:
         print("Development users:")
@@ -97,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         from btdeploy import partners
 
         return partners.main(raw[1:])
+    if raw[:1] == ["k8s"]:
+        from btdeploy.k8s import generate
+
+        return generate.main(raw[1:])
     parser = argparse.ArgumentParser(prog="python -m btdeploy", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("kafka-fetch", help="fetch Apache Kafka's jars from Maven Central").set_defaults(
@@ -109,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("bench", help="throughput and latency through the gateway (see `bench --help`)")
     commands.add_parser(
         "partners", help="onboard or revoke a partner agency on Kafka (see `partners --help`)"
+    )
+    commands.add_parser(
+        "k8s", help="write deploy/k8s/generated/ from the tables `make run` uses (see `k8s --help`)"
     )
     args = parser.parse_args(argv)
     code: int = args.handler(args)

@@ -1,5 +1,7 @@
 """`make bench`: N birth applications through the gateway with concurrency C; prints throughput, submission
-latency and the delay until each case is visible in the registry office's worklist. Never fails on timing.
+latency and the delay until each case is visible in the registry office's worklist; then (own stack) registers
+`--records` of them and prints the rate of rebuilding projections from the history beside a raw Kafka consumer's
+(`btdeploy.bench_rebuild`). Never fails on timing.
 
 Without --gateway it starts its own stack (PostgreSQL with fsync on, as in production) in a temporary folder.
 """
@@ -17,6 +19,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from btdeploy import bench_rebuild
 from btdeploy.e2e import Gateway, dev_user
 from btdeploy.samples import birth_application
 from btdeploy.stack import PortPlan, Stack
@@ -147,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--gateway", help="a running gateway's URL (with the development users seeded)")
+    parser.add_argument(
+        "--records",
+        type=int,
+        default=100,
+        help="cases registered, then rebuilt from the history beside a raw consumer (0: none; own stack only)",
+    )
     args = parser.parse_args(argv)
     n = min(args.n, 1000)
     if args.gateway:
@@ -171,4 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 commit_delays(stack.database_url("registry"), result["application_ids"])
             )
             print(report(result))
+            if args.records > 0:
+                ids = result["application_ids"][: args.records]
+                print("\n".join(asyncio.run(bench_rebuild.measure(stack, ids, args.concurrency))))
     return 0

@@ -1,4 +1,5 @@
-"""Apache Kafka from Maven Central: fetch the broker's jars, run one KRaft node on loopback with SASL and ACLs."""
+"""Apache Kafka from Maven Central: fetch the broker's jars, run one KRaft node (or a cluster of three) on loopback
+with SASL and ACLs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,24 @@ def new_cluster_id() -> str:
             return cluster_id
 
 
+def min_insync(replication: int) -> int:
+    """Replicas that must have a write before it is acknowledged (acks=all): a majority, so that one node away
+    neither loses an acknowledged event nor stops writes; 1 on a single node."""
+    return replication // 2 + 1
+
+
+@dataclass(frozen=True)
+class ClusterNode:
+    """What a node of a KafkaCluster shares with the others: the cluster id it is formatted with, the static
+    quorum (`controller.quorum.voters`), the administrator's secret and the replication factor."""
+
+    node_id: int
+    cluster_id: str
+    voters: str  # "1@127.0.0.1:<cport>,2@…,3@…"
+    secret_path: Path
+    replication: int
+
+
 class KafkaServer:
     """One combined broker+controller KRaft node on 127.0.0.1, its data and log in `workdir`.
 
@@ -127,16 +147,21 @@ class KafkaServer:
         *,
         lib_dir: Path | None = None,
         heap: str = "512m",
+        node: ClusterNode | None = None,
     ) -> None:
         self.workdir = workdir
         self.port = port
         self.controller_port = controller_port
         self.lib_dir = lib_dir or default_lib_dir()
         self.heap = heap
+        # None: one node on its own (`make run`, the test session); else one voter of a KafkaCluster.
+        self.node = node
+        self.node_id = node.node_id if node is not None else self.NODE_ID
+        self.replication = node.replication if node is not None else 1
         self.data_dir = workdir / "data"
         self.properties_path = workdir / "server.properties"
         self.log_path = workdir / "kafka.log"
-        self.secret_path = workdir / ADMIN_SECRET_FILE
+        self.secret_path = node.secret_path if node is not None else workdir / ADMIN_SECRET_FILE
         self.process: ChildProcess | None = None
 
     @property
@@ -171,7 +196,7 @@ class KafkaServer:
         """As the administrator: the platform's topics (and the contracted agencies'), and every service's
         principal with exactly its ACLs."""
         admin = self.admin()
-        admin.ensure_topics([*specs, *contracted_partner_topics()])
+        admin.ensure_topics([*specs, *contracted_partner_topics()], replication_factor=self.replication)
         for access in SERVICE_ACCESS:
             admin.ensure_principal(access.principal, self.password_of(access.principal), access.grants())
 
@@ -185,8 +210,10 @@ class KafkaServer:
         """Format storage if new and start the JVM without waiting, so PostgreSQL can start meanwhile."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not (self.data_dir / "meta.properties").exists():
-            secret = new_password()
-            write_secret(self.secret_path, secret)
+            # A cluster's nodes share the secret their KafkaCluster wrote before launching any of them.
+            if self.node is None or not self.secret_path.exists():
+                write_secret(self.secret_path, new_password())
+            secret = self.admin_secret()
             self._write_properties(self.server_properties())
             self._format(secret)
         elif not self.secret_path.exists():
@@ -276,18 +303,33 @@ class KafkaServer:
         return "".join(f"{key}={value}\n" for key, value in settings.items())
 
     def _common_settings(self) -> dict[str, str]:
+        if self.node is None:
+            quorum = {"controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}"}
+        else:
+            # A static quorum of every voter: 2 of 3 elect a leader, so the cluster outlives one node. A node that
+            # stops heart-beating is fenced after 3 s (default 9 s) and its partitions' leadership moves: on
+            # loopback a missed beat is a dead process, not a slow network.
+            quorum = {
+                "controller.quorum.voters": self.node.voters,
+                "broker.heartbeat.interval.ms": "500",
+                "broker.session.timeout.ms": "3000",
+            }
+        # One node: every internal topic can have only one replica, and acks=all means "this one". Three: each
+        # partition on all three, a write acknowledged once two have it, so one node can die without losing an
+        # acknowledged event or refusing writes (docs/adr/0029-more-than-one-machine.md).
+        rf, isr = str(self.replication), str(min_insync(self.replication))
         return {
             "process.roles": "broker,controller",
-            "node.id": str(self.NODE_ID),
-            "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.controller_port}",
+            "node.id": str(self.node_id),
+            **quorum,
             "log.dirs": str(self.data_dir),
-            # One node: every internal topic can have only one replica, and acks=all means "this one".
-            "offsets.topic.replication.factor": "1",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "min.insync.replicas": "1",
+            "offsets.topic.replication.factor": rf,
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": isr,
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": isr,
+            "default.replication.factor": rf,
+            "min.insync.replicas": isr,
             # Test speed: no waiting for more group members, small internal topics that are created fast.
             "group.initial.rebalance.delay.ms": "0",
             "offsets.topic.num.partitions": "1",
@@ -329,12 +371,13 @@ class KafkaServer:
     def _format(self, admin_secret: str) -> None:
         """Format with the administrator's SCRAM credential in the first metadata: without it nobody could log in
         to create the others."""
-        cluster_id = new_cluster_id()
+        cluster_id = new_cluster_id() if self.node is None else self.node.cluster_id
         argv = [
             *self._java(),
             "kafka.tools.StorageTool",
             "format",
-            "--standalone",
+            # One node elects itself; a cluster's nodes find each other through controller.quorum.voters.
+            *(["--standalone"] if self.node is None else []),
             "-t",
             cluster_id,
             "-c",
@@ -380,7 +423,7 @@ class KafkaServer:
         client = AIOKafkaClient(**options, request_timeout_ms=2000)
         try:
             await client.bootstrap()
-            return any(broker.nodeId == self.NODE_ID for broker in client.cluster.brokers())
+            return any(broker.nodeId == self.node_id for broker in client.cluster.brokers())
         except (KafkaError, OSError):  # TimeoutError is an OSError
             return False
         finally:

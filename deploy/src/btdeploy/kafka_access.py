@@ -1,7 +1,8 @@
 """Who may do what on the broker, as data: one SCRAM principal per service with least-privilege ACLs, and what a
 partner agency gets when it is onboarded (docs/adr/0023-kafka-principals-and-acls.md).
 
-A service WRITEs the topics it publishes (its outbox topics) and the dead-letter topics of the topics it consumes
+A service WRITEs the topics it publishes (its outbox topics; it READs them too, without a group, when its relay takes
+over: btkernel.outbox_takeover) and the dead-letter topics of the topics it consumes
 (btkernel.consumer dead-letters to `<topic>.dlq`), READs what it consumes, under consumer groups named
 `<service>.<x>`, and may DESCRIBE the shared review group of dead letters (btkernel.health reads its offsets; only the
 administrator commits to it). WRITE and READ imply DESCRIBE, which is all /health needs of a topic (end offsets,
@@ -60,6 +61,9 @@ class ServiceAccess:
         out: set[Grant] = set(self.extra)
         for topic in self.publishes:
             out.add(Grant("topic", topic, "literal", "WRITE"))
+            # A relay taking over reads back what its dead predecessor sent but did not mark
+            # (btkernel.outbox_takeover): no group, partitions assigned by hand.
+            out.add(Grant("topic", topic, "literal", "READ"))
         for topic in self.consumes:
             out.add(Grant("topic", topic, "literal", "READ"))
             out.add(Grant("topic", dead_letter_topic(topic), "literal", "WRITE"))

@@ -75,19 +75,29 @@ class KafkaAdmin:
 
     # -- topics --
 
-    def ensure_topics(self, specs: Iterable[TopicSpec], *, replication_factor: int = 1) -> None:
+    def ensure_topics(self, specs: Iterable[TopicSpec], *, replication_factor: int = -1) -> None:
         """Create the topics that do not exist yet (existing ones are left as they are) and wait until all are
-        listed: callers produce right after this returns."""
+        listed: callers produce right after this returns. Replicas: `replication_factor`, or -1 for the brokers'
+        `default.replication.factor` (btdeploy.kafka sets it to the cluster's size)."""
         specs = list(specs)
         if not specs:
             return
+        durability = {}
+        if replication_factor > 1:
+            # Said on the topic too, not only as the brokers' default: acks=all waits for a majority of replicas
+            # (docs/adr/0029-more-than-one-machine.md).
+            durability = {"min.insync.replicas": str(replication_factor // 2 + 1)}
         futures = self.client.create_topics(
             [
                 NewTopic(
                     spec.name,
                     num_partitions=spec.partitions,
                     replication_factor=replication_factor,
-                    config={"retention.ms": str(spec.retention_ms), "cleanup.policy": "delete"},
+                    config={
+                        "retention.ms": str(spec.retention_ms),
+                        "cleanup.policy": "delete",
+                        **durability,
+                    },
                 )
                 for spec in specs
             ],

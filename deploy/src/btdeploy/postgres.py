@@ -23,6 +23,7 @@ import asyncpg
 
 from btdeploy.aio import run_sync
 from btdeploy.processes import ChildProcess
+from btkernel.history import APPEND_ONLY_TABLES
 
 # initdb and postgres refuse to run as root; this OS user owns the cluster instead.
 OS_USER = "postgres"
@@ -31,6 +32,8 @@ SUPERUSER = "postgres"
 CLUSTERS_ENV = "BT_PG_CLUSTERS"
 # In a cluster's folder: the work folder it belongs to (read by the sweep of orphans, and by a curious person).
 OWNER_FILE = "workdir"
+# The role that owns a database and runs its migrations: the database's name and this (ADR 0030).
+OWNER_SUFFIX = "_owner"
 # In a cluster's folder, 0600: the superuser's password (docs/adr/0022-database-roles.md).
 PASSWORD_FILE = "superuser.password"
 # Every way in asks for a password, the cluster owner's socket included: no trust, no peer (ADR 0022).
@@ -46,13 +49,15 @@ log = logging.getLogger(__name__)
 class Postgres(Protocol):
     """What the stack and the fixtures need from PostgreSQL, local or external.
 
-    Each database has a login role of the same name that owns it and may connect to nothing else; `dsn(name)`
-    connects as that role, `admin_dsn()` as the administrator who creates them (ADR 0022).
+    Each database has two login roles that may connect to nothing else (ADR 0022, 0030): `name_owner`, which owns
+    it and runs the migrations (`owner_dsn(name)`), and `name`, the service's, which cannot change the history
+    (`dsn(name)`); `admin_dsn()` connects as the administrator who creates them.
     """
 
     def start(self) -> None: ...
     def stop(self) -> None: ...
     def dsn(self, dbname: str) -> str: ...
+    def owner_dsn(self, dbname: str) -> str: ...
     def admin_dsn(self, dbname: str = "postgres") -> str: ...
     async def create_database(self, name: str) -> str: ...
     async def drop_database(self, name: str) -> None: ...
@@ -104,35 +109,88 @@ def redacted(url: str) -> str:
     return urlunsplit((parts.scheme, f"{parts.username}:***@{host}", parts.path, parts.query, parts.fragment))
 
 
-async def _create_owned_database(admin_dsn: str, name: str, password: str) -> None:
-    """Database `name`, owned by the login role `name` (no superuser, no createdb, no createrole), which alone
-    may connect to it. Idempotent; also takes over a database from before ADR 0022 (owned by the admin)."""
-    role = _quote_ident(name)
+async def _create_owned_database(admin_dsn: str, name: str, password: str, owner_password: str) -> None:
+    """Database `name`, owned by the login role `name_owner` (who runs the migrations), and the login role `name`
+    the service runs as, with only what it needs: INSERT and SELECT on the append-only history, the usual rights on
+    the rest (docs/adr/0030-tamper-evident-history.md). Neither may create roles or databases, nor is a superuser;
+    only they may connect. Idempotent; also takes over a database from before (owned by the admin, ADR 0022, or by
+    the service's role itself, before ADR 0030)."""
+    runtime, owner = _quote_ident(name), _quote_ident(owner_role(name))
     conn = await asyncpg.connect(admin_dsn)
     try:
-        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name):
-            # Created concurrently by someone else between the check and here: just as good.
-            with contextlib.suppress(asyncpg.DuplicateObjectError):
-                await conn.execute(f"CREATE ROLE {role}")
-        # Every run: the attributes and password are what this code says, whatever they were before.
-        # (A utility statement takes no parameters; the password is base64url, quoted all the same.)
-        await conn.execute(
-            f"ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
-            f"PASSWORD {_quote_literal(password)}"
-        )
-        if not await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
-            # A CREATEROLE administrator may give a database only to a role it is a member of.
-            await conn.execute(f"GRANT {role} TO current_user")
-        owner = await conn.fetchval(
+        superuser = bool(await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+        for role, secret in ((owner_role(name), owner_password), (name, password)):
+            await _ensure_login_role(conn, role, secret, superuser)
+        # A member of a role may become it (SET ROLE): the service's role must never be one of the owner's.
+        if await conn.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", name, owner_role(name)):
+            await conn.execute(f"REVOKE {owner} FROM {runtime}")
+        current = await conn.fetchval(
             "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1", name
         )
-        if owner is None:
+        if current is None:
             with contextlib.suppress(asyncpg.DuplicateDatabaseError):
-                await conn.execute(f"CREATE DATABASE {role} OWNER {role}")
-        elif owner != name:
-            await conn.execute(f"ALTER DATABASE {role} OWNER TO {role}")
-            await _hand_over_tables(_on_database(admin_dsn, name), name)
-        await conn.execute(f"REVOKE ALL ON DATABASE {role} FROM PUBLIC")
+                await conn.execute(f"CREATE DATABASE {runtime} OWNER {owner}")
+        elif current != owner_role(name):
+            await conn.execute(f"ALTER DATABASE {runtime} OWNER TO {owner}")
+        await conn.execute(f"REVOKE ALL ON DATABASE {runtime} FROM PUBLIC")
+        await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {runtime} TO {runtime}")
+    finally:
+        await conn.close()
+    await _settle_database(_on_database(admin_dsn, name), name)
+
+
+async def _ensure_login_role(conn: asyncpg.Connection, role: str, password: str, superuser: bool) -> None:
+    if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+        # Created concurrently by someone else between the check and here: just as good.
+        with contextlib.suppress(asyncpg.DuplicateObjectError):
+            await conn.execute(f"CREATE ROLE {_quote_ident(role)}")
+    # Every run: the attributes and password are what this code says, whatever they were before.
+    # (A utility statement takes no parameters; the password is base64url, quoted all the same.)
+    await conn.execute(
+        f"ALTER ROLE {_quote_ident(role)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+        f"PASSWORD {_quote_literal(password)}"
+    )
+    if not superuser:
+        # A CREATEROLE administrator may give a database (and its objects) only to a role it is a member of.
+        await conn.execute(f"GRANT {_quote_ident(role)} TO current_user")
+
+
+def owner_role(name: str) -> str:
+    """The role that owns database `name` and runs its migrations; `name` itself is the service's role."""
+    return f"{name}{OWNER_SUFFIX}"
+
+
+async def _settle_database(admin_dsn: str, name: str) -> None:
+    """Inside database `name`: everything owned by the owner role, and the service's role granted what it needs —
+    on what exists now and, through default privileges, on what the owner's migrations create later — except
+    UPDATE, DELETE and TRUNCATE on the append-only tables (btkernel.history.APPEND_ONLY_TABLES)."""
+    runtime, owner = _quote_ident(name), _quote_ident(owner_role(name))
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        async with conn.transaction():
+            # What the service's role made when it owned the database (before ADR 0030) is the owner's now.
+            await conn.execute(f"REASSIGN OWNED BY {runtime} TO {owner}")
+            await _hand_over_tables(conn, owner_role(name))
+            await conn.execute(f"GRANT USAGE ON SCHEMA public TO {runtime}")
+            await conn.execute(
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public"
+                f" GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {runtime}"
+            )
+            await conn.execute(
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public"
+                f" GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {runtime}"
+            )
+            await conn.execute(
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {runtime}"
+            )
+            await conn.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {runtime}")
+            # In the same transaction: no moment where the service's role could change the history.
+            for table in APPEND_ONLY_TABLES:
+                if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"public.{table}"):
+                    await conn.execute(
+                        f"REVOKE UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES ON public.{_quote_ident(table)}"
+                        f" FROM {runtime}"
+                    )
     finally:
         await conn.close()
 
@@ -142,22 +200,18 @@ def _on_database(url: str, dbname: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
 
 
-async def _hand_over_tables(admin_dsn: str, role: str) -> None:
+async def _hand_over_tables(conn: asyncpg.Connection, role: str) -> None:
     """Tables (with their sequences and indexes) and views made by the admin in a database from before ADR 0022
-    go to the database's role, so that the service's migrations and queries own what they touch."""
-    conn = await asyncpg.connect(admin_dsn)
-    try:
-        rows = await conn.fetch(
-            "SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c"
-            " JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND pg_get_userbyid(c.relowner) <> $1"
-            " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
-            role,
-        )
-        for row in rows:
-            await conn.execute(f"ALTER TABLE {row['name']} OWNER TO {_quote_ident(role)}")
-    finally:
-        await conn.close()
+    go to the database's owner role, so that its migrations own what they touch."""
+    rows = await conn.fetch(
+        "SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND pg_get_userbyid(c.relowner) <> $1"
+        " AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'",
+        role,
+    )
+    for row in rows:
+        await conn.execute(f"ALTER TABLE {row['name']} OWNER TO {_quote_ident(role)}")
 
 
 async def _drop_owned_database(admin_dsn: str, name: str) -> None:
@@ -165,6 +219,7 @@ async def _drop_owned_database(admin_dsn: str, name: str) -> None:
     try:
         await conn.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
         await conn.execute(f"DROP ROLE IF EXISTS {_quote_ident(name)}")
+        await conn.execute(f"DROP ROLE IF EXISTS {_quote_ident(owner_role(name))}")
     finally:
         await conn.close()
 
@@ -221,6 +276,12 @@ class PostgresServer:
         """As the database's own role (ADR 0022)."""
         url = f"postgresql://127.0.0.1:{self.port}/"
         return with_login(url, dbname, derived_password(self._superuser_password(), dbname), dbname)
+
+    def owner_dsn(self, dbname: str) -> str:
+        """As the database's owner role, for migrations (ADR 0030)."""
+        url = f"postgresql://127.0.0.1:{self.port}/"
+        owner = owner_role(dbname)
+        return with_login(url, owner, derived_password(self._superuser_password(), owner), dbname)
 
     def admin_dsn(self, dbname: str = "postgres") -> str:
         url = f"postgresql://127.0.0.1:{self.port}/"
@@ -280,8 +341,12 @@ class PostgresServer:
 
     async def create_database(self, name: str) -> str:
         """Create `name` and its role unless they exist; returns the role's DSN."""
+        secret = self._superuser_password()
         await _create_owned_database(
-            self.admin_dsn(), name, derived_password(self._superuser_password(), name)
+            self.admin_dsn(),
+            name,
+            derived_password(secret, name),
+            derived_password(secret, owner_role(name)),
         )
         return self.dsn(name)
 
@@ -504,12 +569,23 @@ class ExternalPostgres:
             return _on_database(self.url, dbname)
         return with_login(self.url, dbname, derived_password(self._secret, dbname), dbname)
 
+    def owner_dsn(self, dbname: str) -> str:
+        if not self.roles:
+            return _on_database(self.url, dbname)
+        owner = owner_role(dbname)
+        return with_login(self.url, owner, derived_password(self._secret, owner), dbname)
+
     def admin_dsn(self, dbname: str = "postgres") -> str:
         return _on_database(self.url, dbname)
 
     async def create_database(self, name: str) -> str:
         if self.roles:
-            await _create_owned_database(self._admin_url(), name, derived_password(self._secret, name))
+            await _create_owned_database(
+                self._admin_url(),
+                name,
+                derived_password(self._secret, name),
+                derived_password(self._secret, owner_role(name)),
+            )
         else:
             await _create_database(self._admin_url(), name)
         return self.dsn(name)

@@ -17,6 +17,7 @@ from btdeploy import kafka as kafka_mod
 from btdeploy.aio import run_sync
 from btdeploy.kafka import KafkaServer
 from btdeploy.kafka_access import service_principal
+from btdeploy.kafka_cluster import KafkaCluster
 from btdeploy.ports import free_ports
 from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env, redacted
 from btdeploy.processes import MigrationProcess, ServiceProcess
@@ -120,9 +121,11 @@ class Stack:
         services: Iterable[str] = SERVICE_NAMES,
         extra_env: Mapping[str, str] | None = None,
         postgres: PostgresServer | ExternalPostgres | None = None,
-        kafka: KafkaServer | None = None,
+        kafka: KafkaServer | KafkaCluster | None = None,
         smtp: SmtpSink | None = None,
         progress: Callable[[str], None] | None = None,
+        instances: Mapping[str, int] | None = None,
+        database_suffix: str = "",
     ) -> None:
         self.run_dir = run_dir
         self.ports = ports
@@ -135,7 +138,19 @@ class Stack:
         self._own_kafka = kafka is None
         self._own_smtp = smtp is None
         self.postgres = postgres or postgres_from_env(run_dir / "postgres", ports.postgres, fast)
-        self.kafka = kafka or KafkaServer(run_dir / "kafka", ports.kafka, ports.kafka_controller)
+        self.kafka: KafkaServer | KafkaCluster = kafka or KafkaServer(
+            run_dir / "kafka", ports.kafka, ports.kafka_controller
+        )
+        # Processes per service: one each unless told (a test of two intake and registry instances behind the
+        # gateway, ADR 0029); the first on the plan's port, the others on free ones.
+        counts = dict(instances or {})
+        self.instance_ports: dict[str, list[int]] = {
+            name: [ports.service(name), *free_ports(counts.get(name, 1) - 1)] for name in self.service_names
+        }
+        self._instances: dict[str, list[ServiceProcess]] = {}
+        # A second stack on the same PostgreSQL (the cluster test beside the session's) needs databases of its own:
+        # two stacks' relays would otherwise take turns publishing one outbox to two brokers.
+        self.database_suffix = database_suffix
         self.smtp = smtp or SmtpSink(ports.smtp, run_dir / "mail")
         self._services: dict[str, ServiceProcess] = {}
         # Set from another thread (a Ctrl-C during start) to give up at the next step instead of finishing.
@@ -191,6 +206,15 @@ class Stack:
         self._check_name(name)
         return self._services[name]
 
+    def instances(self, name: str) -> list[ServiceProcess]:
+        """Every process of service `name`, the first being `service(name)`."""
+        self._check_name(name)
+        return list(self._instances[name])
+
+    def urls(self, service: str) -> list[str]:
+        self._check_name(service)
+        return [f"http://127.0.0.1:{port}" for port in self.instance_ports[service]]
+
     @property
     def services(self) -> dict[str, ServiceProcess]:
         return dict(self._services)
@@ -200,21 +224,30 @@ class Stack:
         return self.kafka.bootstrap
 
     def database_url(self, service: str) -> str:
-        """As the service's own role, which owns its database and nothing else (ADR 0022)."""
-        return self.postgres.dsn(_spec(service).database)
+        """As the service's own role, which may use its database and nothing else, and cannot change its history
+        (ADR 0022, 0030)."""
+        return self.postgres.dsn(self.database_name(service))
 
-    def env_for(self, service: str, **overrides: str) -> dict[str, str]:
-        """The BT_* variables `service` runs with; also right for an extra process of it (e.g. its relay)."""
+    def database_name(self, service: str) -> str:
+        return _spec(service).database + self.database_suffix
+
+    def owner_database_url(self, service: str) -> str:
+        """As the role that owns the service's database and runs its migrations (ADR 0030)."""
+        return self.postgres.owner_dsn(self.database_name(service))
+
+    def env_for(self, service: str, *, instance: int = 0, **overrides: str) -> dict[str, str]:
+        """The BT_* variables `service` (its `instance`-th process) runs with; also right for an extra process of
+        it (e.g. its relay)."""
         spec = _spec(service)
         env = {
             "BT_ENV": self.env_name,
             "BT_SERVICE_NAME": spec.name,
-            "BT_DATABASE_URL": self.postgres.dsn(spec.database),
+            "BT_DATABASE_URL": self.postgres.dsn(self.database_name(spec.name)),
             "BT_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
             # Its own SCRAM principal, with only the ACLs of btdeploy.kafka_access (ADR 0023).
             "BT_KAFKA_USERNAME": service_principal(spec.name),
             "BT_KAFKA_PASSWORD": self.kafka.password_of(service_principal(spec.name)),
-            "BT_HTTP_PORT": str(self.ports.service(spec.name)),
+            "BT_HTTP_PORT": str(self.instance_ports[spec.name][instance]),
             "BT_RELAY_ENABLED": "true",
             "BT_CONSUMERS_ENABLED": "true",
             # Migrations are the pre-start step's (`_migrate`), run once; the service only verifies its schema.
@@ -223,7 +256,15 @@ class Stack:
             # The gateway signs each request's internal token; every service (the gateway too, for its staff
             # directory) verifies it with this public key (btkernel.internal_token).
             "BT_INTERNAL_TOKEN_PUBLIC_KEY": self._internal_token_public_key(),
+            # Its spans as JSON lines, for a developer to look at and the tracing test to read (ADR 0028).
+            "BT_TRACE_FILE": str(self.trace_file(spec.name)),
         }
+        if spec.name != "gateway":
+            # Each service seals its history with the platform's key, published as the partners' JWKS (ADR 0030).
+            env["BT_PARTNER_SIGNING_KEY_FILE"] = str(partner_keys.signing_key_file(self.run_dir))
+            if self.env_name == "test":
+                # The tests see a seal and a broken chain within seconds, not minutes.
+                env |= {"BT_SEAL_INTERVAL_S": "2", "BT_VERIFY_INTERVAL_S": "2"}
         if spec.name == "gateway":
             # Only set when given: otherwise the gateway's own development default applies.
             if secret := os.environ.get("BT_JWT_SECRET"):
@@ -232,7 +273,8 @@ class Stack:
             # Served as the JWKS partners verify with (/.well-known/bt-partner-keys.json).
             env["BT_PARTNER_PUBLIC_KEYS_FILE"] = str(partner_keys.public_keys_file(self.run_dir))
             for upstream in ("intake", "registry", "notification", "fee"):
-                env[f"BT_{upstream.upper()}_URL"] = f"http://127.0.0.1:{self.ports.service(upstream)}"
+                # Every instance, comma-separated: the gateway spreads over them (gateway.balancer).
+                env[f"BT_{upstream.upper()}_URL"] = ",".join(self.urls(upstream))
         if spec.name == "registry":
             # The staff directory: only an active executive of the office may be assigned (gateway.staff).
             env["BT_GATEWAY_URL"] = f"http://127.0.0.1:{self.ports.service('gateway')}"
@@ -247,6 +289,10 @@ class Stack:
         env |= self.extra_env
         env |= overrides
         return env
+
+    def trace_file(self, service: str) -> Path:
+        """Where `service`'s processes append their spans (btkernel.tracing), next to its log."""
+        return self.run_dir / "logs" / f"{_spec(service).name}.traces.jsonl"
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -290,7 +336,7 @@ class Stack:
             self.postgres.start()
         # Each service's database with its own login role; the migrations below run as that role too.
         for name in self.service_names:
-            run_sync(self.postgres.create_database(_spec(name).database))
+            run_sync(self.postgres.create_database(self.database_name(name)))
         if self._own_kafka:
             self._step()
             self.kafka.wait_ready()
@@ -307,7 +353,13 @@ class Stack:
         log_dir = self.run_dir / "logs"
         self._step("applying migrations")
         steps = [
-            MigrationProcess(name, _spec(name).app, self.env_for(name), log_dir / f"{name}.log")
+            MigrationProcess(
+                name,
+                _spec(name).app,
+                # As the database's owner: the service's own role may not change the schema (ADR 0030).
+                self.env_for(name, BT_DATABASE_URL=self.owner_database_url(name)),
+                log_dir / f"{name}.log",
+            )
             for name in self.service_names
         ]
         try:
@@ -324,18 +376,23 @@ class Stack:
         log_dir = self.run_dir / "logs"
         for name in self.service_names:
             spec = _spec(name)
-            process = ServiceProcess(
-                name, spec.app, self.ports.service(name), self.env_for(name), log_dir / f"{name}.log"
-            )
-            self._services[name] = process
-            self._step(f"starting {name} on {self.url(name)}")
-            process.start()
-            self._started.append((name, process.stop))
-        # Started together, waited for together: five interpreters import in parallel.
+            self._instances[name] = []
+            for i, port in enumerate(self.instance_ports[name]):
+                label = name if i == 0 else f"{name}-{i + 1}"
+                process = ServiceProcess(
+                    label, spec.app, port, self.env_for(name, instance=i), log_dir / f"{label}.log"
+                )
+                self._instances[name].append(process)
+                self._step(f"starting {label} on {process.url}")
+                process.start()
+                self._started.append((label, process.stop))
+            self._services[name] = self._instances[name][0]
+        # Started together, waited for together: the interpreters import in parallel.
         started = time.monotonic()
         for name in self.service_names:
-            self._step()
-            self._services[name].wait_ready(timeout=max(5.0, 90.0 - (time.monotonic() - started)))
+            for process in self._instances[name]:
+                self._step()
+                process.wait_ready(timeout=max(5.0, 90.0 - (time.monotonic() - started)))
 
     def _check_name(self, name: str) -> None:
         if name not in self.service_names:

@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -117,8 +118,10 @@ def make_topic(kafka_admin: KafkaAdmin) -> TopicFactory:
 
 
 class DatabaseFactory:
-    """`await make_database()` (or `.sync()` from sync code) gives the DSN of a new, empty database, as its own
-    login role (no superuser), as a service connects in production (ADR 0022)."""
+    """`await make_database()` (or `.sync()` from sync code) gives the DSN of a new, empty database, as the login
+    role that owns it (no superuser, ADR 0022) — the one that runs migrations, so a test migrates and runs on one
+    DSN. `runtime_dsn(dsn)` is the same database as the service's own role, which cannot change the history
+    (ADR 0030)."""
 
     def __init__(self, server: PostgresServer | ExternalPostgres) -> None:
         self.server = server
@@ -126,9 +129,13 @@ class DatabaseFactory:
 
     async def __call__(self, prefix: str = "t") -> str:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-        dsn = await self.server.create_database(name)
+        await self.server.create_database(name)
         self.created.append(name)
-        return dsn
+        return self.server.owner_dsn(name)
+
+    def runtime_dsn(self, dsn: str) -> str:
+        """The database of `dsn` (one this factory made), as the service's own role."""
+        return self.server.dsn(urlsplit(dsn).path.strip("/"))
 
     def sync(self, prefix: str = "t") -> str:
         return run_sync(self(prefix))

@@ -39,6 +39,25 @@ async def _probe(gateway: Gateway, base: str) -> dict[str, Any]:
     return probe
 
 
+async def _probe_service(gateway: Gateway, service: str) -> dict[str, Any]:
+    """One instance: its probe. Several: each one's probe under `instances` (by base URL), and the service as
+    the best of them (it serves while one does), `degraded` while any other is not ok, with its reasons."""
+    bases = gateway.instances[service].bases
+    probes = await asyncio.gather(*(_probe(gateway, base) for base in bases))
+    if len(bases) == 1:
+        return probes[0]
+    serving = [p for p in probes if p["status"] in ("ok", "degraded")]
+    best = min(serving, key=lambda p: p["status"] != "ok") if serving else probes[0]
+    summary = dict(best)
+    reasons = [f"{base}: {reason}" for base, p in zip(bases, probes, strict=True) for reason in _reasons(p)]
+    if serving and reasons:
+        summary["status"] = "degraded"
+    if reasons:
+        summary["reasons"] = reasons
+    summary["instances"] = dict(zip(bases, probes, strict=True))
+    return summary
+
+
 @router.get("/health", summary="Readiness of the gateway and of every upstream service")
 async def health(gateway: GatewayDep) -> JSONResponse:
     checks: dict[str, str] = {}
@@ -47,8 +66,8 @@ async def health(gateway: GatewayDep) -> JSONResponse:
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"down: {exc!r}"
-    names = sorted(gateway.upstreams)
-    probes = await asyncio.gather(*(_probe(gateway, gateway.upstreams[name]) for name in names))
+    names = sorted(gateway.instances)
+    probes = await asyncio.gather(*(_probe_service(gateway, name) for name in names))
     upstreams = dict(zip(names, probes, strict=True))
     # The worst of the gateway's own database and every upstream ("down" counts as unavailable).
     status = worst(["ok" if checks["database"] == "ok" else "unavailable", *(p["status"] for p in probes)])

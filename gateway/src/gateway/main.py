@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from btkernel import logging as btlog
 from btkernel.service import Runtime, create_app
-from gateway import auth, docs, health, partners, proxy, seed, staff
+from gateway import auth, docs, health, partners, proxy, seals, seed, staff
 from gateway import settings as gateway_settings
 from gateway.routes import RouteTable
 from gateway.settings import Settings
@@ -80,6 +80,8 @@ def build_app(
         docs.router,
         staff.router,
         partner_routes,
+        # Public: each service's signed history seals (ADR 0030).
+        seals.router,
         proxy.router(gateway.table),
     ):
         app.include_router(router)

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 from fastapi import APIRouter, Request, Response
 
-from btkernel import idempotency, internal_token, problems
+from btkernel import idempotency, internal_token, problems, tracing
 from btkernel import logging as btlog
 from btkernel.service import get_context
 from gateway.auth import PrincipalDep, authorize
@@ -88,6 +88,9 @@ def upstream_headers(
             internal_token.HEADER: gateway.internal_tokens.token_for(principal, service),
         }
     )
+    # The W3C trace context of the gateway's client span (ADR 0028). A caller's own `traceparent` is not in the
+    # allow-list above: the gateway's server span started a new trace and only links it (btkernel.tracing).
+    tracing.inject(headers)
     return headers
 
 
@@ -102,10 +105,21 @@ def _upstream_url(base: str, request: Request) -> str:
 async def forward(request: Request, route: Route, principal: Principal, gateway: Gateway) -> Response:
     """Send the request to the owning service and relay its status, body and content headers."""
     url = _upstream_url(gateway.upstreams[route.service], request)
+    # One client span per relayed request (a resend on a fresh connection, gateway.upstream, is inside it).
+    with tracing.http_client_span(request.method, route.path, url, route.service) as span:
+        response = await _send(request, route, principal, gateway, url)
+        tracing.client_answered(span, response.status_code)
+    return response
+
+
+async def _send(request: Request, route: Route, principal: Principal, gateway: Gateway, url: str) -> Response:
     headers = upstream_headers(request, principal, gateway, route.service)
     body = await request.body()
     try:
-        upstream = await gateway.upstream.send(request.method, url, content=body or None, headers=headers)
+        # Another instance of the service takes it when this one is away (gateway.balancer, ADR 0029).
+        upstream = await gateway.send(
+            route.service, request.method, url, content=body or None, headers=headers
+        )
     except httpx.PoolTimeout as exc:
         # Nothing was sent: every connection of the gateway's pool is busy.
         return _unavailable(request, route.service, exc, retry_after_s=RETRY_AFTER_BUSY_S)

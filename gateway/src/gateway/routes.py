@@ -55,6 +55,9 @@ OWNERS: tuple[tuple[str, str], ...] = (
     ("/api/v1/records", REGISTRY),
     ("/api/v1/records/{record_id}", REGISTRY),
     ("/api/v1/records/{record_id}/history", REGISTRY),
+    # the audit of personal-data reads, each service its own (ADR 0030)
+    ("/api/v1/audit/records", REGISTRY),
+    ("/api/v1/audit/applications", INTAKE),
     # registry: legal deadlines, statistics and the working calendar
     ("/api/v1/deadlines", REGISTRY),
     ("/api/v1/statistics", REGISTRY),

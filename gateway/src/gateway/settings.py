@@ -8,6 +8,7 @@ from pydantic import model_validator
 
 from btkernel.settings import ServiceSettings
 from gateway import partners
+from gateway.balancer import split_urls
 
 DEV_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"
 # HS256 needs a key at least as long as its hash output, 256 bits (RFC 7518 §3.2): a shorter one can be guessed.
@@ -21,6 +22,7 @@ class Settings(ServiceSettings):
     service_name: str = "gateway"
     jwt_secret: str = DEV_JWT_SECRET
     jwt_ttl_s: int = 8 * 3600
+    # Each may list several instances of the service, comma-separated (gateway.balancer).
     intake_url: str = "http://127.0.0.1:8001"
     registry_url: str = "http://127.0.0.1:8002"
     notification_url: str = "http://127.0.0.1:8003"
@@ -89,8 +91,13 @@ class Settings(ServiceSettings):
                 )
             partners.load_public_keys(self.partner_public_keys_file)
 
+    def upstream_instances(self) -> dict[str, tuple[str, ...]]:
+        """Base URLs of every upstream service's instances (a `BT_<SERVICE>_URL` may list several, comma-separated;
+        gateway.balancer), by the service name the route table uses."""
+        return {name: split_urls(value) for name, value in self.upstream_urls().items()}
+
     def upstream_urls(self) -> dict[str, str]:
-        """Base URL of every upstream service, by the service name the route table uses."""
+        """Base URL of every upstream service, as configured, by the service name the route table uses."""
         return {
             "intake": self.intake_url,
             "registry": self.registry_url,

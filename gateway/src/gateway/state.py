@@ -3,11 +3,13 @@ start."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 import httpx
 from fastapi import Depends, Request
 
+from gateway.balancer import Instances, Picks
 from gateway.internal_tokens import InternalTokens
 from gateway.openapi import OpenApiCache
 from gateway.ratelimit import SignInGuard
@@ -24,7 +26,11 @@ class Gateway:
     def __init__(self, settings: Settings, table: RouteTable) -> None:
         self.settings = settings
         self.table = table
-        self.upstreams = settings.upstream_urls()
+        # Every instance of every service; `upstreams[service]` picks one per lookup (gateway.balancer).
+        self.instances = {
+            name: Instances(name, bases) for name, bases in settings.upstream_instances().items()
+        }
+        self.upstreams = Picks(self.instances)
         missing = set(table.services()) - set(self.upstreams)
         if missing:
             raise ValueError(f"the route table names services without a base URL: {sorted(missing)}")
@@ -53,6 +59,15 @@ class Gateway:
         if self._users is None:
             raise RuntimeError("the gateway has not started: no user store attached")
         return self._users
+
+    async def send(
+        self, service: str, method: str, url: str, *, content: bytes | None, headers: Mapping[str, str]
+    ) -> httpx.Response:
+        """Relay to `service`: `url` was made from `upstreams[service]`; another instance of the service takes
+        the request when that one cannot (gateway.upstream.send_balanced)."""
+        return await self.upstream.send_balanced(
+            self.instances[service], method, url, content=content, headers=headers
+        )
 
     @property
     def upstream(self) -> UpstreamClient:

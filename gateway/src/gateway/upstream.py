@@ -26,6 +26,7 @@ from collections.abc import Mapping
 import httpx
 
 from btkernel import logging as btlog
+from gateway.balancer import Instances
 
 log = btlog.get(__name__)
 
@@ -96,6 +97,47 @@ class UpstreamClient:
                 raise
             log.info("upstream_retry", method=method, url=url, error=repr(exc))
         return await self.fresh.request(method, url, content=content, headers=dict(headers))
+
+    async def send_balanced(
+        self,
+        instances: Instances,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        """`send` over a service's instances (`url` starts with one of them, `instances.pick()`), with the same
+        rule for a second attempt, and one more: a request that never reached an instance (connect error or
+        connect timeout: nothing was sent) goes to the next instance, each tried once, and that instance is
+        passed over for a while (gateway.balancer). A request that may be replayed and broke after it was sent
+        is sent once more, to the next instance. With one instance this is exactly `send`."""
+        first = instances.base_of(url)
+        if first is None or len(instances) == 1:
+            return await self.send(method, url, content=content, headers=headers)
+        target = url[len(first) :]
+        replay_ok = replayable(method, headers)
+        replayed = False
+        order = instances.failover_order(first)
+        for attempt, base in enumerate(order):
+            client = self.pooled if replay_ok and attempt == 0 else self.fresh
+            try:
+                with instances.in_flight(base):
+                    response = await client.request(
+                        method, base + target, content=content, headers=dict(headers)
+                    )
+                instances.mark_present(base)
+                return response
+            except httpx.HTTPError as exc:
+                unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                if unsent:
+                    instances.mark_away(base)
+                last = attempt == len(order) - 1
+                if last or not (unsent or (replay_ok and not replayed and may_retry(exc, replay_ok=True))):
+                    raise
+                replayed = replayed or not unsent
+                log.info("upstream_failover", method=method, url=base + target, error=repr(exc))
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def aclose(self) -> None:
         await self.pooled.aclose()

@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from btkernel import clock
+from btkernel.history.api import audit_router
 from btkernel.loops import Periodic
 from btkernel.service import ConsumerSpec, Runtime, create_app
 from civreg import topics
@@ -35,7 +36,14 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         description="Applications at service centres: receipts, refusal receipts, results and hand-over.",
         migrations="intake.migrations",
         policy=POLICY,  # who may call each route: civil registration's table (ADR 0014, ADR 0020)
-        routers=[applications.router, centre_storage.router, portal.router, services.router],
+        routers=[
+            applications.router,
+            centre_storage.router,
+            portal.router,
+            services.router,
+            # The supervisor's view of who read which applications (ADR 0030).
+            audit_router("/api/v1/audit/applications"),
+        ],
         consumers=[
             ConsumerSpec(
                 group="intake.results",

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from btkernel import clock, signing
 from btkernel.health import Check
+from btkernel.history.api import audit_router
 from btkernel.kafka_client import client_options
 from btkernel.service import ConsumerSpec, Runtime, create_app
 from civreg import partners, topics
@@ -56,6 +57,8 @@ def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -
             records.router,
             deadlines.router,
             calendar.router,
+            # The supervisor's view of who read which records (ADR 0030).
+            audit_router("/api/v1/audit/records"),
         ],
         consumers=[
             ConsumerSpec(

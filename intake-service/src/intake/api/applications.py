@@ -10,7 +10,8 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
 from btkernel import clock, idempotency
-from btkernel.service import ActorDep, ContextDep
+from btkernel.history import audit
+from btkernel.service import ActorDep, ContextDep, PoolDep
 from intake.api.deps import UowDep
 from intake.api.schemas import (
     ApplicationAccepted,
@@ -75,6 +76,8 @@ async def submit_application(
 async def list_applications(
     uow: UowDep,
     actor: ActorDep,
+    pool: PoolDep,
+    ctx: ContextDep,
     status: Annotated[str | None, Query(pattern=r"^[a-z_]+$")] = None,
     applicant_iin: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -82,12 +85,32 @@ async def list_applications(
     rows = await queries.list_applications(
         actor, uow, status=status, applicant_iin=applicant_iin, limit=limit
     )
-    return [view(r) for r in rows]
+    views = [view(r) for r in rows]
+    # Audited before anything is returned: a read that cannot be recorded is not answered (ADR 0030).
+    asked = {"status": status, "applicant_iin": applicant_iin, "limit": limit}
+    await audit.record_read(
+        pool,
+        ctx,
+        action="applications.search",
+        query={k: v for k, v in asked.items() if v is not None},
+        returned=[v.application_id for v in views],
+    )
+    return views
 
 
 @router.get("/{application_id}", response_model=ApplicationView, summary="An application's status")
-async def get_application(application_id: str, uow: UowDep, actor: ActorDep) -> ApplicationView:
-    return view(await queries.get_application(actor, application_id, uow))
+async def get_application(
+    application_id: str, uow: UowDep, actor: ActorDep, pool: PoolDep, ctx: ContextDep
+) -> ApplicationView:
+    found = view(await queries.get_application(actor, application_id, uow))
+    await audit.record_read(
+        pool,
+        ctx,
+        action="applications.view",
+        query={"application_id": application_id},
+        returned=[found.application_id],
+    )
+    return found
 
 
 @router.get(
@@ -95,8 +118,18 @@ async def get_application(application_id: str, uow: UowDep, actor: ActorDep) -> 
     response_model=list[TimelineEntry],
     summary="Every event of the application, oldest first",
 )
-async def timeline(application_id: str, uow: UowDep, actor: ActorDep) -> list[TimelineEntry]:
-    return [TimelineEntry(**e) for e in await queries.timeline(actor, application_id, uow)]
+async def timeline(
+    application_id: str, uow: UowDep, actor: ActorDep, pool: PoolDep, ctx: ContextDep
+) -> list[TimelineEntry]:
+    entries = [TimelineEntry(**e) for e in await queries.timeline(actor, application_id, uow)]
+    await audit.record_read(
+        pool,
+        ctx,
+        action="applications.timeline",
+        query={"application_id": application_id},
+        returned=[application_id] if entries else [],
+    )
+    return entries
 
 
 @router.post(

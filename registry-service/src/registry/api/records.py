@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from btkernel.bounded import CODE_MAX, Id
+from btkernel.history import audit
 from btkernel.problems import InvalidInput
-from btkernel.service import ActorDep
+from btkernel.service import ActorDep, ContextDep, PoolDep
 from registry.api.deps import UowDep
 from registry.api.schemas import CaseHistoryEntry, RecordView
 from registry.app import queries
@@ -23,6 +24,8 @@ router = APIRouter(prefix="/api/v1/records", tags=["records"])
 async def find_records(
     uow: UowDep,
     actor: ActorDep,
+    pool: PoolDep,
+    ctx: ContextDep,
     number: Annotated[str | None, Query(max_length=200)] = None,
     iin: Annotated[
         str | None, Query(pattern=r"^[0-9]{12}$", description="the subject's, a parent's or a party's IIN")
@@ -53,12 +56,29 @@ async def find_records(
         registered_to=registered_to,
         limit=limit,
     )
-    return [RecordView(**r) for r in rows]
+    views = [RecordView(**r) for r in rows]
+    # Audited before anything is returned: a read that cannot be recorded is not answered (ADR 0030).
+    asked: dict[str, object] = {"number": number, "iin": iin, "name": name, "kind": kind, "limit": limit}
+    asked |= {"registered_from": registered_from, "registered_to": registered_to}
+    await audit.record_read(
+        pool,
+        ctx,
+        action="records.search",
+        query={k: v for k, v in asked.items() if v is not None},
+        returned=[v.record_id for v in views],
+    )
+    return views
 
 
 @router.get("/{record_id}", response_model=RecordView, summary="One record")
-async def get_record(record_id: Id, uow: UowDep, actor: ActorDep) -> RecordView:
-    return RecordView(**await queries.record(record_id, uow))
+async def get_record(
+    record_id: Id, uow: UowDep, actor: ActorDep, pool: PoolDep, ctx: ContextDep
+) -> RecordView:
+    found = RecordView(**await queries.record(record_id, uow))
+    await audit.record_read(
+        pool, ctx, action="records.view", query={"record_id": record_id}, returned=[found.record_id]
+    )
+    return found
 
 
 @router.get(
@@ -66,5 +86,15 @@ async def get_record(record_id: Id, uow: UowDep, actor: ActorDep) -> RecordView:
     response_model=list[CaseHistoryEntry],
     summary="Every event of the record, oldest first: registration, amendments, annulment",
 )
-async def record_history(record_id: Id, uow: UowDep, actor: ActorDep) -> list[CaseHistoryEntry]:
-    return [CaseHistoryEntry(**e.history_entry()) for e in await queries.record_history(record_id, uow)]
+async def record_history(
+    record_id: Id, uow: UowDep, actor: ActorDep, pool: PoolDep, ctx: ContextDep
+) -> list[CaseHistoryEntry]:
+    entries = [CaseHistoryEntry(**e.history_entry()) for e in await queries.record_history(record_id, uow)]
+    await audit.record_read(
+        pool,
+        ctx,
+        action="records.history",
+        query={"record_id": record_id},
+        returned=[record_id] if entries else [],
+    )
+    return entries

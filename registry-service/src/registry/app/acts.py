@@ -20,10 +20,10 @@ from civreg.calendar import ALMATY
 from civreg.events.details import AMENDMENT, ActDetails, BirthDetails, Parent, Subject
 from civreg.events.record import BirthRegistered, RecordRegistered
 from civreg.events.values import Person
-from registry.app import SOURCE
+from registry.app import SOURCE, record_projection
 from registry.app.unit_of_work import RegistryUnitOfWork
 from registry.domain.case import Case
-from registry.domain.record import KINDS, RECORD_KINDS, Record, fold_name, record_number
+from registry.domain.record import KINDS, RECORD_KINDS, Record, record_number
 
 # Acts that change the child's birth record and so re-issue the birth certificate (services.md §2B side results).
 BIRTH_RECORD_EFFECTS = ("paternity", "adoption", "name_change")
@@ -116,16 +116,16 @@ async def _record(act: Act, record_id: str | None, field: str) -> Record:
 
 
 async def _save(act: Act, record: Record) -> None:
-    """An existing record changed: its events, and its row in the register's read model."""
+    """A record made or changed: its events, and its row in the register's read model from them (ADR 27)."""
+    events = list(record.pending)
     await act.uow.events.save(record, act.ctx, SOURCE)
-    assert record.status is not None
-    await act.uow.record_views.update(record.id, status=record.status, facts=record.facts, at=act.now)
+    await record_projection.project(act.uow.record_views, record, events)
 
 
-async def _new_number(act: Act, kind: str) -> tuple[int, str, int]:
+async def _new_number(act: Act, kind: str) -> str:
     year = act.now.astimezone(ALMATY).year
     seq = await act.uow.record_views.next_seq(act.case.office_id, kind, year)
-    return seq, record_number(act.case.office_id, kind, year, seq), year
+    return record_number(act.case.office_id, kind, year, seq)
 
 
 async def _amend(act: Act) -> None:
@@ -159,7 +159,7 @@ async def _copy_certificate(act: Act) -> None:
 
 async def _register_birth(act: Act) -> None:
     case, now, details = act.case, act.now, act.birth
-    seq, number, year = await _new_number(act, "birth")
+    number = await _new_number(act, "birth")
     record_id = str(uuid.uuid4())
     case.register_act(act.actor, record_id, number, now, ["birth_certificate"])
     child = details.child
@@ -181,22 +181,7 @@ async def _register_birth(act: Act) -> None:
         father=father,
     )
     record.record(born)
-    await act.uow.events.save(record, act.ctx, SOURCE)
-    parents = [p for p in (mother, father) if p]
-    await act.uow.record_views.insert(
-        record_id=record_id,
-        kind="birth",
-        office_id=case.office_id,
-        year=year,
-        seq=seq,
-        number=number,
-        case_id=case.id,
-        subject_iin=act.child_iin,
-        subject_name=born.child_name.full(),
-        registered_at=now,
-        content={**born.to_data(), "parent_iins": [p.iin for p in parents if p.iin]},
-        search_names=fold_name(born.child_name.full(), *(p.name.full() for p in parents)),
-    )
+    await _save(act, record)
 
 
 async def _register_record(act: Act) -> None:
@@ -252,7 +237,7 @@ async def _register(act: Act, kind: str | None, *, restored: bool) -> None:
             )
         facts["birth_record_id"] = birth_record.id
         docs.append("birth_certificate")  # the birth certificate is re-issued (S002/App.4, App.5, App.8 p.3)
-    seq, number, year = await _new_number(act, kind)
+    number = await _new_number(act, kind)
     record_id = str(uuid.uuid4())
     case.register_act(actor, record_id, number, now, docs)
     record = Record(record_id)
@@ -270,7 +255,7 @@ async def _register(act: Act, kind: str | None, *, restored: bool) -> None:
         restored_kind=kind if restored else None,
     )
     record.record(event)
-    await act.uow.events.save(record, act.ctx, SOURCE)
+    await _save(act, record)
     if birth_record is not None:
         birth_record.amend(
             case_id=case.id,
@@ -281,20 +266,6 @@ async def _register(act: Act, kind: str | None, *, restored: bool) -> None:
             at=now,
         )
         await _save(act, birth_record)
-    await act.uow.record_views.insert(
-        record_id=record_id,
-        kind=kind,
-        office_id=case.office_id,
-        year=year,
-        seq=seq,
-        number=number,
-        case_id=case.id,
-        subject_iin=subject.iin,
-        subject_name=subject.name.full(),
-        registered_at=now,
-        content={**event.to_data(), "party_iins": [p.iin for p in parties if p.iin]},
-        search_names=fold_name(subject.name.full(), *(p.name.full() for p in parties)),
-    )
 
 
 async def _annul(act: Act) -> None:

@@ -164,6 +164,9 @@ TABLE: tuple[Permission, ...] = (
     _allow("GET", "/api/v1/records", REGISTRY_ROLES, Role.SUPERVISOR),
     _allow("GET", "/api/v1/records/{record_id}", REGISTRY_ROLES, Role.SUPERVISOR),
     _allow("GET", "/api/v1/records/{record_id}/history", REGISTRY_ROLES, Role.SUPERVISOR),
+    # The audit of personal-data reads (btkernel.history.audit, ADR 0030): who looked at whom is for supervision.
+    _allow("GET", "/api/v1/audit/records", Role.SUPERVISOR),
+    _allow("GET", "/api/v1/audit/applications", Role.SUPERVISOR),
     # registry: legal deadlines, statistics and the working calendar
     _allow(
         "GET",

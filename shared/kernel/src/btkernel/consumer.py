@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import traceback
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -16,10 +17,11 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from btkernel import context, metrics, topics
+from btkernel import context, metrics, topics, tracing
 from btkernel import logging as btlog
 from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope
+from btkernel.events.upcast import upcast
 from btkernel.eventstore import ConcurrencyConflict
 from btkernel.kafka_client import KafkaOptions
 from btkernel.loops import Loop
@@ -42,6 +44,14 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.DeadlockDetectedError,
     ConcurrencyConflict,
 )
+
+
+def upcast_envelope(envelope: Envelope) -> Envelope:
+    """The envelope with its type and data in the newest version (`btkernel.events.upcast`)."""
+    type_name, data = upcast(envelope.type, envelope.data)
+    if type_name == envelope.type:
+        return envelope
+    return dataclasses.replace(envelope, type=type_name, data=data)
 
 
 class InfrastructureUnavailable(RuntimeError):
@@ -165,6 +175,9 @@ class IdempotentConsumer:
     async def apply_once(self, envelope: Envelope, record: Any) -> str:
         """Apply one event in its own transaction: `applied`, `duplicate` (seen before) or `skipped` (a type this
         group does not act on). `record` needs `topic`, `partition`, `offset` (a Kafka record, or a test's stand-in)."""
+        # An older version is read as the newest before anything looks at its type (ADR 0027); the record keeps
+        # the event as it was received, and a rebuild upcasts it again on reading.
+        received, envelope = envelope, upcast_envelope(envelope)
         if self.event_types is not None and envelope.type not in self.event_types:
             # Not this group's business: nothing to apply, so nothing to remember (the offset still moves on).
             return "skipped"
@@ -175,15 +188,29 @@ class IdempotentConsumer:
         )
         token = context.bind(ctx)
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
+            # The processing span, child of the record's trace context and current while the handler runs, so the
+            # events it writes carry the same trace onward (btkernel.tracing, ADR 0028).
+            async with (
+                tracing.consumer_span(
+                    envelope,
+                    topic=record.topic,
+                    group=self.group_id,
+                    partition=record.partition,
+                    offset=record.offset,
+                ),
+                self.pool.acquire() as conn,
+                conn.transaction(),
+            ):
+                # The envelope is kept: the history this group's projection is rebuilt from (btkernel.rebuild).
                 inserted = await conn.fetchval(
-                    "INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)"
-                    " VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING RETURNING 1",
+                    "INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset,"
+                    " envelope) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT DO NOTHING RETURNING 1",
                     self.group_id,
                     envelope.id,
                     record.topic,
                     record.partition,
                     record.offset,
+                    received.to_json(),
                 )
                 if not inserted:
                     return "duplicate"

@@ -11,11 +11,14 @@ from typing import Any
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.v1.event import CloudEvent
 
-from btkernel import clock
+from btkernel import clock, tracing
 
 CORRELATION_EXT = "correlationid"
 CAUSATION_EXT = "causationid"
 ACTOR_EXT = "actor"
+# The CloudEvents Distributed Tracing extension: the W3C trace context of the span that wrote the event (ADR 0028).
+TRACEPARENT_EXT = tracing.TRACEPARENT
+TRACESTATE_EXT = tracing.TRACESTATE
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class Envelope:
     correlation_id: str | None = None
     causation_id: str | None = None
     actor: str | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     @classmethod
     def new(
@@ -45,6 +50,8 @@ class Envelope:
         actor: str | None = None,
         time: datetime | None = None,
     ) -> Envelope:
+        # The trace context of the span this event is written in (a request's, a consumer's): what caused it.
+        trace = tracing.carrier()
         return cls(
             id=str(uuid.uuid4()),
             type=type,
@@ -55,12 +62,14 @@ class Envelope:
             correlation_id=correlation_id,
             causation_id=causation_id,
             actor=actor,
+            traceparent=trace.get(TRACEPARENT_EXT),
+            tracestate=trace.get(TRACESTATE_EXT),
         )
 
     # -- storage form (the outbox keeps envelopes as JSON until the relay publishes them) --
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        stored: dict[str, Any] = {
             "id": self.id,
             "type": self.type,
             "source": self.source,
@@ -71,6 +80,12 @@ class Envelope:
             "causation_id": self.causation_id,
             "actor": self.actor,
         }
+        # Only when there is one: rows of an untraced process keep the form they always had.
+        if self.traceparent:
+            stored["traceparent"] = self.traceparent
+            if self.tracestate:
+                stored["tracestate"] = self.tracestate
+        return stored
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Envelope:
@@ -84,6 +99,8 @@ class Envelope:
             correlation_id=raw.get("correlation_id"),
             causation_id=raw.get("causation_id"),
             actor=raw.get("actor"),
+            traceparent=raw.get("traceparent"),
+            tracestate=raw.get("tracestate"),
         )
 
     # -- wire form --
@@ -104,6 +121,10 @@ class Envelope:
             attributes[CAUSATION_EXT] = self.causation_id
         if self.actor:
             attributes[ACTOR_EXT] = self.actor
+        if self.traceparent:
+            attributes[TRACEPARENT_EXT] = self.traceparent
+            if self.tracestate:
+                attributes[TRACESTATE_EXT] = self.tracestate
         message = ce_kafka.to_binary_event(CloudEvent(attributes=attributes, data=self.data))
         headers = [(name, value) for name, value in message.headers.items()]
         value = message.value if isinstance(message.value, bytes) else json.dumps(self.data).encode()
@@ -130,4 +151,6 @@ class Envelope:
             correlation_id=event.get_extension(CORRELATION_EXT),
             causation_id=event.get_extension(CAUSATION_EXT),
             actor=event.get_extension(ACTOR_EXT),
+            traceparent=event.get_extension(TRACEPARENT_EXT),
+            tracestate=event.get_extension(TRACESTATE_EXT),
         )

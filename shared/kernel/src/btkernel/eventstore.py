@@ -20,6 +20,8 @@ from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
 from btkernel.errors import ConcurrencyConflict as ConcurrencyConflict
 from btkernel.events.base import Event, parse
+from btkernel.events.upcast import upcast
+from btkernel.history import chain
 
 A = TypeVar("A", bound=aggregate.Aggregate)
 
@@ -86,14 +88,37 @@ async def append(
         raise RuntimeError("append must run inside the caller's transaction")
     envelopes: list[Envelope] = []
     actor = ctx.actor.id if ctx.actor else None
+    # Each event chained to the one before it in its stream (ADR 0030); a concurrent append read the same link
+    # and fails on the primary key below, as before.
+    prev_hash: bytes | None = (
+        await conn.fetchval(
+            "SELECT hash FROM events WHERE stream_id = $1 AND version = $2", stream_id, expected_version
+        )
+        if expected_version > 0
+        else None
+    )
     for offset, event in enumerate(events, start=1):
         env = envelope_for(event, stream_id=stream_id, ctx=ctx, source=source)
+        version = expected_version + offset
+        digest = chain.event_hash(
+            stream_id=stream_id,
+            version=version,
+            stream_type=stream_type,
+            event_id=str(env.id),
+            type=env.type,
+            data=chain.as_json(env.data),
+            actor=actor,
+            correlation_id=env.correlation_id,
+            causation_id=env.causation_id,
+            recorded_at=env.time,
+            prev_hash=prev_hash,
+        )
         try:
             await conn.execute(
                 "INSERT INTO events (stream_id, version, stream_type, event_id, event_type, data, correlation_id,"
-                " causation_id, actor, recorded_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+                " causation_id, actor, recorded_at, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
                 stream_id,
-                expected_version + offset,
+                version,
                 stream_type,
                 env.id,
                 env.type,
@@ -102,9 +127,12 @@ async def append(
                 env.causation_id,
                 actor,
                 env.time,
+                prev_hash,
+                digest,
             )
         except asyncpg.UniqueViolationError as exc:
             raise concurrency_conflict(stream_type, stream_id) from exc
+        prev_hash = digest
         await outbox.enqueue(conn, event.TOPIC, env)
         envelopes.append(env)
     return envelopes
@@ -116,20 +144,23 @@ async def load(conn: asyncpg.Connection, stream_id: str) -> list[StoredEvent]:
         " FROM events WHERE stream_id = $1 ORDER BY version",
         stream_id,
     )
-    return [
-        StoredEvent(
-            r["stream_id"],
-            r["version"],
-            str(r["event_id"]),
-            r["event_type"],
-            r["data"],
-            r["recorded_at"],
-            r["correlation_id"],
-            r["causation_id"],
-            r["actor"],
-        )
-        for r in rows
-    ]
+    return [stored_event(r) for r in rows]
+
+
+def stored_event(r: Any) -> StoredEvent:
+    """One row of `events` as its readers see it: an older event type upcast to its newest (ADR 0027)."""
+    type_name, data = upcast(r["event_type"], r["data"])
+    return StoredEvent(
+        r["stream_id"],
+        r["version"],
+        str(r["event_id"]),
+        type_name,
+        data,
+        r["recorded_at"],
+        r["correlation_id"],
+        r["causation_id"],
+        r["actor"],
+    )
 
 
 class EventStore(Protocol):

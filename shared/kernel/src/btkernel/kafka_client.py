@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aiokafka.helpers import create_ssl_context
+
 from btkernel.settings import ServiceSettings
 
 # Keyword arguments every aiokafka client (producer, consumer, admin) takes: bootstrap and login.
@@ -30,7 +32,12 @@ def sasl_options(bootstrap: str, username: str, password: str) -> dict[str, Any]
 
 
 def client_options(settings: ServiceSettings) -> dict[str, Any]:
-    """The options of this service's own principal (BT_KAFKA_BOOTSTRAP, BT_KAFKA_USERNAME, BT_KAFKA_PASSWORD)."""
-    return sasl_options(
+    """The options of this service's own principal (BT_KAFKA_BOOTSTRAP, BT_KAFKA_USERNAME, BT_KAFKA_PASSWORD), over
+    TLS when BT_KAFKA_SECURITY_PROTOCOL is SASL_SSL (BT_KAFKA_SSL_CAFILE: the CA to trust)."""
+    options = sasl_options(
         settings.kafka_bootstrap, settings.kafka_username, settings.kafka_password.get_secret_value()
     )
+    if settings.kafka_security_protocol == "SASL_SSL":
+        options["security_protocol"] = "SASL_SSL"
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile or None)
+    return options

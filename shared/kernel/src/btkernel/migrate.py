@@ -29,6 +29,7 @@ import asyncpg
 
 from btkernel import db
 from btkernel import logging as btlog
+from btkernel.history.backfill import backfill
 
 log = btlog.get(__name__)
 
@@ -110,8 +111,10 @@ async def apply(pool_or_conn: Any, *packages: str) -> list[str]:
     async with _acquire(pool_or_conn) as conn:
         await conn.execute("SELECT pg_advisory_lock($1)", LOCK_ID)
         try:
-            await conn.execute(_CREATE)
-            await conn.execute(_ADD_CHECKSUM)
+            if not await _record_current(conn):
+                # Only when needed: a role that may not create (a service's own, ADR 0030) finds nothing to do.
+                await conn.execute(_CREATE)
+                await conn.execute(_ADD_CHECKSUM)
             recorded = await _recorded(conn)
             await _backfill(conn, wanted, recorded)
             _refuse_changed(wanted, recorded)
@@ -126,6 +129,8 @@ async def apply(pool_or_conn: Any, *packages: str) -> list[str]:
                         script.checksum,
                     )
                 applied.append(script.key)
+            # Events recorded before the hash chain get their hashes, as the owner, right after its file.
+            await backfill(conn)
         finally:
             # A lost connection has released the lock already; its error is the one worth raising.
             with contextlib.suppress(asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
@@ -192,6 +197,16 @@ async def _backfill(conn: asyncpg.Connection, wanted: list[Script], recorded: di
         recorded[script.key] = script.checksum
     if missing:
         log.info("migration_checksums_recorded", migrations=[s.key for s in missing])
+
+
+async def _record_current(conn: asyncpg.Connection) -> bool:
+    """Whether schema_migrations exists with its checksum column."""
+    return bool(
+        await conn.fetchval(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()"
+            " AND table_name = 'schema_migrations' AND column_name = 'checksum'"
+        )
+    )
 
 
 def _refuse_changed(wanted: list[Script], recorded: dict[str, str | None]) -> None:

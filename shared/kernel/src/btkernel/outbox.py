@@ -30,7 +30,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
 
-from btkernel import db, metrics, problems
+from btkernel import db, metrics, outbox_takeover, problems, tracing
 from btkernel import logging as btlog
 from btkernel.envelope import Envelope
 from btkernel.kafka_client import KafkaOptions
@@ -210,6 +210,8 @@ class OutboxRelay:
             await self._become_leader(conn)
             await conn.add_listener(_NOTIFY_CHANNEL, lambda *_: self._wake.set())
             await producer.start()
+            # What a leader that died between sending and marking already published is not sent again (ADR 0029).
+            await outbox_takeover.mark_already_published(conn, self.kafka)
             log.info("outbox_relay_started")
             self.loop.backoff.reset()
             while not self.loop.stopping:
@@ -247,9 +249,16 @@ class OutboxRelay:
         for row in rows:
             if row["subject"] in held:
                 continue
+            span = tracing.NO_SPAN
             try:
-                key, value, headers = encode(Envelope.from_json(_as_dict(row["envelope"])), limit)
+                # The send span (btkernel.tracing, ADR 0028): the record carries its context, a child of the
+                # context the event was written in.
+                span, envelope = tracing.send_span(
+                    Envelope.from_json(_as_dict(row["envelope"])), row["topic"]
+                )
+                key, value, headers = encode(envelope, limit)
             except (Unpublishable, KeyError, TypeError, ValueError) as exc:
+                span.end()
                 # Checked again here: rows written before the check existed, or by hand, or with another limit.
                 await self._park(conn, row, exc)
                 held.add(row["subject"])
@@ -264,6 +273,9 @@ class OutboxRelay:
                     continue
                 failure = exc
                 break
+            finally:
+                # Ends once the record is in the producer's batch; the broker's acknowledgement is the metric's.
+                span.end()
         done: list[int] = []
         for row, fut in futures:
             if row["subject"] in held:

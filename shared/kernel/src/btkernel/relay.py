@@ -6,6 +6,7 @@ import asyncio
 import signal
 
 from btkernel import logging as btlog
+from btkernel import tracing
 from btkernel.kafka_client import client_options
 from btkernel.outbox import OutboxRelay
 from btkernel.settings import ServiceSettings
@@ -14,6 +15,11 @@ from btkernel.settings import ServiceSettings
 async def _main() -> None:
     settings = ServiceSettings()
     btlog.configure(f"{settings.service_name}-relay", settings.log_level)
+    tracing.configure(
+        settings.service_name,
+        trace_file=settings.trace_file,
+        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
+    )
     relay = OutboxRelay(
         settings.database_url,
         client_options(settings),

@@ -13,12 +13,13 @@ import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from btkernel import access, clock, context, db, internal_token, metrics, migrate, problems
+from btkernel import access, clock, context, db, internal_token, metrics, migrate, problems, tracing
 from btkernel import logging as btlog
 from btkernel.budget import RequestBudget
 from btkernel.consumer import Handler, IdempotentConsumer
 from btkernel.context import Actor, RequestContext
 from btkernel.health import HealthMonitor
+from btkernel.history.monitor import HistoryMonitor
 from btkernel.kafka_client import client_options
 from btkernel.limits import RequestLimits
 from btkernel.outbox import OutboxRelay
@@ -63,6 +64,11 @@ def create_app(
     """`internal_tokens`: whether requests carry the gateway's internal token (btkernel.internal_token), the only
     source of the actor; False for the gateway itself, which authenticates people."""
     btlog.configure(settings.service_name, settings.log_level)
+    tracing.configure(
+        settings.service_name,
+        trace_file=settings.trace_file,
+        otlp_endpoint=settings.otel_exporter_otlp_endpoint,
+    )
     verifier = (
         internal_token.verifier_from_settings(settings.internal_token_public_key, settings.service_name)
         if internal_tokens
@@ -122,6 +128,11 @@ def create_app(
                 service=settings.service_name, pool=pool, settings=settings, consumers=rt.consumers
             )
             rt.health.start()
+            # The history's seals and scheduled verification; a broken chain makes /health unavailable (ADR 0030).
+            history = HistoryMonitor(service=settings.service_name, pool=pool, settings=settings)
+            rt.extras["history"] = history
+            rt.health.extra_checks["history"] = history.check
+            history.start()
         try:
             # Inside the try: a failing start still stops the relay, the consumers and the pool it started.
             if on_start:
@@ -131,6 +142,8 @@ def create_app(
         finally:
             if on_stop:
                 await on_stop(rt)
+            if "history" in rt.extras:
+                await rt.extras["history"].stop()
             if rt.health:
                 await rt.health.stop()
             for c in rt.consumers:
@@ -138,6 +151,7 @@ def create_app(
             if rt.relay:
                 await rt.relay.stop()
             await pool.close()
+            tracing.flush()
 
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan)
     # What `python -m btkernel.migrate <module>:app` applies before the service starts (the kernel's come first).
@@ -156,9 +170,21 @@ def create_app(
         status_code, body = await monitor.report()
         return JSONResponse(body, status_code=status_code)
 
+    async def history_seals(request: Request) -> JSONResponse:
+        # Public facts with no personal data: the gateway's /history/seals gathers them (ADR 0030).
+        monitor: HistoryMonitor = request.app.state.runtime.extras["history"]
+        return JSONResponse({"service": settings.service_name, "seals": await monitor.seals()})
+
     if health:
         app.add_api_route(
             "/health", health_check, methods=["GET"], tags=["health"], summary="Readiness of this service"
+        )
+        app.add_api_route(
+            "/history/seals",
+            history_seals,
+            methods=["GET"],
+            tags=["health"],
+            summary="The latest signed seals of this service's history",
         )
     # Each public route behind the policy table's role check (btkernel.access, ADR 0014).
     access.install(app, routers, policy)
@@ -184,20 +210,30 @@ def _install_context(app: FastAPI, verifier: internal_token.Verifier | None, int
                     actor = verifier.verify(presented).actor
                 except internal_token.InvalidToken as exc:
                     refusal = f"internal token refused: {exc.reason}"
-        if refusal is not None:
-            response: Response = problems.problem_response(
-                401, "Not authenticated", refusal, request.url.path, code="invalid_internal_token"
+        # A caller's trace context is continued only from the gateway (a verified internal token); anyone else's,
+        # the gateway's own callers' included, starts a new trace that links it (btkernel.tracing, ADR 0028).
+        with tracing.http_server_span(
+            request.method, request.url.path, request.headers, trust_parent=actor is not None
+        ) as span:
+            if span.is_recording():
+                span.set_attributes({tracing.REQUEST_ID: request_id, tracing.CORRELATION_ID: correlation_id})
+            if refusal is not None:
+                response: Response = problems.problem_response(
+                    401, "Not authenticated", refusal, request.url.path, code="invalid_internal_token"
+                )
+            else:
+                ctx = RequestContext(correlation_id=correlation_id, request_id=request_id, actor=actor)
+                token = context.bind(ctx)
+                vouched = internal_token.bind(presented if actor is not None else None)
+                request.state.ctx = ctx
+                try:
+                    response = await call_next(request)
+                finally:
+                    internal_token.unbind(vouched)
+                    context.unbind(token)
+            tracing.name_by_route(
+                span, request.method, getattr(request.scope.get("route"), "path", None), response.status_code
             )
-        else:
-            ctx = RequestContext(correlation_id=correlation_id, request_id=request_id, actor=actor)
-            token = context.bind(ctx)
-            vouched = internal_token.bind(presented if actor is not None else None)
-            request.state.ctx = ctx
-            try:
-                response = await call_next(request)
-            finally:
-                internal_token.unbind(vouched)
-                context.unbind(token)
         response.headers["X-Request-Id"] = request_id
         response.headers["X-Correlation-Id"] = correlation_id
         return response

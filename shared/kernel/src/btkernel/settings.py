@@ -5,6 +5,8 @@ these in the service (`gateway.settings`): the kernel knows no service."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,6 +27,10 @@ class ServiceSettings(BaseSettings):
     # The service's own SCRAM principal (`bt-<service>`), least-privilege ACLs on the broker (ADR 0023).
     kafka_username: str = ""
     kafka_password: SecretStr = SecretStr("")
+    # SASL_PLAINTEXT on loopback (make run, tests); SASL_SSL where the broker is on other machines (deploy/k8s), with
+    # the CA that signed the broker's certificate (empty: the system's trust store).
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = "SASL_PLAINTEXT"
+    kafka_ssl_cafile: str = ""
     http_port: int = 8000
     relay_enabled: bool = True
     consumers_enabled: bool = True
@@ -65,6 +71,16 @@ class ServiceSettings(BaseSettings):
     # several PEM blocks during a key rollover. Unset, this service authenticates nobody; in production it does
     # not start.
     internal_token_public_key: str = ""
+    # The tamper-evident history (btkernel.history, ADR 0030): the chain's head is sealed this often (and at
+    # shutdown) with the platform's signing key, when the key file is given; the whole history is verified this
+    # often for /health. 0 turns either off.
+    partner_signing_key_file: str = ""
+    seal_interval_s: float = 60.0
+    verify_interval_s: float = 300.0
+    # Traces (btkernel.tracing, ADR 0028): OTLP/HTTP to a collector's base URL (production), or JSON lines
+    # appended to a file (tests, `make run`); neither set, no spans at all.
+    otel_exporter_otlp_endpoint: str = ""
+    trace_file: str = ""
 
     @property
     def migrates_on_start(self) -> bool:

@@ -6,6 +6,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from btkernel.events.upcast import upcast
+
 CATALOGUE: dict[str, type[Event]] = {}
 
 
@@ -30,6 +32,8 @@ class Event(BaseModel):
 
 
 def parse(type_name: str, data: dict[str, Any]) -> Event:
+    """The event in its newest version: an older type is upcast first (`btkernel.events.upcast`)."""
+    type_name, data = upcast(type_name, data)
     try:
         cls = CATALOGUE[type_name]
     except KeyError:

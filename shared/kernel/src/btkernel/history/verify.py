@@ -1,0 +1,200 @@
+"""`verify`: every stream's chain, the ledger and every seal, read in one snapshot; the findings name the first
+altered, missing or re-ordered event by stream and version and say what no longer holds
+(docs/adr/0030-tamper-evident-history.md).
+
+A finding cannot say what the value was before (only its hash was kept): it says which event, and which link
+broke — its own hash (its content or metadata changed), its link to the event before it (that one was replaced,
+or the two swapped), a version or ledger position missing (deleted), or a seal that no longer matches.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from btkernel import signing
+from btkernel.history import chain
+
+Kind = Literal["altered", "missing", "reordered", "unhashed", "seal"]
+# Enough to act on; the first one is what matters.
+MAX_FINDINGS = 50
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: Kind
+    stream_id: str | None
+    version: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"stream {self.stream_id} version {self.version}" if self.stream_id is not None else "history"
+        return f"{self.kind}: {where}: {self.detail}"
+
+
+@dataclass
+class Report:
+    events: int = 0
+    streams: int = 0
+    ledger: int = 0
+    seals: int = 0
+    # Seals whose signature could not be checked: no public key given.
+    unsigned_checks: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def first(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
+
+    def add(self, finding: Finding) -> None:
+        if len(self.findings) < MAX_FINDINGS:
+            self.findings.append(finding)
+
+    def summary(self) -> str:
+        text = f"{self.events} event(s) in {self.streams} stream(s), {self.ledger} ledger entries, {self.seals} seal(s)"
+        if self.unsigned_checks:
+            text += f" ({self.unsigned_checks} seal signature(s) not checked: no public key)"
+        return text
+
+
+_EVENTS = (
+    "SELECT stream_id, version, stream_type, event_id, event_type, data, actor, correlation_id, causation_id,"
+    " recorded_at, prev_hash, hash FROM events ORDER BY stream_id, version"
+)
+_LEDGER = (
+    "SELECT l.position, l.stream_id, l.version, l.event_hash, l.prev_hash, l.hash, e.hash AS actual,"
+    " e.stream_id IS NOT NULL AS present"
+    " FROM history_ledger l LEFT JOIN events e ON e.stream_id = l.stream_id AND e.version = l.version"
+    " ORDER BY l.position"
+)
+_SEALS = (
+    "SELECT s.id, s.position, s.document, l.hash AS head FROM history_seals s"
+    " LEFT JOIN history_ledger l ON l.position = s.position ORDER BY s.id"
+)
+
+
+async def verify(conn: asyncpg.Connection, keys: Mapping[str, Ed25519PublicKey] | None = None) -> Report:
+    """Check everything; `keys` (kid → public key) for the seals' signatures."""
+    report = Report()
+    # One snapshot for the three passes: an append between them is not a "missing" event.
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        await _streams(conn, report)
+        await _ledger(conn, report)
+        await _seals(conn, report, keys)
+    return report
+
+
+async def _streams(conn: asyncpg.Connection, report: Report) -> None:
+    prev: Any = None
+    async for row in conn.cursor(_EVENTS, prefetch=2000):
+        report.events += 1
+        stream, version = row["stream_id"], row["version"]
+        same = prev is not None and prev["stream_id"] == stream
+        if not same:
+            report.streams += 1
+        if row["hash"] is None:
+            report.add(Finding("unhashed", stream, version, "the event has no hash: it was never chained"))
+        elif chain.row_hash(row) != row["hash"]:
+            report.add(
+                Finding(
+                    "altered",
+                    stream,
+                    version,
+                    "its content or metadata (data, actor, time, ids, type) no longer match the hash it was"
+                    " recorded with",
+                )
+            )
+        expected = prev["version"] + 1 if same else 1
+        if version > expected:
+            gap = f"version {expected}" if version == expected + 1 else f"versions {expected}–{version - 1}"
+            report.add(
+                Finding("missing", stream, version, f"{gap} of the stream before it is gone (deleted)")
+            )
+        elif same and row["prev_hash"] != prev["hash"]:
+            report.add(
+                Finding(
+                    "reordered",
+                    stream,
+                    version,
+                    f"its link to version {prev['version']} does not match that event's hash: the event before it"
+                    " was replaced or the events were re-ordered",
+                )
+            )
+        elif not same and version == 1 and row["prev_hash"] is not None:
+            report.add(
+                Finding("reordered", stream, version, "the first event of the stream links to another")
+            )
+        prev = row
+
+
+async def _ledger(conn: asyncpg.Connection, report: Report) -> None:
+    prev: Any = None
+    async for row in conn.cursor(_LEDGER, prefetch=2000):
+        report.ledger += 1
+        stream, version, position = row["stream_id"], row["version"], row["position"]
+        expected = prev["position"] + 1 if prev is not None else 1
+        prev_hash = prev["hash"] if prev is not None else None
+        if position != expected:
+            report.add(
+                Finding("missing", stream, version, f"ledger positions {expected}–{position - 1} are gone")
+            )
+        elif row["prev_hash"] != prev_hash or row["hash"] != chain.ledger_hash(
+            position=position,
+            stream_id=stream,
+            version=version,
+            event_hash=row["event_hash"],
+            prev_hash=row["prev_hash"],
+        ):
+            report.add(Finding("reordered", stream, version, f"ledger entry {position} was altered or moved"))
+        if not row["present"]:
+            report.add(
+                Finding("missing", stream, version, f"the event (ledger position {position}) was deleted")
+            )
+        elif row["actual"] != row["event_hash"]:
+            report.add(
+                Finding(
+                    "altered",
+                    stream,
+                    version,
+                    f"its hash is no longer the one the ledger took at position {position}: the event was"
+                    " altered and hashed again",
+                )
+            )
+        prev = row
+
+
+async def _seals(
+    conn: asyncpg.Connection, report: Report, keys: Mapping[str, Ed25519PublicKey] | None
+) -> None:
+    async for row in conn.cursor(_SEALS, prefetch=500):
+        report.seals += 1
+        raw = row["document"]
+        document = dict(json.loads(raw) if isinstance(raw, str) else raw)
+        name = f"seal {row['id']} (ledger position {row['position']}, sealed {document.get('sealed_at')})"
+        if keys is None:
+            report.unsigned_checks += 1
+        else:
+            try:
+                signing.verify(document, keys)
+            except signing.SignatureInvalid as exc:
+                report.add(Finding("seal", None, None, f"{name}: {exc}"))
+                continue
+        if document.get("position") != row["position"]:
+            report.add(Finding("seal", None, None, f"{name}: the row's position is not the signed one"))
+        elif row["head"] is None:
+            report.add(Finding("seal", None, None, f"{name}: the sealed ledger entry is gone"))
+        elif row["head"].hex() != document.get("head"):
+            report.add(
+                Finding(
+                    "seal", None, None, f"{name}: the ledger's entry there is not the one that was sealed"
+                )
+            )
