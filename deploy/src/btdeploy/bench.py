@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             PortPlan.free(),
             env_name="test",
             fast=False,
-            extra_env={"BT_LOG_LEVEL": "WARNING"},
+            # No trace files: the figures are the platform's own cost (tracing is off by default, ADR 0028).
+            extra_env={"BT_LOG_LEVEL": "WARNING", "BT_TRACE_FILE": ""},
             progress=lambda msg: print(f"bench: {msg}", flush=True),
         )
         with stack:
