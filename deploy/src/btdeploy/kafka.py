@@ -124,7 +124,45 @@ class ClusterNode:
     replication: int
 
 
-class KafkaServer:
+class BrokerLogins:
+    """Who logs in to a broker (one node or a cluster) and what the administrator provisions there: the one place
+    for both. A subclass sets `bootstrap`, `secret_path` and `replication`."""
+
+    secret_path: Path
+    replication: int
+
+    @property
+    def bootstrap(self) -> str:
+        raise NotImplementedError
+
+    def admin_secret(self) -> str:
+        return read_secret(self.secret_path)
+
+    def password_of(self, principal: str) -> str:
+        """A principal's password: the administrator's secret itself, or derived from it for everyone else."""
+        secret = self.admin_secret()
+        return secret if principal == ADMIN else derived_password(secret, principal)
+
+    def client_options(self, principal: str) -> dict[str, Any]:
+        """aiokafka options to log in as `principal` (btkernel.kafka_client)."""
+        return sasl_options(self.bootstrap, principal, self.password_of(principal))
+
+    def admin_options(self) -> dict[str, Any]:
+        return self.client_options(ADMIN)
+
+    def admin(self) -> KafkaAdmin:
+        return KafkaAdmin(self.admin_options())
+
+    def provision(self, specs: Iterable[TopicSpec]) -> None:
+        """As the administrator: the platform's topics (and the contracted agencies'), and every service's
+        principal with exactly its ACLs."""
+        admin = self.admin()
+        admin.ensure_topics([*specs, *contracted_partner_topics()], replication_factor=self.replication)
+        for access in SERVICE_ACCESS:
+            admin.ensure_principal(access.principal, self.password_of(access.principal), access.grants())
+
+
+class KafkaServer(BrokerLogins):
     """One combined broker+controller KRaft node on 127.0.0.1, its data and log in `workdir`.
 
     Clients log in with SASL/SCRAM-SHA-512 on the client port; the controller port takes only the broker itself
@@ -171,34 +209,6 @@ class KafkaServer:
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
-
-    # -- who logs in --
-
-    def admin_secret(self) -> str:
-        return read_secret(self.secret_path)
-
-    def password_of(self, principal: str) -> str:
-        """A principal's password: the administrator's secret itself, or derived from it for everyone else."""
-        secret = self.admin_secret()
-        return secret if principal == ADMIN else derived_password(secret, principal)
-
-    def client_options(self, principal: str) -> dict[str, Any]:
-        """aiokafka options to log in as `principal` (btkernel.kafka_client)."""
-        return sasl_options(self.bootstrap, principal, self.password_of(principal))
-
-    def admin_options(self) -> dict[str, Any]:
-        return self.client_options(ADMIN)
-
-    def admin(self) -> KafkaAdmin:
-        return KafkaAdmin(self.admin_options())
-
-    def provision(self, specs: Iterable[TopicSpec]) -> None:
-        """As the administrator: the platform's topics (and the contracted agencies'), and every service's
-        principal with exactly its ACLs."""
-        admin = self.admin()
-        admin.ensure_topics([*specs, *contracted_partner_topics()], replication_factor=self.replication)
-        for access in SERVICE_ACCESS:
-            admin.ensure_principal(access.principal, self.password_of(access.principal), access.grants())
 
     # -- lifecycle --
 

@@ -13,27 +13,22 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from btdeploy.kafka import (
     ADMIN_SECRET_FILE,
+    BrokerLogins,
     ClusterNode,
     KafkaServer,
     new_cluster_id,
-    read_secret,
     write_secret,
 )
-from btdeploy.kafka_access import ADMIN, SERVICE_ACCESS, contracted_partner_topics
-from btdeploy.kafka_admin import KafkaAdmin
 from btdeploy.ports import free_ports
-from btdeploy.postgres import derived_password, new_password
-from btkernel.kafka_client import sasl_options
-from civreg.topics import TopicSpec
+from btdeploy.postgres import new_password
 
 CLUSTER_ID_FILE = "cluster.id"
 
 
-class KafkaCluster:
+class KafkaCluster(BrokerLogins):
     """`size` nodes in `workdir/node<N>`; `ports` are (client port, controller port) per node, free ones if not
     given. A workdir formatted before is reused with its cluster id and secret."""
 
@@ -74,31 +69,6 @@ class KafkaCluster:
     def bootstrap(self) -> str:
         """Every node: a client finds the cluster through whichever answers."""
         return ",".join(node.bootstrap for node in self.nodes)
-
-    # -- who logs in (as KafkaServer) --
-
-    def admin_secret(self) -> str:
-        return read_secret(self.secret_path)
-
-    def password_of(self, principal: str) -> str:
-        secret = self.admin_secret()
-        return secret if principal == ADMIN else derived_password(secret, principal)
-
-    def client_options(self, principal: str) -> dict[str, Any]:
-        return sasl_options(self.bootstrap, principal, self.password_of(principal))
-
-    def admin_options(self) -> dict[str, Any]:
-        return self.client_options(ADMIN)
-
-    def admin(self) -> KafkaAdmin:
-        return KafkaAdmin(self.admin_options())
-
-    def provision(self, specs: Iterable[TopicSpec]) -> None:
-        """As KafkaServer.provision, every topic with a replica on each node."""
-        admin = self.admin()
-        admin.ensure_topics([*specs, *contracted_partner_topics()], replication_factor=self.replication)
-        for access in SERVICE_ACCESS:
-            admin.ensure_principal(access.principal, self.password_of(access.principal), access.grants())
 
     # -- lifecycle --
 
