@@ -64,7 +64,11 @@ async def _partitions(kafka: dict[str, Any], topic: str) -> list[TopicPartition]
 async def _read(kafka: dict[str, Any], topic: str) -> tuple[list[ConsumerRecord[bytes, bytes]], int]:
     """Every committed record of `topic` from its beginning, and how many records were truncated before it."""
     tps = await _partitions(kafka, topic)
-    consumer = AIOKafkaConsumer(**kafka, group_id=None, isolation_level="read_committed")
+    # earliest: a read racing a truncation (re-publication) that finds its offset gone starts again at the new
+    # beginning instead of jumping to the end and missing what was re-published.
+    consumer = AIOKafkaConsumer(
+        **kafka, group_id=None, isolation_level="read_committed", auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         consumer.assign(tps)

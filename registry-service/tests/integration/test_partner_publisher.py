@@ -80,7 +80,11 @@ async def _produce(kafka: dict[str, Any], topic: str, envelopes: Sequence[Envelo
 
 async def _read_committed(kafka: dict[str, Any], topic: str, partitions: int = 3) -> list[dict[str, Any]]:
     """Everything an agency reading with read_committed sees in `topic`, from its beginning."""
-    consumer = AIOKafkaConsumer(**kafka, group_id=None, isolation_level="read_committed")
+    # earliest: a read racing a truncation (re-publication) that finds its offset gone starts again at the new
+    # beginning instead of jumping to the end and missing what was re-published.
+    consumer = AIOKafkaConsumer(
+        **kafka, group_id=None, isolation_level="read_committed", auto_offset_reset="earliest"
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]
