@@ -15,7 +15,7 @@ OWN := birtereze-kernel birtereze-workcal birtereze-civreg birtereze-deploy birt
 # after 2024-03-01 (workcal.zones refuses to run on a disagreeing one).
 export PYTHONTZPATH :=
 
-.PHONY: system install lock run test test-unit test-integration test-e2e fuzz lint format bench schemas kafka clean asyncapi-parser
+.PHONY: system install lock run test test-unit test-integration test-e2e fuzz lint format bench schemas kafka clean asyncapi-parser desk-assets
 
 # Third-party packages come only from the lock, each checked against its hash (and pip refuses the install if a
 # dependency is missing from it); then the project's own packages, editable, without dependencies and built with
@@ -45,13 +45,16 @@ lock:
 kafka: install
 	$(BIN)/python -m btdeploy kafka-fetch
 
-## Debian packages beyond the base image: kcat, the independent Kafka client of the ACL tests (ADR 0023), installed
-## only when missing (as root).
+## Debian packages beyond the base image, installed only when missing (as root): kcat, the independent Kafka client
+## of the ACL tests (ADR 0023); Chromium and its driver for the desk's browser tests (never a browser download:
+## Playwright drives /usr/bin/chromium); DejaVu fonts, which carry the Kazakh letters, for the PDF documents.
+SYSTEM_PACKAGES := kcat chromium chromium-driver fonts-dejavu-core
 system:
-	command -v kcat >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends kcat; }
+	dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1 || { apt-get update -q && \
+	  apt-get install -y -q --no-install-recommends $(SYSTEM_PACKAGES); }
 
 ## Brings up PostgreSQL, Kafka and all five services on 127.0.0.1; Ctrl-C stops everything.
-run: install
+run: install system desk-assets
 	$(BIN)/python -m btdeploy run
 
 ## The official AsyncAPI parser, pinned in tests/asyncapi/package-lock.json (the partner document's test runs it).
@@ -61,8 +64,16 @@ $(ASYNCAPI_PARSER): tests/asyncapi/package-lock.json
 
 asyncapi-parser: $(ASYNCAPI_PARSER)
 
+## The browser assets the gateway serves locally (Chart.js for the desk, Swagger UI for /docs) and axe-core for the
+## desk's accessibility tests, pinned in gateway/assets/package-lock.json; nothing is loaded from a CDN.
+DESK_ASSETS := gateway/assets/node_modules/.package-lock.json
+$(DESK_ASSETS): gateway/assets/package-lock.json
+	cd gateway/assets && npm ci --no-audit --no-fund --ignore-scripts
+
+desk-assets: $(DESK_ASSETS)
+
 ## Unit, integration and end-to-end tests (real PostgreSQL and Kafka, started on free ports).
-test: install system kafka asyncapi-parser
+test: install system kafka asyncapi-parser desk-assets
 	$(BIN)/pytest -q -p no:cacheprovider
 
 ## schemathesis over every operation of the gateway's OpenAPI as every role, far longer than in `make test`
