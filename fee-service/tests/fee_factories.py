@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from btkernel.envelope import Envelope
 from civreg.events.application import ApplicationSubmitted
@@ -18,6 +19,8 @@ def submitted(
     submitted_at: dt.datetime = dt.datetime(2025, 11, 3, 5, 30, tzinfo=dt.UTC),
     centre_id: str = "almaty-con-1",
     registry_office_id: str = "almaty-almaly",
+    exemption: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> ApplicationSubmitted:
     application_id = application_id or str(uuid.uuid4())
     docs = [{"code": "identity_document", "name": "Документ, удостоверяющий личность заявителя"}]
@@ -32,7 +35,7 @@ def submitted(
             "applicant": {"iin": "900101400123", "name": {"surname": "Ахметова", "first_name": "Айгерим"}},
             "contact": {"email": "aigerim@example.kz"},
             # A service the catalogue does not know keeps whatever details it has (ADR 0018).
-            "details": EXAMPLES.get(service_id, {}),
+            "details": details if details is not None else EXAMPLES.get(service_id, {}),
             "documents": docs,
             "receipt": {
                 "number": "R-1",
@@ -46,6 +49,9 @@ def submitted(
                 "operator_name": "Сериков",
                 "applicant_name": "Ахметова Айгерим",
                 "phones": [],
+                "state_duty": {"amount_tiyn": 0, "mrp_multiple": "0", "basis": "x", "exemption": exemption}
+                if exemption
+                else None,
             },
         }
     )

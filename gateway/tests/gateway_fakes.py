@@ -88,6 +88,17 @@ class MemoryUsers:
         self.users[user.username] = user
         return True
 
+    async def end_sessions(self, username: str) -> bool:
+        user = self.users.get(normalise(username))
+        if user is None:
+            return False
+        self.users[user.username] = replace(user, session_epoch=user.session_epoch + 1)
+        return True
+
+    async def on_site(self, site: str, role: str | None, *, limit: int) -> list[User]:
+        found = [u for u in self.users.values() if u.site == site and u.active and role in (None, u.role)]
+        return sorted(found, key=lambda u: u.username)[:limit]
+
     async def ping(self) -> None:
         if self.down:
             raise ConnectionRefusedError("database down")

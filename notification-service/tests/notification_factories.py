@@ -20,7 +20,8 @@ from civreg.events.application import (
 )
 from civreg.events.details import EXAMPLES
 from notification.domain.applicant import ApplicationContact
-from notification.domain.notification import DELIVERED, FAILED, PENDING, NewNotification, Notification
+from notification.domain.notification import DELIVERED, FAILED, PENDING, SENT, NewNotification, Notification
+from notification.domain.sms_reports import Sms
 
 SUBMITTED_AT = dt.datetime(2025, 11, 3, 5, 30, tzinfo=dt.UTC)  # 10:30 in Almaty
 PICKUP = "ЦОН Алмалинского района г. Алматы, Almaty, Almaly district, Zheltoksan 120"
@@ -254,7 +255,32 @@ class MemoryDeliveryLog:
 
     def _current(self, n: Notification) -> Notification | None:
         row = self.rows.get(n.notification_id)
-        return row if row and row.status == PENDING and row.attempts == n.attempts else None
+        return row if row and row.status in (PENDING, SENT) and row.attempts == n.attempts else None
+
+    async def record_sent(self, n: Notification, at: dt.datetime) -> bool:
+        row = self.rows.get(n.notification_id)
+        if row is None or row.status != PENDING or row.attempts != n.attempts:
+            return False
+        self.rows[n.notification_id] = replace(row, status=SENT, last_error=None, updated_at=at)
+        return True
+
+    async def get_for_report(self, notification_id: str) -> Notification | None:
+        return self.rows.get(notification_id)
+
+    async def record_resend(
+        self, n: Notification, error: str, retry_at: dt.datetime, at: dt.datetime
+    ) -> bool:
+        if (row := self._current(n)) is None:
+            return False
+        self.rows[n.notification_id] = replace(
+            row,
+            status=PENDING,
+            send_round=row.send_round + 1,
+            last_error=error,
+            next_attempt_at=retry_at,
+            updated_at=at,
+        )
+        return True
 
     async def record_delivered(self, n: Notification, at: dt.datetime) -> bool:
         if (row := self._current(n)) is None:
@@ -278,6 +304,22 @@ class MemoryDeliveryLog:
 
     async def enqueue(self, topic: str, envelope: Envelope) -> None:
         self.outbox.append((topic, envelope))
+
+
+class RecordingSms:
+    """The SMS provider as the use case sees it: keeps each SMS (once per reference, as the provider dedupes),
+    or raises the failures it was given, one per send, in order."""
+
+    def __init__(self, *failures: Exception) -> None:
+        self.sent: dict[str, Sms] = {}
+        self.calls = 0
+        self.failures = list(failures)
+
+    async def send(self, sms: Sms) -> None:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.setdefault(sms.reference, sms)
 
 
 class RecordingMailer:

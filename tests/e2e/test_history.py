@@ -141,6 +141,42 @@ async def test_reads_are_audited_sealed_and_a_change_is_reported(stack: Stack, g
     await eventually(healed, timeout_s=30, what="/health clear again once the event is restored")
 
 
+async def test_reads_of_the_notification_log_are_audited(stack: Stack, gateway: Gateway) -> None:
+    """The delivery log shows recipients' addresses (personal data): each read of it is an audit entry of the
+    notification service, with the notification ids returned and not the addresses, read by a supervisor only."""
+    operator = dev_user("centre_operator", CENTRE)
+    supervisor = dev_user("supervisor")
+    email = f"audit-{uuid.uuid4().hex[:8]}@example.kz"
+    submitted = await gateway.as_(
+        operator, "POST", "/api/v1/applications", json=birth_application(email=email)
+    )
+    assert submitted.status_code == 201, submitted.text
+    application_id = submitted.json()["application_id"]
+
+    async def log_read() -> dict[str, Any] | None:
+        r = await gateway.as_(
+            operator, "GET", "/api/v1/notifications", params={"application_id": application_id}
+        )
+        return r.json() if r.status_code == 200 else None
+
+    shown = await eventually(log_read, what="the application known to the notification service")
+    answer = await gateway.as_(
+        supervisor, "GET", "/api/v1/audit/notifications", params={"actor": operator.username}
+    )
+    assert answer.status_code == 200, answer.text
+    entry = next(
+        e
+        for e in answer.json()
+        if e["action"] == "notifications.list" and e["query"] == {"application_id": application_id}
+    )
+    assert entry["returned"] == [n["notification_id"] for n in shown["items"]]
+    assert entry["count"] == len(shown["items"])
+    assert email not in answer.text  # the addresses shown are never copied into the audit
+    assert (await gateway.as_(operator, "GET", "/api/v1/audit/notifications")).status_code == 403
+    report = await _verify(stack, "notification", None)
+    assert report.ok, [str(f) for f in report.findings]
+
+
 async def _as_owner(conn: asyncpg.Connection, sql: str, *args: Any) -> None:
     async with conn.transaction():
         await conn.execute("ALTER TABLE events DISABLE TRIGGER history_append_only")

@@ -68,6 +68,11 @@ def _print_welcome(stack: Stack) -> None:
     print()
     print(f"Bir Tereze is running. Gateway: {info['gateway']}   API docs: {info['gateway']}/docs")
     print(f"Mail sent by the platform lands in {info['mail_dir']}")
+    # The SMS provider's stand-in (ADR 0038): each SMS a JSON line; its script shows the delivery reports too.
+    print(
+        f"SMS land in {info['sms_dir']}/messages.jsonl (provider stand-in {info['sms']}, "
+        f"messages and reports: {info['sms']}/_script/messages)"
+    )
     print(f"Service logs in {info['logs']}; PostgreSQL {info['postgres']}; Kafka {info['kafka']}")
     print(f"Traces (one JSON span a line) in {info['logs']}/<service>.traces.jsonl")
     users = _dev_users()

@@ -20,6 +20,8 @@ from typing import Any, Literal
 from btkernel.health import DLQ_REVIEWED_GROUP
 from btkernel.topics import TopicSpec, dead_letter_topic
 from civreg import topics
+from civreg.partners.agency_services import answers_topic, requests_topic
+from civreg.partners.contracts import deciding_agencies
 
 ResourceKind = Literal["topic", "group", "transactional_id"]
 Pattern = Literal["literal", "prefixed"]
@@ -64,6 +66,11 @@ class ServiceAccess:
             # A relay taking over reads back what its dead predecessor sent but did not mark
             # (btkernel.outbox_takeover): no group, partitions assigned by hand.
             out.add(Grant("topic", topic, "literal", "READ"))
+        if self.publishes:
+            # The relay sends each round in a transaction of its own id, `<service>.outbox.<database>`
+            # (btkernel.outbox.relay_transactional_id).
+            out.add(Grant("transactional_id", f"{self.service}.outbox.", "prefixed", "WRITE"))
+            out.add(Grant("transactional_id", f"{self.service}.outbox.", "prefixed", "DESCRIBE"))
         for topic in self.consumes:
             out.add(Grant("topic", topic, "literal", "READ"))
             out.add(Grant("topic", dead_letter_topic(topic), "literal", "WRITE"))
@@ -93,15 +100,26 @@ _PARTNER_PUBLISHER = (
 )
 
 SERVICE_ACCESS: tuple[ServiceAccess, ...] = (
-    ServiceAccess("intake", publishes=(topics.APPLICATION,), consumes=(topics.CASE, topics.RECORD)),
+    ServiceAccess(
+        "intake", publishes=(topics.APPLICATION,), consumes=(topics.CASE, topics.RECORD, topics.COMPLAINT)
+    ),
     ServiceAccess(
         "registry",
-        publishes=(topics.CASE, topics.RECORD),
-        consumes=(topics.APPLICATION, topics.CASE, topics.NOTIFICATION),
+        publishes=(topics.CASE, topics.RECORD, topics.COMPLAINT),
+        consumes=(
+            topics.APPLICATION,
+            topics.CASE,
+            topics.NOTIFICATION,
+            topics.COMPLAINT,
+            # The answers of agencies that decide services' cases (ADR 0040); their requests are `partner.` topics.
+            *(answers_topic(agency) for agency in deciding_agencies()),
+        ),
         extra=_PARTNER_PUBLISHER,
     ),
     ServiceAccess(
-        "notification", publishes=(topics.NOTIFICATION,), consumes=(topics.APPLICATION, topics.CASE)
+        "notification",
+        publishes=(topics.NOTIFICATION,),
+        consumes=(topics.APPLICATION, topics.CASE, topics.COMPLAINT),
     ),
     ServiceAccess("fee", publishes=(topics.FEE,), consumes=(topics.APPLICATION,)),
     # The gateway publishes and consumes nothing: its principal exists only so that it never runs as another.
@@ -142,14 +160,22 @@ def partner_topic_spec(agency: str) -> TopicSpec:
 
 
 def partner_grants(agency: str) -> frozenset[Grant]:
-    """Its own topic only (READ, DESCRIBE), under groups of its own prefix; nothing else, not even a list."""
-    return frozenset(
-        {
-            Grant("topic", partner_topic(agency), "literal", "READ"),
-            Grant("topic", partner_topic(agency), "literal", "DESCRIBE"),
-            Grant("group", partner_group_prefix(agency), "prefixed", "READ"),
+    """Its own topic only (READ, DESCRIBE), under groups of its own prefix; nothing else, not even a list. An agency
+    that decides services' cases also reads its request topic and writes its answer topic, and nothing more
+    (ADR 0040): the answer topic is how the platform knows who answered."""
+    grants = {
+        Grant("topic", partner_topic(agency), "literal", "READ"),
+        Grant("topic", partner_topic(agency), "literal", "DESCRIBE"),
+        Grant("group", partner_group_prefix(agency), "prefixed", "READ"),
+    }
+    if agency in deciding_agencies():
+        grants |= {
+            Grant("topic", requests_topic(agency), "literal", "READ"),
+            Grant("topic", requests_topic(agency), "literal", "DESCRIBE"),
+            Grant("topic", answers_topic(agency), "literal", "WRITE"),
+            Grant("topic", answers_topic(agency), "literal", "DESCRIBE"),
         }
-    )
+    return frozenset(grants)
 
 
 def known_agencies() -> dict[str, str] | None:
@@ -168,4 +194,10 @@ def known_agencies() -> dict[str, str] | None:
 def contracted_partner_topics() -> tuple[TopicSpec, ...]:
     """The topic of every agency with a contract, created with the platform's topics so that the partner publisher
     can fill it before the agency is onboarded (onboarding creates it too, and alone gives access to it)."""
-    return tuple(partner_topic_spec(agency) for agency in sorted(known_agencies() or {}))
+    specs = [partner_topic_spec(agency) for agency in sorted(known_agencies() or {})]
+    for agency in deciding_agencies():
+        # Requests and answers are kept for ever, like the record stream: a case may wait months at the agency.
+        specs.append(TopicSpec(requests_topic(agency), partitions=PARTNER_PARTITIONS, retention_ms=-1))
+        specs.append(TopicSpec(answers_topic(agency), partitions=PARTNER_PARTITIONS, retention_ms=-1))
+        specs.append(TopicSpec(dead_letter_topic(answers_topic(agency)), partitions=1, retention_ms=-1))
+    return tuple(specs)

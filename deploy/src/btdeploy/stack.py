@@ -1,9 +1,10 @@
-"""The whole platform as processes on loopback: PostgreSQL, Kafka, the SMTP sink and the five services."""
+"""The whole platform as processes on loopback: PostgreSQL, Kafka, the SMTP and SMS sinks and the five services."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -18,9 +19,11 @@ from btdeploy.aio import run_sync
 from btdeploy.kafka import KafkaServer
 from btdeploy.kafka_access import service_principal
 from btdeploy.kafka_cluster import KafkaCluster
+from btdeploy.payment_gateway_standin import StandinProcess
 from btdeploy.ports import free_ports
 from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env, redacted
 from btdeploy.processes import MigrationProcess, ServiceProcess
+from btdeploy.sms_sink import SmsSinkProcess
 from btdeploy.smtp_sink import SmtpSink
 from civreg.topics import ALL_TOPICS
 
@@ -59,6 +62,8 @@ class PortPlan:
     kafka: int
     kafka_controller: int
     smtp: int
+    sms: int
+    payment_gateway: int
 
     @classmethod
     def fixed(cls) -> PortPlan:
@@ -73,12 +78,14 @@ class PortPlan:
             kafka=19092,
             kafka_controller=19093,
             smtp=8025,
+            sms=8026,
+            payment_gateway=8027,
         )
 
     @classmethod
     def free(cls) -> PortPlan:
         """Free ports for tests, so a test run and `make run` never collide."""
-        return cls(*free_ports(9))
+        return cls(*free_ports(11))
 
     def service(self, name: str) -> int:
         port: int = getattr(self, name)
@@ -152,6 +159,20 @@ class Stack:
         # two stacks' relays would otherwise take turns publishing one outbox to two brokers.
         self.database_suffix = database_suffix
         self.smtp = smtp or SmtpSink(ports.smtp, run_dir / "mail")
+        # The SMS provider's stand-in, always the stack's own: its keys are this stack's, and its delivery reports
+        # come back through the stack's gateway, the public route a real provider would use (ADR 0038).
+        self.sms = SmsSinkProcess(
+            run_dir / "sms",
+            ports.sms,
+            api_key=secrets.token_hex(16),
+            callback_key=secrets.token_hex(32),
+            callback_url=f"http://127.0.0.1:{ports.gateway}/sms-provider/reports",
+        )
+        # The e-government payment gateway's stand-in (ADR 0034), the stack's own like the SMS sink: its key is this
+        # stack's, and its callbacks come back through the stack's gateway.
+        self.payment_gateway = StandinProcess(
+            run_dir / "payment-gateway", secrets.token_hex(32).encode(), ports.payment_gateway
+        )
         self._services: dict[str, ServiceProcess] = {}
         # Set from another thread (a Ctrl-C during start) to give up at the next step instead of finishing.
         self.cancel = threading.Event()
@@ -275,6 +296,9 @@ class Stack:
             for upstream in ("intake", "registry", "notification", "fee"):
                 # Every instance, comma-separated: the gateway spreads over them (gateway.balancer).
                 env[f"BT_{upstream.upper()}_URL"] = ",".join(self.urls(upstream))
+        if spec.name == "intake":
+            # The QR on printed documents leads to the gateway's public /verify/{code} (ADR 0033).
+            env["BT_PUBLIC_URL"] = f"http://127.0.0.1:{self.ports.service('gateway')}"
         if spec.name == "registry":
             # The staff directory: only an active executive of the office may be assigned (gateway.staff).
             env["BT_GATEWAY_URL"] = f"http://127.0.0.1:{self.ports.service('gateway')}"
@@ -285,10 +309,23 @@ class Stack:
                 "BT_SMTP_HOST": self.smtp.host,
                 "BT_SMTP_PORT": str(self.smtp.port),
                 "BT_SMTP_FROM": SMTP_FROM,
+                "BT_SMS_PROVIDER_URL": self.sms.url,
+                "BT_SMS_API_KEY": self.sms.api_key,
+                "BT_SMS_CALLBACK_KEY": self.sms.callback_key,
+            }
+        if spec.name == "fee":
+            env |= {
+                "BT_PAYMENT_GATEWAY_URL": self.payment_gateway.url,
+                "BT_PAYMENT_GATEWAY_SECRET": self.payment_gateway.key.decode(),
+                # Public on the platform's gateway, which relays the signed body to the fee service.
+                "BT_PAYMENT_CALLBACK_URL": f"{self._gateway_url()}/payment-gateway/callback",
             }
         env |= self.extra_env
         env |= overrides
         return env
+
+    def _gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.service('gateway')}"
 
     def trace_file(self, service: str) -> Path:
         """Where `service`'s processes append their spans (btkernel.tracing), next to its log."""
@@ -303,6 +340,9 @@ class Stack:
             "postgres": redacted(self.postgres.admin_dsn()),
             "smtp": f"{self.smtp.host}:{self.smtp.port}",
             "mail_dir": self.smtp.directory,
+            "sms": self.sms.url,
+            "sms_dir": self.sms.workdir,
+            "payment_gateway": self.payment_gateway.url,
             "logs": self.run_dir / "logs",
         }
 
@@ -346,6 +386,12 @@ class Stack:
             self._step(f"starting the SMTP sink on {self.smtp.host}:{self.smtp.port}")
             self.smtp.start()
             self._started.append(("smtp", self.smtp.stop))
+        self._step(f"starting the SMS sink on {self.sms.url}")
+        self.sms.start()
+        self._started.append(("sms", self.sms.stop))
+        self._step(f"starting the payment gateway stand-in on {self.payment_gateway.url}")
+        self.payment_gateway.start()
+        self._started.append(("payment-gateway", self.payment_gateway.stop))
 
     def _migrate(self) -> None:
         """Every service's migrations, before any service starts: one `python -m btkernel.migrate` per database,

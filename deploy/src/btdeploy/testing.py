@@ -23,6 +23,7 @@ from btdeploy import kafka as kafka_mod
 from btdeploy.aio import run_sync
 from btdeploy.kafka import KafkaServer
 from btdeploy.kafka_admin import KafkaAdmin
+from btdeploy.payment_gateway_standin import StandinProcess
 from btdeploy.ports import free_port, free_ports
 from btdeploy.postgres import ExternalPostgres, PostgresServer, postgres_from_env
 from btdeploy.smtp_sink import SmtpSink
@@ -169,11 +170,11 @@ def stack(
     kafka_server: KafkaServer,
     smtp_sink: SmtpSink,
 ) -> Iterator[Stack]:
-    """The five services as processes, sharing the session's PostgreSQL, Kafka and SMTP sink."""
-    ports = PortPlan.free()
+    """The five services as processes, sharing the session's PostgreSQL, Kafka and SMTP sink; the SMS sink and the
+    payment gateway's stand-in are the stack's own, as in `make run`."""
     whole = Stack(
         bt_workdir / "stack",
-        ports,
+        PortPlan.free(),
         env_name="test",
         fast=True,
         postgres=postgres_server,
@@ -185,6 +186,43 @@ def stack(
         yield whole
     finally:
         whole.stop()
+
+
+@pytest.fixture(scope="session")
+def payment_gateway(stack: Stack) -> StandinProcess:
+    """The stack's stand-in of the e-government payment gateway, to drive from a test (ADR 0034)."""
+    return stack.payment_gateway
+
+
+# The agency that decides the Kyrgyz social services (ADR 0040); onboarded ONCE per session, because onboarding
+# again replaces the password and would lock out the stand-in that runs with the first one.
+DECIDING_AGENCY = "kg-mlsd"
+
+
+@pytest.fixture(scope="session")
+def deciding_agency(kafka_server: KafkaServer) -> Any:
+    """`btdeploy.partners.PartnerConnection` of the deciding agency: its own SCRAM login, topics and ACLs."""
+    from btdeploy import partners
+
+    return partners.onboard(
+        kafka_server.admin(), DECIDING_AGENCY, bootstrap=kafka_server.bootstrap, gateway_url="http://gw.test"
+    )
+
+
+@pytest.fixture(scope="session")
+def agency_standin(stack: Stack, deciding_agency: Any) -> Iterator[Any]:
+    """The deciding agency as its own process (btdeploy.agency_standin) on the session's stack, verifying requests
+    against the gateway's published keys; stopped by its pid when the session ends."""
+    from btdeploy.agency_standin import AgencyStandinProcess, with_gateway
+
+    standin = AgencyStandinProcess(
+        stack.run_dir / "agency-standin", with_gateway(deciding_agency, stack.url("gateway"))
+    )
+    standin.start()
+    try:
+        yield standin
+    finally:
+        standin.stop()
 
 
 @pytest.fixture

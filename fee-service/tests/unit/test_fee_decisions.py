@@ -31,6 +31,7 @@ def _decision(application_id: str = "app-1") -> FeeDecision:
         mrp_valid_from=None,
         amount_tiyn=0,
         basis="free",
+        exemption=None,
         source_event_id="e-1",
         event_id="e-2",
     )

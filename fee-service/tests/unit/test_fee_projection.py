@@ -8,8 +8,7 @@ from collections.abc import Callable
 import pytest
 from fee_factories import MemoryStore, envelope, submitted
 
-from civreg import catalogue, topics
-from civreg.catalogue import Fee
+from civreg import topics
 from fees.app import assess
 
 NOW = dt.datetime(2025, 11, 3, 6, 0, tzinfo=dt.UTC)
@@ -48,20 +47,11 @@ async def test_an_application_is_assessed_once() -> None:
     assert len(store.outbox) == 1
 
 
-async def test_a_payable_service_uses_the_mrp_of_the_local_submission_date(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    birth = catalogue.load().get("birth_registration")
-    assert birth is not None
-    paid = birth.model_copy(
-        update={"id": "repeat_certificate", "fee": Fee(payable=True, amount_mrp="0.5", basis="test basis")}
-    )
-    cat = catalogue.load().model_copy(update={"services": [paid]})
-    monkeypatch.setattr(catalogue, "load", lambda: cat)
+async def test_a_payable_service_uses_the_mrp_of_the_local_submission_date() -> None:
     store = MemoryStore()
-    # 31 Dec 2025 20:00 UTC is already 1 Jan 2026 in Almaty: the 2026 MRP applies.
+    # 31 Dec 2025 20:00 UTC is already 1 Jan 2026 in Almaty: the 2026 MRP applies to marriage's 0.5 MRP.
     event = submitted(
-        service_id="repeat_certificate", submitted_at=dt.datetime(2025, 12, 31, 20, 0, tzinfo=dt.UTC)
+        service_id="marriage_registration", submitted_at=dt.datetime(2025, 12, 31, 20, 0, tzinfo=dt.UTC)
     )
     fee = await assess.apply(envelope(event), store, now=NOW)
     assert fee is not None
@@ -69,6 +59,27 @@ async def test_a_payable_service_uses_the_mrp_of_the_local_submission_date(
     [decision] = store.decisions.values()
     assert decision.mrp_value_tiyn == 432_500
     assert decision.mrp_valid_from == dt.date(2026, 1, 1)
+    assert decision.exemption is None
+
+
+async def test_an_exemption_granted_at_intake_makes_the_decision_zero() -> None:
+    store = MemoryStore()
+    details = {"record_id": "ab-2020-0001", "document": "repeat_certificate", "record_kind": "birth"}
+    event = submitted(service_id="repeat_certificates", exemption="disability", details=details)
+    fee = await assess.apply(envelope(event), store, now=NOW)
+    assert fee is not None
+    assert (fee.payable, fee.amount_tiyn) == (False, 0)
+    [decision] = store.decisions.values()
+    assert decision.exemption == "disability"
+    assert "exempt: disability" in decision.basis
+
+
+async def test_an_exemption_the_tariff_does_not_grant_is_charged() -> None:
+    store = MemoryStore()
+    event = submitted(service_id="marriage_registration", exemption="disability")
+    fee = await assess.apply(envelope(event), store, now=NOW)
+    assert fee is not None
+    assert (fee.payable, fee.amount_tiyn) == (True, 196_600)  # 0.5 × 3932 tenge on 2025-11-03
 
 
 async def test_an_unknown_service_is_an_error_for_the_dead_letter_topic() -> None:

@@ -51,6 +51,8 @@ async def current_principal(gateway: GatewayDep, token: Annotated[str | None, De
         raise problems.Unauthorized("the account of this access token is switched off")
     if (user.role, user.site) != (principal.role, principal.site):
         raise problems.Unauthorized("the account's role or site changed after sign-in; sign in again")
+    if principal.session_epoch < user.session_epoch:
+        raise problems.Unauthorized("this access token was signed out; sign in again")
     return principal
 
 
@@ -143,6 +145,21 @@ async def issue_token(
         media_type="application/json",
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
+
+
+@router.post(
+    "/logout",
+    status_code=204,
+    summary="Sign out: end the sessions of the bearer token's account",
+    description="Every access token of the account issued before this call is refused afterwards: at once by "
+    "the gateway instance that answered, by the others within BT_ACCOUNT_CACHE_S (ADR 0032). Signing in "
+    "again gives a new token.",
+    responses={401: {"description": "no valid bearer token (already signed out, expired, forged)"}},
+)
+async def logout(principal: PrincipalDep, gateway: GatewayDep) -> Response:
+    await gateway.users.end_sessions(principal.username)
+    gateway.accounts.forget(principal.username)
+    return Response(status_code=204, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/me", response_model=Me, summary="Who the bearer token says the caller is")

@@ -10,8 +10,22 @@ from fastapi import FastAPI
 
 from btkernel import logging as btlog
 from btkernel.service import Runtime, create_app
-from gateway import auth, docs, health, partners, proxy, seals, seed, staff
+from gateway import (
+    auth,
+    docs,
+    health,
+    office_staff,
+    partners,
+    payment_callback,
+    proxy,
+    seals,
+    seed,
+    sms_reports,
+    staff,
+    verify,
+)
 from gateway import settings as gateway_settings
+from gateway.desk import serve as desk_serve
 from gateway.routes import RouteTable
 from gateway.settings import Settings
 from gateway.state import Gateway
@@ -69,19 +83,29 @@ def build_app(
         # The gateway authenticates people (bearer tokens); it signs internal tokens and takes none on its routes.
         internal_tokens=False,
     )
-    # FastAPI's own /openapi.json would describe only the gateway's routes; the merged one replaces it (and
-    # FastAPI's /docs, which points at that URL, then shows the whole platform).
-    _drop_routes(app, {"/openapi.json"})
+    # FastAPI's own /openapi.json would describe only the gateway's routes; the merged one replaces it. FastAPI's
+    # /docs and /redoc load their assets from a CDN: gateway.docs serves Swagger UI from local files instead.
+    _drop_routes(app, {"/openapi.json", "/docs", "/redoc"})
     # The partner routes are public (no sign-in) and in the OpenAPI document, so an agency's engineer finds them.
     partner_routes = partners.router(partners.KeyFile(settings.partner_public_keys_file))
     for router in (
         auth.router,
         health.router,
         docs.router,
+        # The desk (issue 11): `/` → `/desk/`, its files and the allow-listed vendor assets (ADR 0032).
+        desk_serve.router(vendor_dir=desk_serve.vendor_dir_from(settings.desk_assets_dir)),
         staff.router,
+        # The office's staff for the desk's choices (issue 11), from the accounts the gateway owns.
+        office_staff.router,
         partner_routes,
         # Public: each service's signed history seals (ADR 0030).
         seals.router,
+        # Public: the page a printed document's QR code opens (ADR 0033).
+        verify.router,
+        # Public: the payment gateway's signed notices, relayed to the fee service (ADR 0034).
+        payment_callback.router,
+        # Public: the SMS provider's signed delivery reports, relayed to the notification service (ADR 0038).
+        sms_reports.router,
         proxy.router(gateway.table),
     ):
         app.include_router(router)

@@ -31,6 +31,9 @@ OWNERS: tuple[tuple[str, str], ...] = (
     ("/api/v1/applications", INTAKE),
     ("/api/v1/applications/{application_id}", INTAKE),
     ("/api/v1/applications/{application_id}/timeline", INTAKE),
+    ("/api/v1/applications/{application_id}/receipt", INTAKE),
+    ("/api/v1/applications/{application_id}/registration-mark", INTAKE),
+    ("/api/v1/verify/{code}", INTAKE),
     ("/api/v1/applications/{application_id}/handover", INTAKE),
     ("/api/v1/applications/{application_id}/return-to-registry", INTAKE),
     ("/api/v1/applications/{application_id}/recall", INTAKE),
@@ -39,6 +42,18 @@ OWNERS: tuple[tuple[str, str], ...] = (
     ("/api/v1/services", INTAKE),
     ("/api/v1/services/contradictions", INTAKE),
     ("/api/v1/services/{service_id}", INTAKE),
+    ("/api/v1/services/{service_id}/duty", INTAKE),
+    # intake: the queue at the counter and home visits (S004 p.4, p.8, p.13; ADR 0037)
+    ("/api/v1/queue/bookings", INTAKE),
+    ("/api/v1/queue/tickets", INTAKE),
+    ("/api/v1/queue/tickets/{ticket_id}", INTAKE),
+    ("/api/v1/queue/calls", INTAKE),
+    ("/api/v1/queue/tickets/{ticket_id}/close", INTAKE),
+    ("/api/v1/queue/standards", INTAKE),
+    ("/api/v1/home-visits", INTAKE),
+    ("/api/v1/home-visits/{visit_id}", INTAKE),
+    ("/api/v1/home-visits/{visit_id}/assignment", INTAKE),
+    ("/api/v1/home-visits/{visit_id}/cancellation", INTAKE),
     # registry: cases through the office, and the civil-status records they produce
     ("/api/v1/worklist", REGISTRY),
     ("/api/v1/cases", REGISTRY),
@@ -55,20 +70,36 @@ OWNERS: tuple[tuple[str, str], ...] = (
     ("/api/v1/records", REGISTRY),
     ("/api/v1/records/{record_id}", REGISTRY),
     ("/api/v1/records/{record_id}/history", REGISTRY),
+    # registry: complaints on a service (S004 p.11-12), beside the deadline engine that keeps their terms
+    ("/api/v1/complaints", REGISTRY),
+    ("/api/v1/complaints/{complaint_id}", REGISTRY),
+    ("/api/v1/complaints/{complaint_id}/registration", REGISTRY),
+    ("/api/v1/complaints/{complaint_id}/marks", REGISTRY),
+    ("/api/v1/complaints/{complaint_id}/answer", REGISTRY),
+    ("/api/v1/complaints/{complaint_id}/refusal", REGISTRY),
+    ("/api/v1/complaints/{complaint_id}/escalation", REGISTRY),
     # the audit of personal-data reads, each service its own (ADR 0030)
     ("/api/v1/audit/records", REGISTRY),
     ("/api/v1/audit/applications", INTAKE),
+    ("/api/v1/audit/notifications", NOTIFICATION),
     # registry: legal deadlines, statistics and the working calendar
     ("/api/v1/deadlines", REGISTRY),
     ("/api/v1/statistics", REGISTRY),
     ("/api/v1/calendar/overrides", REGISTRY),
     ("/api/v1/calendar/overrides/{country}/{day}", REGISTRY),
+    ("/api/v1/sites", REGISTRY),
     ("/api/v1/sites/{site_id}/schedule-exceptions", REGISTRY),
     ("/api/v1/sites/{site_id}/working-days", REGISTRY),
     # notification
     ("/api/v1/notifications", NOTIFICATION),
     # fee
     ("/api/v1/fees", FEE),
+    ("/api/v1/duty/payments", FEE),
+    ("/api/v1/duty/payments/{payment_id}", FEE),
+    ("/api/v1/duty/payments/{payment_id}/status-query", FEE),
+    ("/api/v1/duty/bank-payments", FEE),
+    ("/api/v1/duty/statements", FEE),
+    ("/api/v1/duty/reconciliation", FEE),
 )
 
 

@@ -40,6 +40,18 @@ _ACCOUNTS: list[tuple[str, str, str, str | None]] = [
     ("executive3a", "Жаксылыков Данияр Нурланович", roles.REGISTRY_EXECUTIVE, "astana-yesil"),
     ("worker3", "Омарова Айжан Талгатовна", roles.REGISTRY_WORKER, "astana-yesil"),
     ("executive3b", "Ким Елена Владимировна", roles.REGISTRY_EXECUTIVE, "astana-yesil"),
+    # The Kyrgyz one-window pilot (S003, ADR 0039): a post-office centre of the Sokuluk branch and the Sokuluk
+    # district registry office of the State Registration Service.
+    ("kg-operator1", "Асанова Айгүл Бакытовна", roles.CENTRE_OPERATOR, "kg-sokuluk-belek"),
+    ("kg-chancellery1", "Мамытова Жылдыз Асылбековна", roles.REGISTRY_CHANCELLERY, "kg-sokuluk"),
+    ("kg-head1", "Токтогулов Эрлан Маратович", roles.REGISTRY_HEAD, "kg-sokuluk"),
+    ("kg-executive1", "Жумабаева Нургүл Талантовна", roles.REGISTRY_EXECUTIVE, "kg-sokuluk"),
+    # Every site and role has an account (gateway test_dev_users_cover_every_role_and_site).
+    ("kg-executive2", "Исмаилов Азамат Русланович", roles.REGISTRY_EXECUTIVE, "kg-sokuluk"),
+    ("kg-worker1", "Осмонова Бермет Кубанычбековна", roles.REGISTRY_WORKER, "kg-sokuluk"),
+    ("kg-operator2", "Алиева Чолпон Сагынбековна", roles.CENTRE_OPERATOR, "kg-sokuluk-aral-dalniy"),
+    ("kg-operator3", "Кадыров Бактыбек Муратович", roles.CENTRE_OPERATOR, "kg-sokuluk-natsionalnoye"),
+    ("kg-operator4", "Орозбекова Гулзат Эмилбековна", roles.CENTRE_OPERATOR, "kg-sokuluk-malovodnoye"),
     ("supervisor", "Тулегенов Бауыржан Серикович", roles.SUPERVISOR, None),
     # The e-government portal as an API client (development credentials).
     ("egov-portal", "Портал электронного правительства egov.kz", roles.PORTAL, None),

@@ -53,6 +53,9 @@ class Settings(ServiceSettings):
     # JWKS at /.well-known/bt-partner-keys.json (gateway.partners). Unset or missing: an empty set — refused in
     # production.
     partner_public_keys_file: str = ""
+    # The browser assets the desk and /docs serve (`make desk-assets`: gateway/assets/node_modules). Unset: that
+    # folder of this checkout (gateway.desk.serve.default_vendor_dir).
+    desk_assets_dir: str = ""
 
     @model_validator(mode="after")
     def _a_real_secret(self) -> Settings:

@@ -24,6 +24,8 @@ class Principal:
     role: str
     site: str | None
     expires_at: int
+    # The account's session epoch at sign-in (claim "sess"); sign-out raises the account's, ending this token.
+    session_epoch: int = 0
 
 
 class InvalidToken(Exception):
@@ -41,6 +43,7 @@ def issue(user: User, *, secret: str, ttl_s: int, now: float | None = None) -> t
         "iat": issued,
         "exp": issued + ttl_s,
         "iss": ISSUER,
+        "sess": user.session_epoch,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM), ttl_s
 
@@ -65,10 +68,15 @@ def verify(token: str, *, secret: str) -> Principal:
     if role not in roles.ALL_ROLES:
         raise InvalidToken(f"the access token names an unknown role {role!r}")
     site = claims.get("site")
+    # Tokens issued before sign-out existed carry no epoch: they belong to the first one.
+    epoch = claims.get("sess", 0)
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise InvalidToken("the access token's session is not a non-negative integer")
     return Principal(
         username=str(claims["sub"]),
         full_name=str(claims.get("name") or claims["sub"]),
         role=role,
         site=str(site) if site else None,
         expires_at=int(claims["exp"]),
+        session_epoch=epoch,
     )

@@ -22,6 +22,8 @@ class User:
     site: str | None
     password_hash: str
     active: bool = True
+    # Raised by sign-out: tokens issued in an earlier epoch are refused (gateway.auth, ADR 0032).
+    session_epoch: int = 0
 
 
 def new_user(username: str, password: str, full_name: str, role: str, site: str | None) -> User:
@@ -51,6 +53,10 @@ class UserStore(Protocol):
 
     async def add(self, user: User) -> bool: ...
 
+    async def end_sessions(self, username: str) -> bool: ...
+
+    async def on_site(self, site: str, role: str | None, *, limit: int) -> list[User]: ...
+
     async def ping(self) -> None: ...
 
 
@@ -62,7 +68,8 @@ class PgUserStore:
 
     async def get(self, username: str) -> User | None:
         row = await self._pool.fetchrow(
-            "SELECT username, full_name, role, site, password_hash, active FROM users WHERE username = $1",
+            "SELECT username, full_name, role, site, password_hash, active, session_epoch FROM users "
+            "WHERE username = $1",
             normalise(username),
         )
         return User(**dict(row)) if row else None
@@ -86,6 +93,26 @@ class PgUserStore:
             user.active,
         )
         return status.endswith(" 1")
+
+    async def end_sessions(self, username: str) -> bool:
+        """Move the account to a new session epoch, so every token issued before is refused; True when the
+        account exists."""
+        status: str = await self._pool.execute(
+            "UPDATE users SET session_epoch = session_epoch + 1, updated_at = now() WHERE username = $1",
+            normalise(username),
+        )
+        return status.endswith(" 1")
+
+    async def on_site(self, site: str, role: str | None, *, limit: int) -> list[User]:
+        """The active accounts of a site (of one role, when given), by user name, at most `limit`."""
+        rows = await self._pool.fetch(
+            "SELECT username, full_name, role, site, password_hash, active, session_epoch FROM users "
+            "WHERE site = $1 AND active AND ($2::text IS NULL OR role = $2) ORDER BY username LIMIT $3",
+            site,
+            role,
+            limit,
+        )
+        return [User(**dict(r)) for r in rows]
 
     async def ping(self) -> None:
         await self._pool.fetchval("SELECT 1")
@@ -128,3 +155,8 @@ class AccountCache:
         while len(self._read) > self._max_keys:
             self._read.popitem(last=False)
         return user
+
+    def forget(self, username: str) -> None:
+        """Read the account from the store next time: after sign-out this instance refuses the old tokens at
+        once (other instances within `ttl_s`)."""
+        self._read.pop(normalise(username), None)

@@ -10,13 +10,22 @@ from civreg import topics
 from civreg.events.case import RegistrationDateAssigned, ResultSentToCentre
 from civreg.policy import POLICY
 from intake.adapters.unit_of_work import PgIntakeUnitOfWork
-from intake.api import applications, centre_storage, portal, services, subscriptions
+from intake.api import applications, centre_storage, documents, duty, portal, services, subscriptions
+from intake.api import home_visits as home_visit_api
+from intake.api import queue as queue_api
 from intake.app.storage_sweep import sweep
+from intake.documents import fonts
+from intake.documents.settings import DocumentSettings
+from intake.documents.use_cases import Verifier
 from intake.settings import IntakeSettings
 
 
-def build_app(settings: IntakeSettings) -> FastAPI:
+def build_app(settings: IntakeSettings, printing: DocumentSettings | None = None) -> FastAPI:
+    print_settings = printing or DocumentSettings()
+
     async def on_start(rt: Runtime) -> None:
+        # A missing font stops the start, not the first receipt an operator prints (intake.documents.fonts).
+        fonts.load(print_settings.document_font, print_settings.document_font_bold)
         if settings.storage_sweep_enabled:
 
             async def sweep_now() -> None:
@@ -38,9 +47,13 @@ def build_app(settings: IntakeSettings) -> FastAPI:
         policy=POLICY,  # who may call each route: civil registration's table (ADR 0014, ADR 0020)
         routers=[
             applications.router,
+            documents.router,
             centre_storage.router,
             portal.router,
             services.router,
+            duty.router,  # the state duty quoted before acceptance (ADR 0034)
+            queue_api.router,  # the queue at the counter and its standards (S004 p.4, p.8; ADR 0037)
+            home_visit_api.router,  # home visits requested through 1414 (S004 p.13)
             # The supervisor's view of who read which applications (ADR 0030).
             audit_router("/api/v1/audit/applications"),
         ],
@@ -57,6 +70,13 @@ def build_app(settings: IntakeSettings) -> FastAPI:
                 handler=subscriptions.on_date_assigned,
                 event_types=[RegistrationDateAssigned.TYPE],
             ),
+            # Complaints sent through the portal, in the personal cabinet (S004 p.11, ADR 0035).
+            ConsumerSpec(
+                group="intake.complaints",
+                topics=[topics.COMPLAINT],
+                handler=subscriptions.on_complaint_event,
+                event_types=subscriptions.COMPLAINT_TYPES,
+            ),
             # The register as far as a submission needs it (ADR 0012).
             ConsumerSpec(
                 group="intake.records",
@@ -70,6 +90,8 @@ def build_app(settings: IntakeSettings) -> FastAPI:
     )
     # The one place the routers' units of work come from (intake.api.deps).
     app.state.unit_of_work = PgIntakeUnitOfWork
+    # The QR of every printed document leads to the gateway's public verification page (ADR 0033).
+    app.state.document_verifier = Verifier(print_settings.public_url, print_settings.code_secrets)
     return app
 
 

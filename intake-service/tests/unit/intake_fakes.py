@@ -7,6 +7,8 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from queue_fakes import FakeHomeVisits, FakeQueue
+
 from btkernel.errors import Conflict
 from btkernel.testing import FakeUnitOfWork, InMemoryEventStore
 from civreg.events.application import ApplicationCabinetNotified
@@ -54,6 +56,7 @@ class FakeApplications:
             and where.status in (None, r.status)
             and where.applicant_iin in (None, r.applicant_iin)
             and where.channel in (None, r.channel)
+            and where.receipt_number in (None, r.receipt_number)
         ]
         return sorted(rows, key=lambda r: r.submitted_at, reverse=True)[: where.limit]
 
@@ -85,8 +88,14 @@ class FakeCabinet:
         )
 
     async def notifications(
-        self, application_id: str | None, since: dt.datetime | None, limit: int
+        self,
+        application_id: str | None,
+        since: dt.datetime | None,
+        limit: int,
+        complaint_id: str | None = None,
     ) -> list[dict[str, Any]]:
+        if complaint_id is not None:
+            return []  # no complaints in this fake
         rows = [
             r
             for r in self.rows.values()
@@ -146,4 +155,8 @@ class FakeIntakeUnitOfWork(FakeUnitOfWork):
         self.cabinet = FakeCabinet()
         self.known_records = FakeKnownRecords()
         self.answers = FakeAnswers()
-        self.track(self.applications, self.cabinet, self.known_records, self.answers)
+        self.queue = FakeQueue()  # the queue and home visits (ADR 0037)
+        self.home_visits = FakeHomeVisits()
+        self.track(
+            self.applications, self.cabinet, self.known_records, self.answers, self.queue, self.home_visits
+        )

@@ -81,8 +81,10 @@ async def _consume(pool: asyncpg.Pool, env: Envelope) -> bool:
     return outcome == "applied"
 
 
-async def _queue_result_ready(pool: asyncpg.Pool, email: str | None) -> tuple[str, Envelope]:
-    sub = submitted(email=email)
+async def _queue_result_ready(
+    pool: asyncpg.Pool, email: str | None, phone: str | None = "+77011234567"
+) -> tuple[str, Envelope]:
+    sub = submitted(email=email, phone=phone)
     await _consume(pool, envelope(sub))
     env = envelope(result_received(sub.application_id))
     await _consume(pool, env)
@@ -192,7 +194,7 @@ async def test_a_permanent_refusal_fails_at_once(pool: asyncpg.Pool) -> None:
 
 
 async def test_no_address_is_logged_as_skipped_and_never_sent(pool: asyncpg.Pool) -> None:
-    application_id, _ = await _queue_result_ready(pool, None)
+    application_id, _ = await _queue_result_ready(pool, None, phone=None)
     sent: list[EmailMessage] = []
 
     class _Recording:

@@ -7,6 +7,7 @@ import datetime as dt
 import jinja2
 import pytest
 
+from civreg.events.values import PresentedDocument
 from notification.app import names as catalogue_names
 from notification.domain import messages
 
@@ -82,24 +83,25 @@ def test_document_names_come_from_the_catalogue_and_fall_back_to_the_event() -> 
 
     names = catalogue_names.document_names(
         "birth_registration",
-        dt.date(2025, 11, 3),
+        dt.datetime(2025, 11, 3, 6, tzinfo=dt.UTC),
+        "almaty-con-1",
         [
             PresentedDocument(code="medical_birth_certificate", name="мед. свидетельство"),
             PresentedDocument(code="not_in_catalogue", name="Прочее"),
         ],
     )
     assert names[0].kk == "Туу туралы медициналық куәлік"
-    assert names[1] == messages.DocumentName(ru="Прочее", kk="Прочее")
+    assert names[1] == messages.DocumentName(ru="Прочее", kk="Прочее", ky="Прочее")
 
 
 def test_service_names_fall_back_to_the_receipt_for_an_unknown_service() -> None:
-    assert catalogue_names.service_names("no_such_service", dt.date(2025, 1, 1), "Как в расписке") == (
-        "Как в расписке",
-        "Как в расписке",
-    )
-    ru, kk = catalogue_names.service_names("birth_registration", dt.date(2025, 1, 1), "x")
-    assert ru.startswith("Регистрация рождения")
-    assert kk.startswith("Баланың тууын тіркеу")
+    at = dt.datetime(2025, 1, 1, 6, tzinfo=dt.UTC)
+    unknown = catalogue_names.service_names("no_such_service", at, "almaty-con-1", "Как в расписке")
+    assert (unknown.ru, unknown.kk, unknown.lang) == ("Как в расписке", "Как в расписке", "kk")
+    known = catalogue_names.service_names("birth_registration", at, "almaty-con-1", "x")
+    assert known.ru.startswith("Регистрация рождения")
+    assert known.kk.startswith("Баланың тууын тіркеу")
+    assert known.lang == "kk"
 
 
 def test_registry_refusal_gives_the_reason_in_both_languages() -> None:
@@ -116,3 +118,60 @@ def test_registry_refusal_gives_the_reason_in_both_languages() -> None:
     assert m.body.count("брак с лицом, состоящим в другом браке") == 2
     assert "мотивированный ответ об отказе" in m.body
     assert "Дәлелді" in m.subject
+
+
+# -- a Kyrgyz centre's applicant (ADR 0039) --
+
+KG_CENTRE = "kg-sokuluk-belek"
+KG_AT = dt.datetime(2026, 3, 2, 4, tzinfo=dt.UTC)
+
+
+def test_a_kyrgyz_centres_applicant_gets_the_kyrgyz_editions_names() -> None:
+    names = catalogue_names.service_names("marriage_registration", KG_AT, KG_CENTRE, "x")
+    assert names.lang == "ky"
+    assert names.ky == "Никени каттоо"
+    assert names.kk == ""
+    docs = catalogue_names.document_names(
+        "marriage_registration",
+        KG_AT,
+        KG_CENTRE,
+        [PresentedDocument(code="fee_receipt", name="квитанция")],
+    )
+    assert docs[0].ky == "Мамлекеттик алымдын төлөнгөнүн тастыктаган документ"
+
+
+def test_a_kyrgyz_letter_is_in_russian_and_kyrgyz_not_kazakh() -> None:
+    m = messages.result_ready(
+        recipient_name="Асанова Айпери",
+        service_name_ru="Регистрация заключения брака",
+        service_name_kk="",
+        service_name_ky="Никени каттоо",
+        receipt_number="KG-SOKULUK-BELEK-2026-000042",
+        pickup_place="Белек",
+        lang="ky",
+    )
+    assert m.template == messages.RESULT_READY
+    assert m.lang == "ky"
+    assert "Жыйынтык берүүгө даяр" in m.subject
+    assert "«Никени каттоо» мамлекеттик кызматынын № KG-SOKULUK-BELEK-2026-000042 тил кат" in m.body
+    assert "Урматтуу Асанова Айпери!" in m.body
+    assert "Құрметті" not in m.body
+    assert "Регистрация заключения брака" in m.body
+
+
+def test_a_kyrgyz_refusal_lists_the_missing_documents_in_kyrgyz() -> None:
+    m = messages.acceptance_refused(
+        recipient_name="Асанова Айпери",
+        service_name_ru="Регистрация заключения брака",
+        service_name_kk="",
+        service_name_ky="Никени каттоо",
+        refusal_number="KG-R-1",
+        refused_at=KG_AT,
+        timezone="Asia/Bishkek",
+        reason="incomplete",
+        missing_documents=[messages.DocumentName(ru="Паспорта", kk="", ky="Паспорттор")],
+        lang="ky",
+    )
+    assert "  1. Паспорттор" in m.body
+    assert "  1. Паспорта" in m.body
+    assert "02.03.2026" in m.body

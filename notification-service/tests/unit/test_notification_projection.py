@@ -59,16 +59,29 @@ async def test_the_same_event_again_yields_the_same_notification_id_and_no_secon
     assert len(store.notifications) == 1
 
 
-async def test_no_email_logs_the_message_as_skipped_and_says_sms_is_not_there_yet() -> None:
+async def test_no_email_but_a_kazakh_mobile_queues_a_short_sms_instead() -> None:
     store = MemoryStore()
-    sub = submitted(email=None)
+    sub = submitted(email=None, phone="8 (701) 123-45-67")
+    await projection.apply(envelope(sub), store)
+    await projection.apply(envelope(result_received(sub.application_id)), store)
+    [n] = store.notifications.values()
+    assert (n.status, n.channel, n.recipient) == (PENDING, "sms", "+77011234567")
+    assert "R-2025-000123" in n.body
+    # Nothing personal beyond the receipt number: no name, no pickup address.
+    assert "Айгерим" not in n.body
+    assert "Zheltoksan" not in n.body
+
+
+async def test_a_phone_that_cannot_take_an_sms_is_logged_as_skipped_with_the_reason() -> None:
+    store = MemoryStore()
+    sub = submitted(email=None, phone="+77272501234")  # an Almaty landline
     await projection.apply(envelope(sub), store)
     await projection.apply(envelope(result_received(sub.application_id)), store)
     [n] = store.notifications.values()
     assert n.status == SKIPPED_NO_ADDRESS
     assert n.recipient == ""
     assert n.last_error is not None
-    assert "SMS" in n.last_error
+    assert "not a Kazakh mobile number" in n.last_error
 
 
 async def test_neither_email_nor_phone_is_skipped_too() -> None:
@@ -78,7 +91,7 @@ async def test_neither_email_nor_phone_is_skipped_too() -> None:
     await projection.apply(envelope(result_received(sub.application_id)), store)
     [n] = store.notifications.values()
     assert n.status == SKIPPED_NO_ADDRESS
-    assert n.last_error == "no e-mail address given"
+    assert n.last_error == "no e-mail address or phone number given"
 
 
 async def test_a_representatives_own_email_is_used_when_the_application_gives_none() -> None:

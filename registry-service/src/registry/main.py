@@ -11,12 +11,14 @@ from btkernel.history.api import audit_router
 from btkernel.kafka_client import client_options
 from btkernel.service import ConsumerSpec, Runtime, create_app
 from civreg import partners, topics
+from civreg.partners.agency_services import answers_topic
 from civreg.policy import POLICY
 from registry.adapters import partner_kafka
 from registry.adapters import staff as staff_directory
+from registry.adapters.agency_requests import AgencyRequestSender
 from registry.adapters.partner_feeds import AdvisoryLeadership, PgFeedStore
 from registry.adapters.unit_of_work import PgRegistryUnitOfWork
-from registry.api import calendar, case_decisions, cases, deadlines, records, subscriptions
+from registry.api import calendar, case_decisions, cases, complaints, deadlines, records, subscriptions
 from registry.app import deadline_scheduler
 from registry.app.partner_feed import PartnerPublisher
 from registry.app.staff import StaffDirectory
@@ -26,6 +28,11 @@ from registry.settings import RegistrySettings
 def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -> FastAPI:
     """`staff` replaces the gateway's staff directory (tests); there is no registry without one."""
     directory = staff or staff_directory.from_settings(settings.gateway_url, settings.env)
+    # Requests to the agencies that decide services, signed with the platform's key (ADR 0040).
+    key_file = settings.partner_signing_key_file
+    sender = AgencyRequestSender(
+        client_options(settings), signing.load_private_key(Path(key_file)) if key_file else None
+    )
 
     async def on_start(rt: Runtime) -> None:
         if settings.scheduler_enabled:
@@ -40,6 +47,7 @@ def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -
             _start_partner_publisher(rt, settings)
 
     async def on_stop(rt: Runtime) -> None:
+        await sender.stop()
         if publisher := rt.extras.get("partner_publisher"):
             await publisher.stop()
         if scheduler := rt.extras.get("scheduler"):
@@ -57,6 +65,7 @@ def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -
             records.router,
             deadlines.router,
             calendar.router,
+            complaints.router,
             # The supervisor's view of who read which records (ADR 0030).
             audit_router("/api/v1/audit/records"),
         ],
@@ -74,11 +83,33 @@ def build_app(settings: RegistrySettings, staff: StaffDirectory | None = None) -
                 handler=subscriptions.on_case_event,
                 event_types=subscriptions.CASE_TYPES,
             ),
+            # Complaints' terms follow their events, as the cases' do (registry.app.complaint_deadlines).
+            ConsumerSpec(
+                group="registry.complaint-deadlines",
+                topics=[topics.COMPLAINT],
+                handler=subscriptions.on_complaint_event,
+                event_types=subscriptions.COMPLAINT_TYPES,
+            ),
             ConsumerSpec(
                 group="registry.notices",
                 topics=[topics.NOTIFICATION],
                 handler=subscriptions.on_notification_event,
                 event_types=subscriptions.NOTIFICATION_TYPES,
+            ),
+            # Cases a partner agency decides: the request out, the agency's answers in (ADR 0040).
+            ConsumerSpec(
+                group="registry.agency-requests",
+                topics=[topics.CASE],
+                handler=subscriptions.agency_request_handler(sender),
+                event_types=subscriptions.AGENCY_REQUEST_TYPES,
+            ),
+            *(
+                ConsumerSpec(
+                    group=f"registry.agency-answers.{agency}",
+                    topics=[answers_topic(agency)],
+                    handler=subscriptions.agency_answer_handler(agency),
+                )
+                for agency in partners.deciding_agencies()
             ),
         ],
         on_start=on_start,

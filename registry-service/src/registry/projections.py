@@ -1,9 +1,10 @@
 """The registry's projections that `python -m btkernel.rebuild registry.projections <name>` rebuilds from the
 history (ADR 27), each by the code the live path runs.
 
-Not here yet, and why (ADR 27): the worklist (`cases`) keeps a review due moment a decree recomputed
-(`registry.app.calendar.recompute_running`), which no event records; `deadlines` holds the scheduler's marks of
-the approaching/missed events it published, which a replay would publish again.
+The worklist (`cases`) is rebuilt from the case streams with each review term counted again on the calendar as
+it stands (`registry.app.case_projection`: what a decree did is in no event). Not here yet, and why (ADR 27, the
+table of missing facts): `deadlines` holds the scheduler's marks of the approaching/missed events it published
+(outbox only, no stream), the projector's own `clock.now()`, and rows of two consumer groups.
 """
 
 from __future__ import annotations
@@ -14,12 +15,20 @@ import asyncpg
 
 from btkernel.eventstore import StoredEvent
 from btkernel.rebuild import OwnStreams, Projection
+from registry.adapters.calendar import CalendarRows
+from registry.adapters.case_views import CaseViews
 from registry.adapters.record_views import RecordViews
-from registry.app import record_projection
+from registry.app import case_projection, record_projection
+from registry.domain.case import Case
 
 
 async def replay_record(conn: asyncpg.Connection, events: Sequence[StoredEvent], done: int) -> None:
     await record_projection.replay(RecordViews(conn), events, done)
+
+
+async def replay_case(conn: asyncpg.Connection, events: Sequence[StoredEvent], done: int) -> None:
+    site_clock = await CalendarRows(conn).site_clock()
+    await case_projection.replay(CaseViews(conn), site_clock, events, done)
 
 
 PROJECTIONS = (
@@ -28,5 +37,11 @@ PROJECTIONS = (
         description="the civil-status register's search (records), from the record streams",
         tables=("records",),
         source=OwnStreams(("record",), replay_record),
+    ),
+    Projection(
+        name="cases",
+        description="the offices' worklists and case search (cases), from the case streams and the calendar",
+        tables=("cases",),
+        source=OwnStreams((Case.STREAM_TYPE,), replay_case),
     ),
 )

@@ -56,6 +56,9 @@ class FakeCaseViews:
         row = self.rows.get(case_id)
         return dict(row) if row is not None else None
 
+    async def history(self, case_id: str) -> list[Any]:
+        return []
+
     async def submitted_at(self, case_id: str) -> dt.datetime | None:
         row = self.rows.get(case_id)
         return row["submitted_at"] if row is not None else None

@@ -56,3 +56,22 @@ def test_reasons_name_the_fault(value: str, reason: str) -> None:
     problem = iin.problem(value)
     assert problem is not None
     assert reason in problem
+
+
+def test_each_kind_of_wrong_iin_has_its_own_code() -> None:
+    from pydantic_core import PydanticCustomError
+
+    good = iin.make(dt.date(1990, 5, 17), "female", 1)
+    wrong_digit = good[:11] + str((int(good[11]) + 1) % 10)
+    cases = {
+        "12345": "iin_format",
+        "900517712345": "iin_century",
+        "901317412345": "iin_birth_date",
+        wrong_digit: "iin_checksum",
+    }
+    assert iin.check(good) == good
+    for value, code in cases.items():
+        with pytest.raises(PydanticCustomError) as refused:
+            iin.check(value)
+        assert refused.value.type == code, value
+        assert str(refused.value) == iin.problem(value), value

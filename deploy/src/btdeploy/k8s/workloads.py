@@ -40,6 +40,9 @@ PUBLIC_KEYS = "bt-public-keys"
 INTERNAL_TOKEN_KEY_SECRET = "bt-internal-token-key"
 PARTNER_SIGNING_KEY_SECRET = "bt-partner-signing-key"
 JWT_SECRET = "bt-gateway-jwt"
+DOCUMENT_CODE_SECRET = "bt-document-code"
+PAYMENT_GATEWAY_SECRET = "bt-payment-gateway"
+SMS_PROVIDER_SECRET = "bt-sms-provider"
 
 
 def name_of(service: str) -> str:
@@ -135,13 +138,32 @@ def environment(spec: ServiceSpec, *, owner: bool = False) -> list[dict[str, Any
         # Every service but the gateway seals its history with the platform's key (ADR 0030); the registry also
         # signs the partner events with it (ADR 0026).
         env.append(_value("BT_PARTNER_SIGNING_KEY_FILE", f"{PARTNER_SIGNING_KEY_DIR}/key.pem"))
+    if service == "intake":
+        env += [
+            # Where people reach the platform: the QR on printed documents leads to its /verify (ADR 0033).
+            _config("BT_PUBLIC_URL", "public-url"),
+            # The key of the verification codes; production refuses the development one (intake.documents).
+            _secret("BT_DOCUMENT_CODE_SECRET", DOCUMENT_CODE_SECRET, "secret"),
+        ]
     if service == "registry":
         env.append(_value("BT_GATEWAY_URL", f"http://{name_of('gateway')}:{HTTP_PORT}"))
+    if service == "fee":
+        env += [
+            # The e-government payment gateway (ADR 0034): the real one, its merchant key, and our public
+            # callback on the Ingress; production refuses the development key.
+            _config("BT_PAYMENT_GATEWAY_URL", "payment-gateway-url"),
+            _secret("BT_PAYMENT_GATEWAY_SECRET", PAYMENT_GATEWAY_SECRET, "secret"),
+            _config("BT_PAYMENT_CALLBACK_URL", "payment-callback-url"),
+        ]
     if service == "notification":
         env += [
             _config("BT_SMTP_HOST", "smtp-host"),
             _config("BT_SMTP_PORT", "smtp-port"),
             _value("BT_SMTP_FROM", SMTP_FROM),
+            # The SMS provider (ADR 0038): its API, our key there, and the key its delivery reports are signed with.
+            _config("BT_SMS_PROVIDER_URL", "sms-provider-url"),
+            _secret("BT_SMS_API_KEY", SMS_PROVIDER_SECRET, "api-key"),
+            _secret("BT_SMS_CALLBACK_KEY", SMS_PROVIDER_SECRET, "callback-key"),
         ]
     return env
 

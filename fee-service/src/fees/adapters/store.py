@@ -23,8 +23,8 @@ class PgStore:
     async def save_decision(self, d: FeeDecision) -> bool:
         """Insert the decision; False when the application already has one of this kind."""
         values = [getattr(d, c) for c in _COLUMNS]
-        values[0] = uuid.UUID(d.decision_id)
-        values[-1] = uuid.UUID(d.event_id)
+        values[_COLUMNS.index("decision_id")] = uuid.UUID(d.decision_id)
+        values[_COLUMNS.index("event_id")] = uuid.UUID(d.event_id)
         placeholders = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
         inserted = await self.conn.fetchval(
             f"INSERT INTO fee_decisions ({', '.join(_COLUMNS)}) VALUES ({placeholders})"

@@ -26,8 +26,11 @@ class FeeDecisionOut(BaseModel):
     assessed_at: dt.datetime
     payable: bool
     amount_mrp: str
+    # Hundredths of `currency` (ADR 0039): tiyn of tenge, or tyiyn of som for a Kyrgyz edition.
     amount_tiyn: int
+    # The amount in whole units of `currency` with two decimals (the name predates som).
     amount_tenge: str
+    currency: str
     mrp_value_tiyn: int | None
     mrp_valid_from: dt.date | None
     basis: str
@@ -45,6 +48,7 @@ class FeeDecisionOut(BaseModel):
             amount_mrp=format_mrp(d.amount_mrp),
             amount_tiyn=d.amount_tiyn,
             amount_tenge=format_tenge(d.amount_tiyn),
+            currency=d.currency,
             mrp_value_tiyn=d.mrp_value_tiyn,
             mrp_valid_from=d.mrp_valid_from,
             basis=d.basis,

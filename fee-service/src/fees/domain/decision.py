@@ -35,5 +35,11 @@ class FeeDecision:
     mrp_valid_from: dt.date | None
     amount_tiyn: int
     basis: str
+    # The S004 p.7 ground that made the duty 0 (ADR 0034); kept before the ids, which close the row.
+    exemption: str | None
     source_event_id: str
     event_id: str
+    # The channel the application came through (`portal` for the e-government portal), None before it was kept.
+    channel: str | None = None
+    # Whose hundredths `amount_tiyn` counts (ADR 0039): KZT, or KGS (tyiyn of som) for a Kyrgyz edition.
+    currency: str = "KZT"

@@ -1,5 +1,5 @@
 """The dated table of MRP values (месячный расчётный показатель); the shipped values are data in
-`fees/reference/mrp.yaml` (configuration: the sources give no tenge value of the MRP, services.md §4)."""
+`civreg/duty/tariff.yaml` (configuration: the sources give no tenge value of the MRP, services.md §4; ADR 0034)."""
 
 from __future__ import annotations
 
@@ -44,5 +44,5 @@ class MrpTable(BaseModel):
             if value.valid_from <= day:
                 found = value
         if found is None:
-            raise MrpUnknown(f"no MRP value configured for {day.isoformat()} (fees/reference/mrp.yaml)")
+            raise MrpUnknown(f"no MRP value configured for {day.isoformat()} (civreg/duty/tariff.yaml)")
         return found

@@ -65,12 +65,14 @@ class PgApplications:
         records = await self.conn.fetch(
             "SELECT * FROM applications WHERE ($1::text IS NULL OR centre_id=$1 OR registry_office_id=$1)"
             " AND ($2::text IS NULL OR status=$2) AND ($3::text IS NULL OR applicant_iin=$3)"
-            " AND ($5::text IS NULL OR channel=$5) ORDER BY submitted_at DESC LIMIT $4",
+            " AND ($5::text IS NULL OR channel=$5) AND ($6::text IS NULL OR receipt_number=$6)"
+            " ORDER BY submitted_at DESC LIMIT $4",
             where.site,
             where.status,
             where.applicant_iin,
             where.limit,
             where.channel,
+            where.receipt_number,
         )
         return [_row(r) for r in records]
 
@@ -105,13 +107,24 @@ class PgCabinet:
         )
 
     async def notifications(
-        self, application_id: str | None, since: dt.datetime | None, limit: int
+        self,
+        application_id: str | None,
+        since: dt.datetime | None,
+        limit: int,
+        complaint_id: str | None = None,
     ) -> list[dict[str, Any]]:
+        """The applications' notifications and the complaints' (intake.app.complaint_cabinet), in time order; one
+        application's or one complaint's when asked for."""
         rows = await self.conn.fetch(
-            "SELECT * FROM cabinet_notifications WHERE ($1::text IS NULL OR application_id=$1)"
-            " AND ($2::timestamptz IS NULL OR notified_at > $2) ORDER BY notified_at, version LIMIT $3",
+            "SELECT * FROM (SELECT application_id, NULL::text AS complaint_id, version, kind, text, registration_on,"
+            " refusal_reason, notified_at FROM cabinet_notifications"
+            " WHERE $4::text IS NULL AND ($1::text IS NULL OR application_id=$1)"
+            " UNION ALL SELECT NULL, complaint_id, version, kind, text, NULL, NULL, notified_at"
+            " FROM cabinet_complaint_notifications WHERE $1::text IS NULL AND ($4::text IS NULL OR complaint_id=$4))"
+            " n WHERE ($2::timestamptz IS NULL OR notified_at > $2) ORDER BY notified_at, version LIMIT $3",
             application_id,
             since,
             limit,
+            complaint_id,
         )
         return [dict(r) for r in rows]

@@ -8,6 +8,7 @@ from btkernel.unit_of_work import PgUnitOfWork
 from intake.adapters.answers import PgAnswers
 from intake.adapters.applications import PgApplications, PgCabinet
 from intake.adapters.known_records import PgKnownRecords
+from intake.adapters.queue import PgHomeVisits, PgQueue
 
 
 class PgIntakeUnitOfWork(PgUnitOfWork):
@@ -15,9 +16,13 @@ class PgIntakeUnitOfWork(PgUnitOfWork):
     cabinet: PgCabinet
     known_records: PgKnownRecords
     answers: PgAnswers
+    queue: PgQueue
+    home_visits: PgHomeVisits
 
     def bind(self, conn: asyncpg.Connection) -> None:
         self.applications = PgApplications(conn)
         self.cabinet = PgCabinet(conn)
         self.known_records = PgKnownRecords(conn)
         self.answers = PgAnswers(conn)
+        self.queue = PgQueue(conn)
+        self.home_visits = PgHomeVisits(conn)

@@ -13,6 +13,7 @@ from btkernel import clock, idempotency
 from btkernel.history import audit
 from btkernel.service import ActorDep, ContextDep, PoolDep
 from intake.api.deps import UowDep
+from intake.api.documents import refuse_pdf_on_json_route
 from intake.api.schemas import (
     ApplicationAccepted,
     ApplicationView,
@@ -26,6 +27,10 @@ from intake.app.submit import Submit, submit
 from intake.app.unit_of_work import ApplicationRow, Once
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
+
+
+# A receipt's number as submit makes it (`<SITE>-<year>-<sequence>`, adapters.applications), any letter case.
+RECEIPT_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,79}-[0-9]{4}-[0-9]{6,9}$"
 
 
 def _now() -> dt.datetime:
@@ -62,6 +67,10 @@ async def submit_application(
         details=body.details,
         registry_office_id=body.registry_office_id,
         signature=body.signature,
+        exemption=body.state_duty.exemption if body.state_duty else None,
+        payment=body.state_duty.paid() if body.state_duty else None,
+        ticket_id=body.ticket_id,
+        home_visit_id=body.home_visit_id,
         actor=actor,
         ctx=ctx,
         now=_now(),
@@ -80,14 +89,29 @@ async def list_applications(
     ctx: ContextDep,
     status: Annotated[str | None, Query(pattern=r"^[a-z_]+$")] = None,
     applicant_iin: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
+    receipt_number: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            pattern=RECEIPT_NUMBER_PATTERN,
+            description="the number on the receipt or refusal receipt, e.g. ALMATY-CON-1-2026-000042",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[ApplicationView]:
+    # Numbers are printed in capitals; a number typed in small letters is the same number.
+    receipt_number = receipt_number.upper() if receipt_number else None
     rows = await queries.list_applications(
-        actor, uow, status=status, applicant_iin=applicant_iin, limit=limit
+        actor, uow, status=status, applicant_iin=applicant_iin, receipt_number=receipt_number, limit=limit
     )
     views = [view(r) for r in rows]
     # Audited before anything is returned: a read that cannot be recorded is not answered (ADR 0030).
-    asked = {"status": status, "applicant_iin": applicant_iin, "limit": limit}
+    asked = {
+        "status": status,
+        "applicant_iin": applicant_iin,
+        "receipt_number": receipt_number,
+        "limit": limit,
+    }
     await audit.record_read(
         pool,
         ctx,
@@ -100,8 +124,15 @@ async def list_applications(
 
 @router.get("/{application_id}", response_model=ApplicationView, summary="An application's status")
 async def get_application(
-    application_id: str, uow: UowDep, actor: ActorDep, pool: PoolDep, ctx: ContextDep
+    application_id: str,
+    uow: UowDep,
+    actor: ActorDep,
+    pool: PoolDep,
+    ctx: ContextDep,
+    accept: Annotated[str | None, Header(alias="Accept")] = None,
 ) -> ApplicationView:
+    # JSON only; a caller asking for a PDF is told where the receipt is (406, ADR 0033).
+    refuse_pdf_on_json_route(accept, application_id)
     found = view(await queries.get_application(actor, application_id, uow))
     await audit.record_read(
         pool,

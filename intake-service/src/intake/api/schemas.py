@@ -6,14 +6,30 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from btkernel import clock
 from btkernel.bounded import LIST_MAX, Code, Id
-from civreg import iin as iin_rules
+from civreg import identifiers
 from civreg.calendar import ALMATY
 from civreg.events.details import AMENDMENT, EXAMPLES, AmendmentDetails
-from civreg.events.values import Contact, EdsSignature, Person, PowerOfAttorney, Representative
+from civreg.events.values import (
+    Contact,
+    DutyPayment,
+    EdsSignature,
+    Person,
+    PowerOfAttorney,
+    Representative,
+)
 from intake.domain.details import NEEDS, birth_date_problem, model_for
 
 IIN_LEN = 12
@@ -65,17 +81,16 @@ def details_json_schema() -> dict[str, Any]:
 
 class ApplicantIn(Person):
     # Required here (optional in events, for records of people without one): hand-over checks the ID against it.
-    iin: str = Field(max_length=IIN_LEN)
+    # An IIN or a Kyrgyz PIN here; submitting judges it by the accepting site's country (ADR 0039).
+    iin: str = Field(max_length=identifiers.MAX_LENGTH)
     birth_date: BirthDate | None = None
 
     @field_validator("iin")
     @classmethod
     def _iin(cls, v: str | None) -> str | None:
         if v is None:
-            raise ValueError("the applicant's IIN is required")
-        if why := iin_rules.problem(v):
-            raise ValueError(why)
-        return v
+            raise PydanticCustomError("missing", "the applicant's IIN is required")
+        return identifiers.check_any(v)
 
 
 class ContactIn(Contact):
@@ -127,6 +142,64 @@ class EdsSignatureIn(EdsSignature):
     signer_iin: str = Field(max_length=IIN_LEN)
 
 
+MAX_TIYN = 10**12  # ten billion tenge: far above any state duty, bounded all the same
+
+
+class DutyPaymentIn(BaseModel):
+    """How the duty was paid (S004 p.7): the bank's payment document the operator sees, or the e-government
+    payment gateway's payment id (ADR 0034). The fee service reconciles either; this only spares the paper."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["bank", "payment_gateway"]
+    payment_id: Id | None = Field(
+        None, description="payment_gateway: the id `POST /api/v1/duty/payments` gave"
+    )
+    bank: Code | None = Field(None, description="bank: the bank's BIC", examples=["HSBKKZKX"])
+    document_number: Id | None = Field(None, description="bank: the payment document's number")
+    paid_on: dt.date | None = Field(None, description="bank: the date on the payment document")
+    amount_tiyn: int | None = Field(None, ge=1, le=MAX_TIYN, description="bank: the amount paid, in tiyn")
+
+    @field_validator("paid_on")
+    @classmethod
+    def _not_future(cls, v: dt.date | None) -> dt.date | None:
+        if v is not None and v > clock.today(ALMATY):
+            raise ValueError("a payment cannot be dated in the future")
+        return v
+
+    @model_validator(mode="after")
+    def _complete(self) -> DutyPaymentIn:
+        needed = (
+            ("payment_id",)
+            if self.method == "payment_gateway"
+            else ("bank", "document_number", "paid_on", "amount_tiyn")
+        )
+        if missing := [n for n in needed if getattr(self, n) is None]:
+            raise ValueError(f"a {self.method} payment needs {', '.join(missing)}")
+        return self
+
+
+class StateDutyIn(BaseModel):
+    """The state duty as settled at acceptance: an exemption of S004 p.7 claimed (its supporting document is
+    then `exemption_document` in `documents`), or the payment made (ADR 0034)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exemption: Code | None = Field(None, description="see GET /api/v1/services/{service_id}/duty")
+    payment: DutyPaymentIn | None = None
+
+    def paid(self) -> DutyPayment | None:
+        """The payment as the receipt records it: the bank document's number, or the gateway's payment id."""
+        p = self.payment
+        if p is None:
+            return None
+        reference = p.payment_id if p.method == "payment_gateway" else p.document_number
+        assert reference is not None  # _complete
+        return DutyPayment(
+            method=p.method, reference=reference, bank=p.bank, paid_on=p.paid_on, amount_tiyn=p.amount_tiyn
+        )
+
+
 class SubmitApplication(BaseModel):
     """An application as the operator enters it: who applies, for what, with which documents presented."""
 
@@ -155,6 +228,15 @@ class SubmitApplication(BaseModel):
     signature: EdsSignatureIn | None = Field(
         None, description="portal only: the applicant's EDS signature as the portal checked it"
     )
+    state_duty: StateDutyIn | None = Field(
+        None, description="an exemption claimed or the payment made; either spares the paper fee_receipt"
+    )
+    ticket_id: Id | None = Field(
+        None, description="the called queue ticket this application ends (S004 p.8; ADR 0037)"
+    )
+    home_visit_id: Id | None = Field(
+        None, description="the home visit, assigned to the submitting worker, it was accepted on (S004 p.13)"
+    )
 
     @field_validator("contact")
     @classmethod
@@ -178,14 +260,13 @@ class HandOver(BaseModel):
 
     receipt_number: Id
     recipient: Literal["applicant", "representative"] = "applicant"
-    identity_document_iin: str = Field(max_length=IIN_LEN)
+    identity_document_iin: str = Field(max_length=identifiers.MAX_LENGTH)
 
     @field_validator("identity_document_iin")
     @classmethod
     def _iin(cls, v: str) -> str:
-        if why := iin_rules.problem(v):
-            raise ValueError(why)
-        return v
+        # Compared with the applicant's number on record, an IIN or a Kyrgyz PIN (ADR 0039).
+        return identifiers.check_any(v)
 
 
 class ApplicationView(BaseModel):

@@ -10,10 +10,12 @@ from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
 from civreg.events import parse
 from civreg.events.case import RegistrationDateAssigned, ResultSentToCentre
+from intake.adapters.complaint_cabinet import PgComplaintCabinet
 from intake.adapters.unit_of_work import PgIntakeUnitOfWork
-from intake.app import handover, known_records
+from intake.app import complaint_cabinet, handover, known_records
 
 RECORD_TYPES = known_records.HANDLED_TYPES
+COMPLAINT_TYPES = complaint_cabinet.HANDLED_TYPES
 
 
 async def on_result_sent(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
@@ -30,3 +32,8 @@ async def on_date_assigned(conn: asyncpg.Connection, envelope: Envelope, ctx: Re
 
 async def on_record_event(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
     await known_records.learn(parse(envelope.type, envelope.data), PgIntakeUnitOfWork.on(conn))
+
+
+async def on_complaint_event(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
+    """The portal applicant follows a complaint in the personal cabinet (group `intake.complaints`, ADR 0035)."""
+    await complaint_cabinet.record(PgComplaintCabinet(conn), envelope)

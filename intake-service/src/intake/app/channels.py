@@ -51,18 +51,23 @@ def validate_details(
             field="body.details.variant",
         )
     try:
-        validated = parse(service.id, details, today=today)
+        # Persons' numbers by the rules of the edition's country: the IIN, or the Kyrgyz PIN (ADR 0039).
+        validated = parse(service.id, details, today=today, country=service.country)
     except ValidationError as exc:
         errors = []
         for e in exc.errors():
             path = "body.details" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e["loc"])
             reason = str(e["msg"]).removeprefix("Value error, ")
-            errors.append({"path": path, "reason": reason})
+            # pydantic's error type is the stable code a client translates by (btkernel.problems).
+            errors.append({"path": path, "reason": reason, "type": e["type"]})
         raise InvalidInput("; ".join(f"{e['path']}: {e['reason']}" for e in errors), errors=errors) from None
     if isinstance(validated, ActDetails):
         missing = missing_fields(service.id, validated)
         if missing:
-            errors = [{"path": f"body.details.{f}", "reason": missing_reason(service, f)} for f in missing]
+            errors = [
+                {"path": f"body.details.{f}", "reason": missing_reason(service, f), "type": "missing"}
+                for f in missing
+            ]
             raise InvalidInput(f"{service.names.en} needs: {', '.join(missing)}", errors=errors)
         if problems := rule_problems(service.id, validated, today):
             raise InvalidInput("; ".join(f"{e['path']}: {e['reason']}" for e in problems), errors=problems)

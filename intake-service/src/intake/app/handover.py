@@ -61,7 +61,7 @@ async def hand_over(cmd: HandOver, uow: IntakeUnitOfWork) -> ApplicationRow:
             operator_name=cmd.actor.name,
             at=cmd.now,
         )
-        await save_application(uow, app, cmd.ctx, cmd.now)
+        await save_application(uow, app, cmd.ctx)
         updated = await uow.applications.get(cmd.application_id)
         await uow.commit()
     assert updated is not None
@@ -102,7 +102,7 @@ async def receive_result(
             )
         else:
             app.notify_cabinet(kind="result_ready", text=f"Результат готов к выдаче: {place}", at=now)
-        await save_application(uow, app, ctx, now)
+        await save_application(uow, app, ctx)
         await uow.commit()
 
 
@@ -122,5 +122,5 @@ async def tell_date_assigned(
             at=event.assigned_at,
             registration_on=event.registration_on,
         )
-        await save_application(uow, app, ctx, now)
+        await save_application(uow, app, ctx)
         await uow.commit()

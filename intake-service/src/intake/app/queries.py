@@ -17,6 +17,7 @@ async def list_applications(
     *,
     status: str | None = None,
     applicant_iin: str | None = None,
+    receipt_number: str | None = None,
     limit: int = 100,
 ) -> list[ApplicationRow]:
     """Newest first: a site's own (accepted there or sent to it), the portal's, or all for a supervisor."""
@@ -24,6 +25,7 @@ async def list_applications(
         site=actor.site if actor.role not in (Role.SUPERVISOR, Role.PORTAL) else None,
         status=status,
         applicant_iin=applicant_iin,
+        receipt_number=receipt_number,
         channel="portal" if actor.role == Role.PORTAL else None,
         limit=limit,
     )
@@ -46,7 +48,12 @@ async def timeline(actor: Actor, application_id: str, uow: IntakeUnitOfWork) -> 
 
 
 async def cabinet_notifications(
-    uow: IntakeUnitOfWork, *, application_id: str | None, since: dt.datetime | None, limit: int
+    uow: IntakeUnitOfWork,
+    *,
+    application_id: str | None,
+    since: dt.datetime | None,
+    limit: int,
+    complaint_id: str | None = None,
 ) -> list[dict[str, Any]]:
     async with uow:
-        return await uow.cabinet.notifications(application_id, since, limit)
+        return await uow.cabinet.notifications(application_id, since, limit, complaint_id)

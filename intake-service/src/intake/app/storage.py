@@ -40,7 +40,7 @@ async def _act(
         await visible_row(uow, cmd.application_id, cmd.actor)
         app = await load_application(uow, cmd.application_id)
         step(app)
-        await save_application(uow, app, cmd.ctx, cmd.now)
+        await save_application(uow, app, cmd.ctx)
         row = await uow.applications.get(cmd.application_id)
         await uow.commit()
     assert row is not None

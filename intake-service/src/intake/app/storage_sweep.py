@@ -29,7 +29,7 @@ async def sweep(uows: Callable[[], IntakeUnitOfWork], now: dt.datetime) -> int:
             async with uows() as uow:
                 app = await load_application(uow, application_id)
                 app.return_to_registry(by=SWEEPER.id, at=now)
-                await save_application(uow, app, new_context(SWEEPER), now)
+                await save_application(uow, app, new_context(SWEEPER))
                 await uow.commit()
             returned += 1
         except (ConcurrencyConflict, RuleViolation):

@@ -11,25 +11,27 @@ from typing import Any
 
 from btkernel.context import Actor, RequestContext
 from btkernel.errors import Forbidden, InvalidInput
-from civreg import catalogue, pilots, sites
+from civreg import catalogue, countries, duty, pilots, sites
 from civreg.calendar import ALMATY
 from civreg.events.application import ApplicationAcceptanceRefused, ApplicationSubmitted
 from civreg.events.details import ServiceDetails, stated_variant
 from civreg.events.values import (
     Contact,
+    DutyPayment,
     EdsSignature,
     Person,
     PresentedDocument,
     Receipt,
     RefusalReceipt,
     Representative,
+    StateDuty,
 )
 from civreg.terms import KZ_CALENDAR, due_at, review_term
-from intake.app import channels, known_records
-from intake.app.applications import SOURCE, project_cabinet
-from intake.app.unit_of_work import ApplicationRow, IntakeUnitOfWork, Once
+from intake.app import channels, home_visits, known_records, queue, site_country
+from intake.app.applications import SOURCE, application_row, project_cabinet
+from intake.app.unit_of_work import IntakeUnitOfWork, Once
 from intake.domain.application import ACCEPTED, Application
-from workcal import builtin_schedule
+from workcal import REGISTRY_OFFICE, builtin_schedule
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,13 @@ class Submit:
     registry_office_id: str | None = None
     signature: EdsSignature | None = None
     once: Once | None = None
+    # The state duty as settled at acceptance (ADR 0034): an exemption of S004 p.7 claimed, or the payment made.
+    exemption: str | None = None
+    payment: DutyPayment | None = None
+    # The queue ticket whose call produced this application, or the home visit it was accepted on (S004 p.8, p.13;
+    # ADR 0037): linked in the same transaction.
+    ticket_id: str | None = None
+    home_visit_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,18 +102,20 @@ def planned_issue_date(
     working time (S000; `civreg.pilots`)."""
     # Public holidays are known here; transfer decrees are kept by the registry, which computes the binding due
     # moment — the receipt's date is what the applicant is promised, the registry's deadline the obligation.
-    cal = KZ_CALENDAR
+    # A Kyrgyz edition counts on the Kyrgyz calendar in Bishkek time (ADR 0039).
+    cal = KZ_CALENDAR if service.country == catalogue.HOME_COUNTRY else countries.calendar(service.country)
+    tz = countries.timezone_of(service.country)
     if channel == "state_corporation" and pilots.accelerated(centre, service.id, stated_variant(details)):
         assert centre is not None
         schedule = builtin_schedule(centre.schedule)
         return due_at(pilots.ACCELERATED_TERM, accepted_at, cal, schedule).astimezone(ALMATY).date()
-    on = accepted_at.astimezone(ALMATY).date()
+    on = accepted_at.astimezone(tz).date()
     term = review_term(service, details, on, cal, channel=channel)
     forwarded_by = (
         cal.add_working_days(on, service.forward_term.value) if channel == "state_corporation" else on
     )
-    start = dt.datetime.combine(forwarded_by, dt.time(9, 0), tzinfo=ALMATY)
-    return due_at(term, start, cal).astimezone(ALMATY).date()
+    start = dt.datetime.combine(forwarded_by, dt.time(9, 0), tzinfo=tz)
+    return due_at(term, start, cal, REGISTRY_OFFICE.with_timezone(tz.key)).astimezone(tz).date()
 
 
 async def submit(cmd: Submit, uow: IntakeUnitOfWork) -> Submitted:
@@ -120,15 +131,16 @@ async def submit(cmd: Submit, uow: IntakeUnitOfWork) -> Submitted:
 
 
 async def _submit(cmd: Submit, uow: IntakeUnitOfWork) -> Submitted:
-    today = cmd.now.astimezone(ALMATY).date()
-    service = catalogue.load().get(cmd.service_id, on=today)
-    if service is None:
-        known = ", ".join(catalogue.load().ids())
-        raise InvalidInput(f"unknown service {cmd.service_id!r}; offered: {known}", field="body.service_id")
+    # The accepting site's country selects the catalogue's edition, the day and the persons' numbers (ADR 0039).
+    country = site_country.of_command(cmd.actor.site, cmd.registry_office_id)
+    today = cmd.now.astimezone(countries.timezone_of(country)).date()
+    service = site_country.service(cmd.service_id, today, country)
+    site_country.check_number(cmd.applicant.iin, country, "body.applicant.iin")
     where = _where(service, cmd, today)
     details = channels.validate_details(service, cmd.details, today)
     await known_records.check(uow.known_records, service.id, details)
-    presented, missing = _checklist(service, cmd, details)
+    state_duty = _state_duty(service, cmd, details, today)
+    presented, missing = _checklist(service, cmd, details, state_duty)
 
     application_id = str(uuid.uuid4())
     number = await uow.applications.next_receipt_number(where.site_id, today.year)
@@ -165,6 +177,7 @@ async def _submit(cmd: Submit, uow: IntakeUnitOfWork) -> Submitted:
             result_issue_date=planned_issue_date(service, details, cmd.now, where.channel, where.centre),
             result_issue_place=where.pickup,
             form=channels.RECEIPT_FORM[where.channel],
+            state_duty=state_duty,
             **common,
         )
         app.accept(
@@ -192,28 +205,14 @@ async def _submit(cmd: Submit, uow: IntakeUnitOfWork) -> Submitted:
     )
     base = app.expected_version
     pending = list(app.pending)
-    await uow.events.save(app, cmd.ctx, SOURCE)
-    await uow.applications.insert(
-        ApplicationRow(
-            application_id=application_id,
-            centre_id=where.site_id,
-            service_id=service.id,
-            channel=where.channel,
-            status=result.status,
-            receipt_number=number,
-            applicant_iin=cmd.applicant.iin,
-            applicant_name=cmd.applicant.name.full(),
-            registry_office_id=None if missing else where.office_id,
-            case_id=None,
-            record_number=None,
-            outcome=None,
-            submitted_at=cmd.now,
-            updated_at=cmd.now,
-            receipt=result.receipt,
-            refusal_receipt=result.refusal_receipt,
-        )
-    )
+    appended = await uow.events.save(app, cmd.ctx, SOURCE)
+    # The row from the events just appended, as a rebuild writes it (ADR 0027).
+    await uow.applications.insert(application_row(app, pending[0], appended[-1].time))
     await project_cabinet(uow, app, pending, base)
+    if cmd.ticket_id is not None:
+        await queue.link_application(uow, cmd.actor, cmd.ticket_id, application_id, cmd.now)
+    if cmd.home_visit_id is not None:
+        await home_visits.accept_at_home(uow, cmd.actor, cmd.home_visit_id, application_id, cmd.now)
     return result
 
 
@@ -256,10 +255,43 @@ def _where(service: catalogue.StateService, cmd: Submit, today: dt.date) -> Wher
     return Where(channel=channel, site_id=site_id, office_id=office_id, pickup=pickup, centre=centre)
 
 
+def _state_duty(
+    service: catalogue.StateService, cmd: Submit, details: ServiceDetails, today: dt.date
+) -> StateDuty:
+    """The duty quoted from the shared tariff for the filing date (ADR 0034), with the exemption claimed and the
+    payment stated. A bank document for less than is due is refused here; anything else about a payment is the
+    fee service's to reconcile."""
+    if service.country != catalogue.HOME_COUNTRY:
+        return site_country.foreign_duty(service, cmd.exemption, cmd.payment, today)
+    try:
+        quote = duty.quote_application(service, details, today, exemption=cmd.exemption)
+    except duty.NotExempt as exc:
+        raise InvalidInput(str(exc), field="body.state_duty.exemption") from exc
+    payment = cmd.payment
+    if payment is not None and not quote.payable:
+        raise InvalidInput(
+            "nothing is due for this application: no payment to record", field="body.state_duty.payment"
+        )
+    if payment is not None and payment.amount_tiyn is not None and payment.amount_tiyn < quote.amount_tiyn:
+        raise InvalidInput(
+            f"the payment document is for {payment.amount_tiyn} tiyn; {quote.amount_tiyn} tiyn are due",
+            field="body.state_duty.payment.amount_tiyn",
+        )
+    return StateDuty(
+        amount_tiyn=quote.amount_tiyn,
+        mrp_multiple=quote.mrp_multiple,
+        basis=quote.basis,
+        exemption=quote.exemption,
+        payment=payment,
+    )
+
+
 def _checklist(
-    service: catalogue.StateService, cmd: Submit, details: ServiceDetails
+    service: catalogue.StateService, cmd: Submit, details: ServiceDetails, state_duty: StateDuty
 ) -> tuple[list[PresentedDocument], list[PresentedDocument]]:
-    """The documents presented, and those of the checklist (point 9 of the Standard) that are missing."""
+    """The documents presented, and those of the checklist (point 9 of the Standard) that are missing. A duty
+    that is 0 (free or exempt) or paid needs no paper proof of payment; an exemption needs its supporting
+    document (S004 p.7; ADR 0034)."""
     by_code = {d.code: d for d in service.documents}
     for i, code in enumerate(cmd.documents):
         if code not in by_code:
@@ -267,15 +299,21 @@ def _checklist(
                 f"{code!r} is not a document of this service's checklist; expected one of: "
                 f"{', '.join(by_code)}",
                 field=f"body.documents[{i}]",
+                code="unknown_document",
             )
     presented = [PresentedDocument(code=c, name=by_code[c].name.ru) for c in dict.fromkeys(cmd.documents)]
+    settled = state_duty.amount_tiyn == 0 or state_duty.payment is not None
     missing = [
         PresentedDocument(code=d.code, name=d.name.ru)
         for d in service.required_documents(
             with_representative=cmd.representative is not None, variant=details.variant
         )
-        if d.code not in cmd.documents
+        if d.code not in cmd.documents and not (settled and d.code == duty.FEE_RECEIPT)
     ]
+    if state_duty.exemption is not None and duty.EXEMPTION_DOCUMENT not in cmd.documents:
+        exemption = duty.tariff().exemption(state_duty.exemption)
+        assert exemption is not None  # granted by the tariff in _state_duty
+        missing.append(PresentedDocument(code=duty.EXEMPTION_DOCUMENT, name=exemption.document.ru))
     return presented, missing
 
 

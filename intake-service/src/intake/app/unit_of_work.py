@@ -9,8 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from btkernel.unit_of_work import UnitOfWork
 from civreg.events.application import ApplicationCabinetNotified
+from intake.app.queue_store import QueueUnitOfWork
 from intake.domain import visibility
 from intake.domain.application import Application
 
@@ -63,6 +63,7 @@ class ApplicationFilter:
     status: str | None = None
     applicant_iin: str | None = None
     channel: str | None = None
+    receipt_number: str | None = None  # exactly, as printed on the receipt or refusal receipt
     limit: int = 100
 
 
@@ -90,9 +91,14 @@ class Cabinet(Protocol):
     async def add(self, application_id: str, version: int, e: ApplicationCabinetNotified) -> None: ...
 
     async def notifications(
-        self, application_id: str | None, since: dt.datetime | None, limit: int
+        self,
+        application_id: str | None,
+        since: dt.datetime | None,
+        limit: int,
+        complaint_id: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Oldest first: application_id, version, kind, text, registration_on, refusal_reason, notified_at."""
+        """Oldest first: application_id or complaint_id, version, kind, text, registration_on, refusal_reason,
+        notified_at; the complaints' too (intake.app.complaint_cabinet)."""
         ...
 
 
@@ -132,7 +138,8 @@ class Answers(Protocol):
     async def remember(self, once: Once, answer: dict[str, Any]) -> None: ...
 
 
-class IntakeUnitOfWork(UnitOfWork, Protocol):
+# The queue's and the home visits' stores come with it (intake.app.queue_store, ADR 0037).
+class IntakeUnitOfWork(QueueUnitOfWork, Protocol):
     # Read-only properties, so the PostgreSQL adapters and the fakes (plain attributes) both satisfy them.
     @property
     def applications(self) -> Applications: ...

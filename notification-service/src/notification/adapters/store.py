@@ -38,14 +38,16 @@ class PgStore:
     async def save_application(self, app: ApplicationContact) -> None:
         await self.conn.execute(
             "INSERT INTO applications (application_id, service_id, service_name_ru, service_name_kk, centre_id,"
-            " status, receipt_number, applicant_name, recipient_name, email, phone, timezone, source_event_id)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)"
+            " status, receipt_number, applicant_name, recipient_name, email, phone, timezone, source_event_id,"
+            " service_name_ky)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)"
             " ON CONFLICT (application_id) DO UPDATE SET service_id = EXCLUDED.service_id,"
             " service_name_ru = EXCLUDED.service_name_ru, service_name_kk = EXCLUDED.service_name_kk,"
             " centre_id = EXCLUDED.centre_id, status = EXCLUDED.status, receipt_number = EXCLUDED.receipt_number,"
             " applicant_name = EXCLUDED.applicant_name, recipient_name = EXCLUDED.recipient_name,"
             " email = EXCLUDED.email, phone = EXCLUDED.phone, timezone = EXCLUDED.timezone,"
-            " source_event_id = EXCLUDED.source_event_id, updated_at = now()",
+            " source_event_id = EXCLUDED.source_event_id, service_name_ky = EXCLUDED.service_name_ky,"
+            " updated_at = now()",
             app.application_id,
             app.service_id,
             app.service_name_ru,
@@ -59,13 +61,14 @@ class PgStore:
             app.phone,
             app.timezone,
             app.source_event_id,
+            app.service_name_ky,
         )
 
     async def get_application(self, application_id: str) -> ApplicationContact | None:
         row = await self.conn.fetchrow(
             "SELECT application_id, service_id, service_name_ru, service_name_kk, centre_id, status,"
-            " receipt_number, applicant_name, recipient_name, email, phone, timezone, source_event_id"
-            " FROM applications WHERE application_id = $1",
+            " receipt_number, applicant_name, recipient_name, email, phone, timezone, source_event_id,"
+            " service_name_ky FROM applications WHERE application_id = $1",
             application_id,
         )
         return ApplicationContact(**dict(row)) if row else None
@@ -136,10 +139,11 @@ class PgStore:
         return [_notification(r) for r in rows]
 
     async def record_delivered(self, n: Notification, at: dt.datetime) -> bool:
-        """Mark delivered if the claim that made this attempt is still the current one (no one reclaimed it)."""
+        """Mark delivered if the claim that made this attempt is still the current one (no one reclaimed it); an
+        SMS is `sent` when its delivery report says so."""
         done = await self.conn.fetchval(
             "UPDATE notifications SET status = 'delivered', delivered_at = $3, last_error = NULL, updated_at = $3"
-            " WHERE notification_id = $1 AND status = 'pending' AND attempts = $2 RETURNING 1",
+            " WHERE notification_id = $1 AND status IN ('pending', 'sent') AND attempts = $2 RETURNING 1",
             uuid.UUID(n.notification_id),
             n.attempts,
             at,
@@ -161,11 +165,77 @@ class PgStore:
     async def record_failed(self, n: Notification, error: str, at: dt.datetime) -> bool:
         done = await self.conn.fetchval(
             "UPDATE notifications SET status = 'failed', last_error = $3, updated_at = $4"
-            " WHERE notification_id = $1 AND status = 'pending' AND attempts = $2 RETURNING 1",
+            " WHERE notification_id = $1 AND status IN ('pending', 'sent') AND attempts = $2 RETURNING 1",
             uuid.UUID(n.notification_id),
             n.attempts,
             error,
             at,
+        )
+        return bool(done)
+
+    # -- SMS (ADR 0038) --
+
+    async def record_sent(self, n: Notification, at: dt.datetime) -> bool:
+        done = await self.conn.fetchval(
+            "UPDATE notifications SET status = 'sent', last_error = NULL, updated_at = $3"
+            " WHERE notification_id = $1 AND status = 'pending' AND attempts = $2 RETURNING 1",
+            uuid.UUID(n.notification_id),
+            n.attempts,
+            at,
+        )
+        return bool(done)
+
+    async def get_for_report(self, notification_id: str) -> Notification | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM notifications WHERE notification_id = $1 FOR UPDATE",
+            uuid.UUID(notification_id),
+        )
+        return _notification(row) if row else None
+
+    async def record_resend(
+        self, n: Notification, error: str, retry_at: dt.datetime, at: dt.datetime
+    ) -> bool:
+        done = await self.conn.fetchval(
+            "UPDATE notifications SET status = 'pending', send_round = send_round + 1, last_error = $3,"
+            " next_attempt_at = $4, updated_at = $5"
+            " WHERE notification_id = $1 AND status IN ('pending', 'sent') AND attempts = $2 RETURNING 1",
+            uuid.UUID(n.notification_id),
+            n.attempts,
+            error,
+            retry_at,
+            at,
+        )
+        return bool(done)
+
+    # -- SMS whose delivery report has not come (ADR 0038, "Lost reports") --
+
+    async def claim_unreported(
+        self, *, now: dt.datetime, handed_over_before: dt.datetime, limit: int, lease_s: float
+    ) -> list[Notification]:
+        """`sent` SMS handed over before `handed_over_before` (the attempt's claim moment) and due to be asked
+        about, leased to the caller for `lease_s`: another instance skips them until then (SKIP LOCKED, ADR 0029)."""
+        rows = await self.conn.fetch(
+            "WITH due AS (SELECT notification_id FROM notifications"
+            "  WHERE status = 'sent' AND last_attempt_at <= $2 AND next_attempt_at <= $1"
+            "  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
+            " UPDATE notifications n SET next_attempt_at = $1 + make_interval(secs => $4)"
+            " FROM due WHERE n.notification_id = due.notification_id"
+            f" RETURNING {', '.join('n.' + c for c in _FIELDS)}",
+            now,
+            handed_over_before,
+            limit,
+            lease_s,
+        )
+        return [_notification(r) for r in rows]
+
+    async def record_next_check(self, n: Notification, check_at: dt.datetime) -> bool:
+        """When to ask again about an SMS still `sent` in the same attempt."""
+        done = await self.conn.fetchval(
+            "UPDATE notifications SET next_attempt_at = $3"
+            " WHERE notification_id = $1 AND status = 'sent' AND attempts = $2 RETURNING 1",
+            uuid.UUID(n.notification_id),
+            n.attempts,
+            check_at,
         )
         return bool(done)
 

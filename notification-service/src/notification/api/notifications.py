@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from btkernel import problem_docs, problems
-from btkernel.service import ActorDep, ApplicationIdQuery, PoolDep
+from btkernel.history import audit
+from btkernel.service import ActorDep, ApplicationIdQuery, ContextDep, PoolDep
 from civreg.policy import Role
 from notification.adapters.store import PgStore
 from notification.app.delivery_log import delivery_log
@@ -65,6 +66,7 @@ class NotificationList(BaseModel):
 async def list_notifications(
     pool: PoolDep,
     actor: ActorDep,
+    ctx: ContextDep,
     application_id: ApplicationIdQuery,
 ) -> NotificationList:
     async with pool.acquire() as conn:
@@ -76,4 +78,13 @@ async def list_notifications(
             + (" at your centre" if actor.role == Role.CENTRE_OPERATOR else ""),
             field="query.application_id",
         )
+    # The log shows recipients' addresses and phones: audited before it is answered, as records and applications
+    # are (ADR 0030); the entry keeps the notification ids, never the addresses.
+    await audit.record_read(
+        pool,
+        ctx,
+        action="notifications.list",
+        query={"application_id": application_id},
+        returned=[n.notification_id for n in rows],
+    )
     return NotificationList(application_id=application_id, items=[NotificationOut.of(n) for n in rows])

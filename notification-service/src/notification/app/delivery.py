@@ -1,6 +1,9 @@
 """Use case: deliver the pending notifications. Claims are committed before sending, so every attempt is on
 record before it is made; each final outcome is recorded together with its NotificationDelivered or
-NotificationFailed event (outbox) in one transaction; a transient failure is retried after its backoff."""
+NotificationFailed event (outbox) in one transaction; a transient failure is retried after its backoff.
+
+An SMS the provider accepted is `sent`, not delivered: its outcome comes with the provider's delivery report
+(`app.sms_reports`, ADR 0038)."""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ from notification.domain.delivery import (
     error_text,
 )
 from notification.domain.mail import build_message
-from notification.domain.notification import Notification
+from notification.domain.notification import SMS, Notification
+from notification.domain.sms_reports import Sms, reference
 
 log = btlog.get(__name__)
 
@@ -33,6 +37,12 @@ SOURCE = "/notification"
 class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None:
         """Send, or raise DeliveryError saying whether the failure is permanent."""
+        ...
+
+
+class SmsSender(Protocol):
+    async def send(self, sms: Sms) -> None:
+        """Hand the SMS to the provider (which dedupes on `sms.reference`), or raise DeliveryError."""
         ...
 
 
@@ -51,6 +61,10 @@ class DeliveryLog(Protocol):
         ...
 
     async def record_delivered(self, n: Notification, at: dt.datetime) -> bool: ...
+
+    async def record_sent(self, n: Notification, at: dt.datetime) -> bool:
+        """An SMS the provider accepted: `sent`, waiting for its delivery report."""
+        ...
 
     async def record_retry(
         self, n: Notification, error: str, retry_at: dt.datetime, at: dt.datetime
@@ -81,9 +95,12 @@ class Delivery:
         batch_size: int = 20,
         actor: str = "system:notification",
         now: Callable[[], dt.datetime] = clock.now,
+        sms: SmsSender | None = None,
     ) -> None:
         self.transaction = transaction
         self.mailer = mailer
+        # None: this deployment has no SMS provider; an SMS then fails its attempts with that reason.
+        self.sms = sms
         self.sender = sender
         self.policy = policy
         self.batch_size = batch_size
@@ -111,6 +128,9 @@ class Delivery:
         return len(abandoned) + len(claimed)
 
     async def _deliver(self, n: Notification) -> None:
+        if n.channel == SMS:
+            await self._send_sms(n)
+            return
         message = build_message(
             notification_id=n.notification_id,
             sender=self.sender,
@@ -132,20 +152,26 @@ class Delivery:
             if not await tx.record_delivered(n, at):
                 log.warning("delivery_outcome_stale", notification_id=n.notification_id, attempts=n.attempts)
                 return
-            await self._publish(
-                tx,
-                n,
-                NotificationDelivered(
-                    notification_id=n.notification_id,
-                    application_id=n.application_id,
-                    channel=n.channel,
-                    recipient=n.recipient,
-                    template=n.template,
-                    delivered_at=at,
-                    attempts=n.attempts,
-                ),
-            )
+            await announce_delivered(tx, n, at, actor=self.actor)
         log.info("notification_delivered", notification_id=n.notification_id, attempts=n.attempts)
+
+    async def _send_sms(self, n: Notification) -> None:
+        try:
+            if self.sms is None:
+                raise DeliveryError("no SMS provider is configured (BT_SMS_PROVIDER_URL)", permanent=False)
+            await self.sms.send(Sms(reference(n.notification_id, n.send_round), n.recipient, n.body))
+        except DeliveryError as exc:
+            await self._record_failure(n, str(exc), permanent=exc.permanent)
+            return
+        except Exception as exc:  # as for mail: a bug must not leave the row claimed for the whole lease
+            await self._record_failure(n, repr(exc), permanent=False)
+            return
+        async with self.transaction() as tx:
+            # False when the delivery report came first (and recorded the outcome) or the row was reclaimed.
+            if not await tx.record_sent(n, self.now()):
+                log.info("sms_sent_outcome_already_known", notification_id=n.notification_id)
+                return
+        log.info("sms_sent", notification_id=n.notification_id, attempts=n.attempts, round=n.send_round)
 
     async def _record_failure(self, n: Notification, error: str, *, permanent: bool) -> None:
         error = error_text(error)
@@ -169,30 +195,51 @@ class Delivery:
         if not await tx.record_failed(n, error, at):
             log.warning("delivery_outcome_stale", notification_id=n.notification_id, attempts=n.attempts)
             return
-        await self._publish(
-            tx,
-            n,
-            NotificationFailed(
-                notification_id=n.notification_id,
-                application_id=n.application_id,
-                channel=n.channel,
-                recipient=n.recipient,
-                template=n.template,
-                failed_at=at,
-                attempts=n.attempts,
-                error=error,
-            ),
-        )
+        await announce_failed(tx, n, error, at, actor=self.actor)
         log.error("notification_failed", notification_id=n.notification_id, attempts=n.attempts, error=error)
 
-    async def _publish(self, tx: DeliveryLog, n: Notification, event: Event) -> None:
-        envelope = Envelope.new(
-            type=event.TYPE,
-            source=SOURCE,
-            subject=n.notification_id,
-            data=event.to_data(),
-            correlation_id=n.correlation_id,
-            causation_id=n.source_event_id,
-            actor=self.actor,
-        )
-        await tx.enqueue(event.TOPIC, envelope)
+
+class Outbox(Protocol):
+    async def enqueue(self, topic: str, envelope: Envelope) -> None: ...
+
+
+async def announce_delivered(tx: Outbox, n: Notification, at: dt.datetime, *, actor: str) -> None:
+    """NotificationDelivered, in the transaction that recorded the outcome."""
+    event = NotificationDelivered(
+        notification_id=n.notification_id,
+        application_id=n.application_id,
+        channel=n.channel,
+        recipient=n.recipient,
+        template=n.template,
+        delivered_at=at,
+        attempts=n.attempts,
+    )
+    await _publish(tx, n, event, actor)
+
+
+async def announce_failed(tx: Outbox, n: Notification, error: str, at: dt.datetime, *, actor: str) -> None:
+    """NotificationFailed, in the transaction that recorded the outcome."""
+    event = NotificationFailed(
+        notification_id=n.notification_id,
+        application_id=n.application_id,
+        channel=n.channel,
+        recipient=n.recipient,
+        template=n.template,
+        failed_at=at,
+        attempts=n.attempts,
+        error=error,
+    )
+    await _publish(tx, n, event, actor)
+
+
+async def _publish(tx: Outbox, n: Notification, event: Event, actor: str) -> None:
+    envelope = Envelope.new(
+        type=event.TYPE,
+        source=SOURCE,
+        subject=n.notification_id,
+        data=event.to_data(),
+        correlation_id=n.correlation_id,
+        causation_id=n.source_event_id,
+        actor=actor,
+    )
+    await tx.enqueue(event.TOPIC, envelope)

@@ -20,7 +20,8 @@ from notification.domain import messages
 from notification.domain.applicant import ACCEPTANCE_REFUSED, SUBMITTED, ApplicationContact, addressee
 from notification.domain.notification import (
     NewNotification,
-    only_email_is_sent_and_a_missing_address_is_logged,
+    email_when_there_is_an_address_else_sms,
+    new_notification,
 )
 
 log = btlog.get(__name__)
@@ -74,24 +75,27 @@ async def _review_extended(e: ReviewExtended, envelope: Envelope, store: Store) 
         recipient_name=app.recipient_name,
         service_name_ru=app.service_name_ru,
         service_name_kk=app.service_name_kk,
+        service_name_ky=app.service_name_ky,
+        lang=names.language_of(app.centre_id),
         receipt_number=app.receipt_number,
         reason=e.reason,
         days=e.days,
         due_on=e.review_due_at.astimezone(ZoneInfo(app.timezone)).date(),
     )
-    await _queue(store, app, envelope, rendered)
+    due_on = e.review_due_at.astimezone(ZoneInfo(app.timezone)).strftime("%d.%m.%Y")
+    await queue(store, app, envelope, rendered, due_on=due_on)
 
 
 def _submitted(e: ApplicationSubmitted, event_id: str) -> ApplicationContact:
     tz = _timezone(e.centre_id)
-    on = e.submitted_at.astimezone(ZoneInfo(tz)).date()
-    ru, kk = names.service_names(e.service_id, on, fallback=e.receipt.service_name)
+    service = names.service_names(e.service_id, e.submitted_at, e.centre_id, fallback=e.receipt.service_name)
     name, email, phone = addressee(e.applicant, e.representative, e.contact)
     return ApplicationContact(
         application_id=e.application_id,
         service_id=e.service_id,
-        service_name_ru=ru,
-        service_name_kk=kk,
+        service_name_ru=service.ru,
+        service_name_kk=service.kk,
+        service_name_ky=service.ky,
         centre_id=e.centre_id,
         status=SUBMITTED,
         receipt_number=e.receipt.number,
@@ -116,6 +120,8 @@ async def _result_received(e: ApplicationResultReceived, envelope: Envelope, sto
             recipient_name=app.recipient_name,
             service_name_ru=app.service_name_ru,
             service_name_kk=app.service_name_kk,
+            service_name_ky=app.service_name_ky,
+            lang=names.language_of(app.centre_id),
             receipt_number=app.receipt_number,
             pickup_place=e.pickup_place,
             reason=e.refusal_reason,
@@ -125,25 +131,27 @@ async def _result_received(e: ApplicationResultReceived, envelope: Envelope, sto
             recipient_name=app.recipient_name,
             service_name_ru=app.service_name_ru,
             service_name_kk=app.service_name_kk,
+            service_name_ky=app.service_name_ky,
+            lang=names.language_of(app.centre_id),
             receipt_number=app.receipt_number,
             pickup_place=e.pickup_place,
         )
-    await _queue(store, app, envelope, rendered)
+    await queue(store, app, envelope, rendered)
 
 
 async def _acceptance_refused(e: ApplicationAcceptanceRefused, envelope: Envelope, store: Store) -> None:
     tz = _timezone(e.centre_id)
-    on = e.refused_at.astimezone(ZoneInfo(tz)).date()
     receipt = e.refusal_receipt
-    ru, kk = names.service_names(e.service_id, on, fallback=receipt.service_name)
+    service = names.service_names(e.service_id, e.refused_at, e.centre_id, fallback=receipt.service_name)
     name, email, phone = addressee(e.applicant, e.representative, e.contact)
     # The refused package never got an accepted submission: the refusal itself makes the projection row, so the
     # centre scoping of the delivery log works for it too.
     app = ApplicationContact(
         application_id=e.application_id,
         service_id=e.service_id,
-        service_name_ru=ru,
-        service_name_kk=kk,
+        service_name_ru=service.ru,
+        service_name_kk=service.kk,
+        service_name_ky=service.ky,
         centre_id=e.centre_id,
         status=ACCEPTANCE_REFUSED,
         receipt_number=None,
@@ -157,22 +165,34 @@ async def _acceptance_refused(e: ApplicationAcceptanceRefused, envelope: Envelop
     await store.save_application(app)
     rendered = messages.acceptance_refused(
         recipient_name=name,
-        service_name_ru=ru,
-        service_name_kk=kk,
+        service_name_ru=service.ru,
+        service_name_kk=service.kk,
+        service_name_ky=service.ky,
+        lang=service.lang,
         refusal_number=receipt.number,
         refused_at=e.refused_at,
         timezone=tz,
         reason=receipt.reason,
-        missing_documents=names.document_names(e.service_id, on, receipt.missing_documents),
+        missing_documents=names.document_names(
+            e.service_id, e.refused_at, e.centre_id, receipt.missing_documents
+        ),
     )
-    await _queue(store, app, envelope, rendered)
+    refused_on = e.refused_at.astimezone(ZoneInfo(tz)).strftime("%d.%m.%Y")
+    await queue(store, app, envelope, rendered, number=receipt.number, refused_on=refused_on)
 
 
-async def _queue(
-    store: Store, app: ApplicationContact, envelope: Envelope, rendered: messages.Rendered
+async def queue(
+    store: Store, app: ApplicationContact, envelope: Envelope, rendered: messages.Rendered, **sms_values: str
 ) -> None:
-    n = only_email_is_sent_and_a_missing_address_is_logged(
-        app, rendered, source_event_id=envelope.id, correlation_id=envelope.correlation_id or envelope.id
+    """Queue `rendered` on the applicant's channel; `sms_values` are what its SMS text quotes besides the
+    receipt number (ADR 0038)."""
+    n = new_notification(
+        app,
+        rendered,
+        email_when_there_is_an_address_else_sms(app),
+        sms_values=sms_values,
+        source_event_id=envelope.id,
+        correlation_id=envelope.correlation_id or envelope.id,
     )
     if await store.add_notification(n):
         log.info(

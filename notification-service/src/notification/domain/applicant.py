@@ -28,6 +28,8 @@ class ApplicationContact:
     phone: str | None
     timezone: str
     source_event_id: str
+    # The Kyrgyz name of a Kyrgyz edition's service (ADR 0039), "" for a Kazakh one (whose state name is kk).
+    service_name_ky: str = ""
 
 
 def addressee(

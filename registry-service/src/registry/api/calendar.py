@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from btkernel import problem_docs
 from btkernel.bounded import Id
 from btkernel.service import ActorDep
+from civreg import sites
 from registry.api.deps import UowDep
 from registry.app import calendar as use_cases
 from registry.app import queries
@@ -103,6 +104,20 @@ async def put_schedule_exception(
     )
     recomputed = await use_cases.set_schedule_exception(command, uow)
     return {"site_id": site_id, **body.model_dump(mode="json"), "recomputed_deadlines": recomputed}
+
+
+@router.get("/sites", summary="The registry offices and service centres, with their names and countries")
+async def list_sites(actor: ActorDep) -> list[dict[str, Any]]:
+    """Reference data (civreg.sites), so the desk offers sites to choose from instead of typed ids."""
+    reference = sites.load()
+    return [
+        {"id": s.id, "kind": kind, "country": s.country, "name": s.name.model_dump(), "address": s.address}
+        for kind, group in (
+            ("registry_office", reference.registry_offices),
+            ("service_centre", reference.service_centres),
+        )
+        for s in group
+    ]
 
 
 @router.get("/sites/{site_id}/working-days", summary="Which days a site works, and its hours")

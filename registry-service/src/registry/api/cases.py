@@ -11,6 +11,7 @@ from btkernel.bounded import CODE_MAX, Id
 from btkernel.context import Actor, RequestContext
 from btkernel.problems import InvalidInput
 from btkernel.service import ActorDep, ContextDep
+from civreg import identifiers, sites
 from registry.api.deps import StaffDep, UowDep
 from registry.api.schemas import CaseDetail, CaseHistoryEntry, CaseView, Registration, Resolution
 from registry.app import cases as use_cases
@@ -31,13 +32,23 @@ async def worklist(
     ] = None,
     due: Annotated[Literal["today", "overdue"] | None, Query()] = None,
     mine: Annotated[bool, Query(description="only cases assigned to me (executives)")] = False,
+    executive_id: Annotated[
+        str | None,
+        Query(max_length=100, description="only cases assigned to this executive (the desk's filter)"),
+    ] = None,
     service_id: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
     if status is not None and status not in STATUSES:
         raise InvalidInput(f"unknown status {status!r}; one of: {', '.join(STATUSES)}", field="query.status")
     return await queries.worklist(
-        actor, uow, status=status, due=due, mine=mine, service_id=service_id, limit=limit
+        actor,
+        uow,
+        status=status,
+        due=due,
+        executive_id=actor.id if mine else executive_id,
+        service_id=service_id,
+        limit=limit,
     )
 
 
@@ -55,10 +66,11 @@ async def find_cases(
 
 
 async def case_detail(actor: Actor, case_id: str, uow: RegistryUnitOfWork) -> dict[str, Any]:
-    """The worklist row with the time left and the case's full history."""
+    """The worklist row with the time left, the case's full history and what the actor may do on it now."""
     detail = await queries.case_detail(actor, case_id, uow)
     data = {**detail.row, **time_left_to_review(detail.row, clock.now())}
     data["history"] = [CaseHistoryEntry(**e.history_entry()) for e in detail.history]
+    data["allowed_actions"] = detail.allowed_actions
     return data
 
 
@@ -114,6 +126,13 @@ async def resolution(
 async def registration(
     case_id: Id, body: Registration, uow: UowDep, actor: ActorDep, ctx: ContextDep
 ) -> dict[str, Any]:
+    country = sites.load().country_of(actor.site)
+    if body.child_iin is not None and (found := identifiers.problem_code(body.child_iin, country)):
+        # The office's country's number: a Kyrgyz office assigns a PIN, a Kazakh one an IIN (ADR 0039).
+        code, reason = found
+        raise InvalidInput(
+            reason, errors=[{"path": "body.child_iin", "reason": reason, "type": code}], code=code
+        )
     return await act_on_case(use_cases.RegisterAct(case_id, actor, body.child_iin), uow, ctx)
 
 

@@ -24,7 +24,10 @@ STATISTICS_FIELDS = [
     "median_seconds_to_result",
     "p90_seconds_to_result",
     "share_on_time",
+    "country",
 ]
+# A country's figures and deadlines (ADR 0039: the Kyrgyz one-window sites next to the Kazakh ones).
+CountryQuery = Annotated[Literal["KZ", "KG"] | None, Query(description="only this country's offices")]
 
 
 @router.get(
@@ -44,6 +47,7 @@ async def list_deadlines(
     service_id: Annotated[str | None, Query(max_length=100)] = None,
     include_done: Annotated[bool, Query()] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    country: CountryQuery = None,
 ) -> list[dict[str, Any]]:
     return await queries.deadlines(
         actor,
@@ -55,6 +59,7 @@ async def list_deadlines(
         service_id=service_id,
         include_done=include_done,
         limit=limit,
+        country=country,
     )
 
 
@@ -78,6 +83,7 @@ async def statistics(
     registry_office_id: Annotated[str | None, Query(max_length=100)] = None,
     service_id: Annotated[str | None, Query(max_length=100)] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
+    country: CountryQuery = None,
 ) -> Any:
     if date_to < date_from:
         raise InvalidInput("`to` is before `from`", field="query.to")
@@ -88,6 +94,7 @@ async def statistics(
         date_to=date_to,
         registry_office_id=registry_office_id,
         service_id=service_id,
+        country=country,
     )
     if format == "csv":
         buffer = io.StringIO()

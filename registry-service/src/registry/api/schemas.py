@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from civreg import iin as iin_rules
+from civreg import identifiers
 
 
 class _Body(BaseModel):
@@ -23,15 +23,16 @@ class Resolution(_Body):
 
 class Registration(_Body):
     child_iin: str | None = Field(
-        None, max_length=12, description="the IIN assigned to the child, when already known"
+        None,
+        max_length=identifiers.MAX_LENGTH,
+        description="the number assigned to the child, when already known: the IIN, or the PIN at a Kyrgyz office",
     )
 
     @field_validator("child_iin")
     @classmethod
     def _iin(cls, v: str | None) -> str | None:
-        if v is not None and (why := iin_rules.problem(v)):
-            raise ValueError(why)
-        return v
+        # An IIN or a PIN here; the office's country decides which (registry.api.cases, ADR 0039).
+        return None if v is None else identifiers.check_any(v)
 
 
 class Refusal(_Body):
@@ -85,6 +86,10 @@ class CaseHistoryEntry(BaseModel):
 
 class CaseDetail(CaseView):
     history: list[CaseHistoryEntry]
+    allowed_actions: list[str] = Field(
+        description="what the asking actor may do on the case now: each the last segment of "
+        "POST /api/v1/cases/{case_id}/<action> (registry.domain.case_actions)"
+    )
 
 
 class RecordView(BaseModel):

@@ -18,7 +18,7 @@ from civreg.events.case import CaseOpened, ReviewExtended
 from civreg.events.values import Term
 from civreg.policy import Role
 from civreg.terms import review_term
-from registry.app import SOURCE, acts
+from registry.app import SOURCE, acts, agency_cases
 from registry.app.staff import StaffDirectory, check_executive
 from registry.app.unit_of_work import RegistryUnitOfWork
 from registry.domain.case import Case
@@ -42,7 +42,8 @@ async def open_case(
         if existing is not None:
             return existing
         filed_on = e.submitted_at.astimezone(ALMATY).date()
-        service = catalogue.load().get(e.service_id, on=filed_on)
+        # The office's country's edition, by the office's date (a Kyrgyz office: ADR 0039).
+        service = catalogue.load().at_site(e.service_id, e.submitted_at, e.registry_office_id)
         if service is None:
             raise ValueError(f"service {e.service_id} not in the catalogue on {filed_on}")
         site_clock = await uow.calendar.site_clock()
@@ -70,9 +71,14 @@ async def open_case(
                 documents=e.documents,
             )
         )
-        await uow.events.save(case, ctx, SOURCE)
+        # A service a partner agency decides goes to it at once (ADR 0040); the case stays here.
+        sent = agency_cases.send_if_decided_elsewhere(case, service, now)
+        appended = await uow.events.save(case, ctx, SOURCE)
         assert case.opened is not None
         await uow.case_views.insert(case.opened)
+        if sent:
+            # Stamped with the last event's moment, as a rebuild stamps it (registry.app.case_projection).
+            await uow.case_views.update(case, appended[-1].time)
         await uow.commit()
     return case
 
@@ -213,7 +219,11 @@ async def execute(
         await command.run(case, uow, ctx, now)
         # The review due moment is written to the worklist only when the command moved it (ReviewExtended).
         extended = any(isinstance(e, ReviewExtended) for e in case.pending)
-        await uow.events.save(case, ctx, SOURCE)
-        await uow.case_views.update(case, now, review_due_at=case.review_due_at if extended else None)
+        appended = await uow.events.save(case, ctx, SOURCE)
+        if appended:
+            # The last event's moment, not the clock's: a rebuild from the events writes the same row (ADR 0027).
+            await uow.case_views.update(
+                case, appended[-1].time, review_due_at=case.review_due_at if extended else None
+            )
         await uow.commit()
     return case

@@ -90,7 +90,7 @@ async def _project(uow: RegistryUnitOfWork, envelope: Envelope) -> None:
     if submitted_at is None:
         raise LookupError(f"case {case_id} has no events yet")
     case = {**row, "submitted_at": submitted_at}
-    service = catalogue.load().get(case["service_id"], on=submitted_at.astimezone(ALMATY).date())
+    service = catalogue.load().at_site(case["service_id"], submitted_at, case["registry_office_id"])
     if service is None:
         raise LookupError(f"service {case['service_id']} not in the catalogue on {submitted_at}")
     at = envelope.time
@@ -138,7 +138,7 @@ async def _open_step(
     execution_due_at: dt.datetime | None = None,
     executive_id: str | None = None,
 ) -> None:
-    service = catalogue.load().get(case["service_id"], on=case["submitted_at"].astimezone(ALMATY).date())
+    service = catalogue.load().at_site(case["service_id"], case["submitted_at"], case["registry_office_id"])
     if service is None:
         return
     step = next((s for s in service.steps if s.order == order), None)
@@ -261,7 +261,7 @@ async def _open_third_party_notice(
 ) -> None:
     """Divorce on a court decision on a missing or incapacitated spouse or a prison sentence: the other party is
     told within one week of the application's receipt (S002/App.9 p.5(4))."""
-    service = catalogue.load().get(e.service_id, on=e.submitted_at.astimezone(ALMATY).date())
+    service = catalogue.load().at_site(e.service_id, e.submitted_at, e.registry_office_id)
     notice = service.third_party_notice if service else None
     if service is None or notice is None or variant_of(service, e.details) not in notice.variants:
         return

@@ -11,11 +11,15 @@ from btkernel import clock
 from btkernel.context import Actor
 from btkernel.errors import InvalidInput, NotFound
 from btkernel.eventstore import StoredEvent
+from civreg import sites
 from civreg.calendar import ALMATY
 from civreg.policy import Role
 from registry.app.calendar import known_site
 from registry.app.unit_of_work import RegistryUnitOfWork
+from registry.domain.case import Case
+from registry.domain.case_actions import allowed_actions
 from registry.domain.deadlines import time_left
+from workcal import zone
 
 # What a deadline shows, besides the time left (registry.domain.deadlines.time_left).
 DEADLINE_FIELDS = (
@@ -49,16 +53,16 @@ async def worklist(
     *,
     status: str | None,
     due: str | None,
-    mine: bool,
+    executive_id: str | None,
     service_id: str | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Open cases of the office, most urgent first; `mine`: those assigned to the asking executive."""
+    """Open cases of the office, most urgent first; with `executive_id`, those assigned to that executive."""
     async with uow:
         return await uow.case_views.worklist(
             office_id=office_of(actor),
             status=status,
-            executive_id=actor.id if mine else None,
+            executive_id=executive_id,
             service_id=service_id,
             due=due,
             now=clock.now(),
@@ -88,15 +92,20 @@ async def find_cases(
 class CaseDetail:
     row: dict[str, Any]
     history: list[StoredEvent]
+    # What the asking actor may do on the case now (registry.domain.case_actions), for the desk's buttons.
+    allowed_actions: list[str]
 
 
 async def case_detail(actor: Actor, case_id: str, uow: RegistryUnitOfWork) -> CaseDetail:
-    """The worklist row with the case's full history; 404 for another office's case (its ids reveal nothing)."""
+    """The worklist row with the case's full history and the actions the actor may take on it; 404 for another
+    office's case (its ids reveal nothing)."""
     async with uow:
         row = await uow.case_views.row(case_id)
         if row is None or (actor.role != Role.SUPERVISOR and row["registry_office_id"] != actor.site):
             raise NotFound(f"no case {case_id} in your registry office")
-        return CaseDetail(row, await uow.case_views.history(case_id))
+        case = await uow.events.load_aggregate(Case, case_id)
+        allowed = [] if case is None else allowed_actions(case, actor, clock.now())
+        return CaseDetail(row, await uow.case_views.history(case_id), allowed)
 
 
 async def statistics(
@@ -107,13 +116,23 @@ async def statistics(
     date_to: dt.date,
     registry_office_id: str | None,
     service_id: str | None,
+    country: str | None = None,
 ) -> list[dict[str, Any]]:
-    """A head sees their own office; a supervisor any (or all)."""
+    """A head sees their own office; a supervisor any (or all), optionally of one country (ADR 0039): each row
+    names its office's country."""
     office = registry_office_id if actor.role == Role.SUPERVISOR else actor.site
     async with uow:
-        return await uow.case_views.statistics(
+        rows = await uow.case_views.statistics(
             date_from=date_from, date_to=date_to, office_id=office, service_id=service_id
         )
+    return _of_country(rows, country)
+
+
+def _of_country(rows: list[dict[str, Any]], country: str | None) -> list[dict[str, Any]]:
+    """Each row with its registry office's country (sites.yaml), only those of `country` when given."""
+    reference = sites.load()
+    with_country = [{**r, "country": reference.country_of(r["registry_office_id"])} for r in rows]
+    return [r for r in with_country if country is None or r["country"] == country]
 
 
 async def deadlines(
@@ -127,9 +146,14 @@ async def deadlines(
     service_id: str | None,
     include_done: bool,
     limit: int,
+    country: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Running deadlines by default, most urgent first, each with the time and working time left."""
+    """Running deadlines by default, most urgent first, each with the time and working time left and its
+    office's country; only one country's when given (ADR 0039: filtered after `limit`, within an office's
+    view that is one country anyway). "Due today" is the office's day, in its own zone."""
     now = clock.now()
+    own_office = sites.load().site(office_of(actor) or "")
+    tz = zone(own_office.timezone) if own_office is not None else ALMATY
     async with uow:
         found = await uow.deadlines.find(
             office_id=office_of(actor),
@@ -140,13 +164,14 @@ async def deadlines(
             include_done=include_done,
             due=due,
             now=now,
-            day_end=dt.datetime.combine(now.astimezone(ALMATY).date(), dt.time.max, tzinfo=ALMATY),
+            day_end=dt.datetime.combine(now.astimezone(tz).date(), dt.time.max, tzinfo=tz),
             limit=limit,
         )
         if (application_id or case_id) and not found and include_done:
             raise NotFound("no deadlines for that case in your registry office")
         site_clock = await uow.calendar.site_clock()
-    return [{**{k: r[k] for k in DEADLINE_FIELDS}, **time_left(r, now, site_clock)} for r in found]
+    rows = [{**{k: r[k] for k in DEADLINE_FIELDS}, **time_left(r, now, site_clock)} for r in found]
+    return _of_country(rows, country)
 
 
 async def find_records(

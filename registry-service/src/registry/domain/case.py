@@ -34,6 +34,7 @@ from civreg.events.case import (
 )
 from civreg.policy import Role
 from civreg.terms import earliest_registration, variant_of
+from registry.domain.agency_case import AgencyDecision
 
 OPENED = "opened"
 REGISTERED_IN_CHANCELLERY = "registered_in_chancellery"
@@ -69,7 +70,7 @@ def time_left_to_review(case: Mapping[str, Any], now: dt.datetime) -> dict[str, 
     return {"overdue": left < 0, "seconds_left": int(left)}
 
 
-class Case(Aggregate):
+class Case(AgencyDecision, Aggregate):
     STREAM_TYPE = "case"
 
     def __init__(self, stream_id: str) -> None:
@@ -96,7 +97,9 @@ class Case(Aggregate):
         """The edition of the service in force on the filing date: the application is judged by it."""
         assert self.opened is not None
         filed_on = self.opened.submitted_at.astimezone(ALMATY).date()
-        service = catalogue.load().get(self.opened.service_id, on=filed_on)
+        service = catalogue.load().at_site(
+            self.opened.service_id, self.opened.submitted_at, self.opened.registry_office_id
+        )
         if service is None:
             raise RuleViolation(f"service {self.opened.service_id} has no edition in force on {filed_on}")
         return service

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from civreg import sites
-from workcal import Country, DayOverride, Schedule, Term, WorkingCalendar, builtin_schedule, due
+from workcal import Country, DayOverride, Schedule, Term, WorkingCalendar, due
 from workcal.errors import TermError
 
 
@@ -27,7 +27,8 @@ class SiteClock:
         if site is None:
             raise TermError(f"unknown site {site_id!r}: no schedule to count its working time in")
         exceptions = {e["day"]: e["hours"] for e in self.exceptions.get(site_id, [])}
-        return builtin_schedule(site.schedule, exceptions=exceptions), site.country
+        # In the site's own zone and hours (a Kyrgyz site: Asia/Bishkek, its schedule from sites.yaml; ADR 0039).
+        return reference.schedule_of(site, exceptions), site.country
 
     def due(self, start: dt.datetime, term: dict[str, Any], site_id: str) -> dt.datetime:
         schedule, country = self.schedule(site_id)

@@ -11,10 +11,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from btkernel import clock
+from civreg import sites
 from civreg.calendar import ALMATY
 from civreg.sites import Names
+from workcal import zone
 
 Channel = Literal["desk", "state_corporation", "portal"]
+# The countries whose editions the catalogue holds (ADR 0039); a site serves its own country's edition only.
+Country = Literal["KZ", "KG"]
+HOME_COUNTRY: Country = "KZ"
 
 
 class _Frozen(BaseModel):
@@ -110,6 +115,10 @@ class Fee(_Frozen):
     payable: bool
     amount_mrp: str
     basis: str
+    # The currency of the country's edition (ADR 0039). Kazakh amounts are MRP multiples (the duty tariff turns
+    # them into tiyn); a Kyrgyz amount is stated directly in integer tyiyn (1 som = 100 tyiyn) in `amount_minor`.
+    currency: Literal["KZT", "KGS"] = "KZT"
+    amount_minor: int | None = None
 
 
 class StateService(_Frozen):
@@ -119,6 +128,13 @@ class StateService(_Frozen):
     valid_from: dt.date
     valid_to: dt.date | None = None
     source: str
+    # The country whose edition this is (ADR 0039): the same service id has one edition per country.
+    country: Country = HOME_COUNTRY
+    # The partner agency that decides the case (contracts.yaml `agency`), when it is not a civil-registration
+    # service of the platform's registry: the window accepts and hands over, the agency decides (issue 14).
+    decided_by: str | None = None
+    # Where the sources give the service but not its terms, lists and fees: what to check them against.
+    to_check: str | None = None
     names: Names
     channels: list[Channel]
     fee: Fee
@@ -184,16 +200,37 @@ class Catalogue(_Frozen):
     services: list[StateService]
     contradictions: list[Contradiction] = []
 
-    def get(self, service_id: str, on: dt.date | None = None) -> StateService | None:
-        """The edition of a service in force on `on` (today when not given)."""
+    def get(
+        self, service_id: str, on: dt.date | None = None, country: str = HOME_COUNTRY
+    ) -> StateService | None:
+        """The edition of a service in force on `on` (today when not given) in `country` (ADR 0039)."""
         day = on or clock.today(ALMATY)
         for s in self.services:
-            if s.id == service_id and s.valid_from <= day and (s.valid_to is None or day <= s.valid_to):
+            if (
+                s.id == service_id
+                and s.country == country
+                and s.valid_from <= day
+                and (s.valid_to is None or day <= s.valid_to)
+            ):
                 return s
         return None
 
-    def ids(self) -> list[str]:
-        return sorted({s.id for s in self.services})
+    def at_site(self, service_id: str, at: dt.datetime, site_id: str | None) -> StateService | None:
+        """The edition a site applies to an application filed at `at`: its country's, in force on the site's
+        local date (a Kyrgyz office: the Kyrgyz edition, Bishkek's date; ADR 0039). An unknown site: Kazakh."""
+        site = sites.load().site(site_id) if site_id else None
+        if site is None:
+            return self.get(service_id, on=at.astimezone(ALMATY).date())
+        return self.get(service_id, on=at.astimezone(zone(site.timezone)).date(), country=site.country)
+
+    def ids(self, country: str | None = HOME_COUNTRY) -> list[str]:
+        """The service ids of one country's editions (Kazakhstan's unless told), or of every country's when None."""
+        return sorted({s.id for s in self.services if country is None or s.country == country})
+
+    def countries_of(self, service_id: str) -> list[str]:
+        """The countries that offer a service (in some edition): for refusing a service at a site whose
+        country does not (ADR 0039)."""
+        return sorted({s.country for s in self.services if s.id == service_id})
 
 
 @cache

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from pydantic_core import PydanticCustomError
+
 _W1 = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
 _W2 = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 _CENTURY = {1: 1800, 2: 1800, 3: 1900, 4: 1900, 5: 2000, 6: 2000}
@@ -20,21 +22,36 @@ def checksum(first11: str) -> int | None:
     return c
 
 
-def problem(iin: str) -> str | None:
-    """Why `iin` is not a valid IIN, in words an operator understands, or None when it is valid."""
+def problem_code(iin: str) -> tuple[str, str] | None:
+    """Why `iin` is not a valid IIN as a stable code (`iin_format`, `iin_century`, `iin_birth_date`,
+    `iin_checksum`: what a client translates by) and words an operator understands; None when it is valid."""
     if len(iin) != 12 or not iin.isdigit():
-        return "an IIN is exactly 12 digits"
+        return "iin_format", "an IIN is exactly 12 digits"
     century_digit = int(iin[6])
     if century_digit not in _CENTURY:
-        return "the 7th digit of an IIN (century and sex) must be 1 to 6"
+        return "iin_century", "the 7th digit of an IIN (century and sex) must be 1 to 6"
     try:
         birth_date(iin)
     except ValueError:
-        return "the first 6 digits of an IIN must be a date of birth YYMMDD"
+        return "iin_birth_date", "the first 6 digits of an IIN must be a date of birth YYMMDD"
     expected = checksum(iin[:11])
     if expected is None or expected != int(iin[11]):
-        return "the IIN's check digit does not match: a digit is probably mistyped"
+        return "iin_checksum", "the IIN's check digit does not match: a digit is probably mistyped"
     return None
+
+
+def problem(iin: str) -> str | None:
+    """Why `iin` is not a valid IIN, in words an operator understands, or None when it is valid."""
+    found = problem_code(iin)
+    return found[1] if found else None
+
+
+def check(iin: str) -> str:
+    """`iin` when valid; otherwise a pydantic error whose type is the code (for a `field_validator`: the problem
+    details then name it, btkernel.problems)."""
+    if found := problem_code(iin):
+        raise PydanticCustomError(*found)
+    return iin
 
 
 def is_valid(iin: str) -> bool:

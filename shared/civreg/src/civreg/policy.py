@@ -56,6 +56,18 @@ _OFFICE = "an office sees only its own; the supervisor every office"
 # Steps of the case (S002 p.5): the case refuses a step out of order, or a case of another office (404).
 _STEP = "the case must be at this step, in the actor's office"
 _ASSIGNED = _STEP + "; an executive only on the cases assigned to them"
+# Complaints (S004 p.11): a site sees those it received, the portal those sent through it.
+_COMPLAINT_SITE = (
+    "a site sees the complaints it received, the portal those sent through it; the supervisor all"
+)
+_COMPLAINT_ANSWER = (
+    "an office's complaint by its head (addressed to the head, S004 p.11), a centre's by its operator, the "
+    "quality-control body's by the supervisor"
+)
+
+# Who works the queue at a site: those who accept applications there (S004 p.8); who goes on home visits.
+_QUEUE_STAFF = frozenset({Role.CENTRE_OPERATOR, Role.REGISTRY_CHANCELLERY, Role.REGISTRY_WORKER})
+_HOME_VISIT_STAFF = frozenset({Role.CENTRE_OPERATOR, *REGISTRY_ROLES})
 
 TABLE: tuple[Permission, ...] = (
     # intake: applications and the service catalogue
@@ -96,6 +108,32 @@ TABLE: tuple[Permission, ...] = (
         Role.SUPERVISOR,
         note=_CENTRE_OR_OFFICE,
     ),
+    # Printable documents (ADR 0033): whoever may read the application may print what it got.
+    _allow(
+        "GET",
+        "/api/v1/applications/{application_id}/receipt",
+        Role.CENTRE_OPERATOR,
+        REGISTRY_ROLES,
+        Role.PORTAL,
+        Role.SUPERVISOR,
+        note=_CENTRE_OR_OFFICE,
+    ),
+    _allow(
+        "GET",
+        "/api/v1/applications/{application_id}/registration-mark",
+        Role.CENTRE_OPERATOR,
+        REGISTRY_ROLES,
+        Role.PORTAL,
+        Role.SUPERVISOR,
+        note=_CENTRE_OR_OFFICE,
+    ),
+    # Every role, so also no sign-in at all (btkernel.access): the gateway's public /verify/{code} asks it.
+    _allow(
+        "GET",
+        "/api/v1/verify/{code}",
+        ALL_ROLES,
+        note="public: a printed document's kind, number, date, site and status, no personal data",
+    ),
     _allow(
         "POST",
         "/api/v1/applications/{application_id}/handover",
@@ -115,9 +153,82 @@ TABLE: tuple[Permission, ...] = (
     _allow("POST", "/api/v1/applications/{application_id}/recall", Role.CENTRE_OPERATOR, note="own centre"),
     _allow("POST", "/api/v1/applications/{application_id}/recalled", Role.CENTRE_OPERATOR, note="own centre"),
     _allow("GET", "/api/v1/portal/notifications", Role.PORTAL, Role.SUPERVISOR),
+    # The queue at the counter (S004 p.8, p.4; ADR 0037): booked through the portal at centres only, worked by the
+    # staff who accept applications at the site; the standards for the site's staff and the supervisor.
+    _allow(
+        "POST",
+        "/api/v1/queue/bookings",
+        Role.PORTAL,
+        note="service centres only; the centre of the residence",
+    ),
+    _allow("POST", "/api/v1/queue/tickets", _QUEUE_STAFF, note="own site, in its opening hours"),
+    _allow(
+        "GET", "/api/v1/queue/tickets", _QUEUE_STAFF, Role.SUPERVISOR, note="own site; the supervisor any"
+    ),
+    _allow(
+        "GET",
+        "/api/v1/queue/tickets/{ticket_id}",
+        _QUEUE_STAFF,
+        Role.SUPERVISOR,
+        Role.PORTAL,
+        note="own site",
+    ),
+    _allow("POST", "/api/v1/queue/calls", _QUEUE_STAFF, note="own site: the next ticket in the one order"),
+    _allow(
+        "POST",
+        "/api/v1/queue/tickets/{ticket_id}/close",
+        _QUEUE_STAFF,
+        note="a called ticket of the own site",
+    ),
+    _allow(
+        "GET",
+        "/api/v1/queue/standards",
+        Role.CENTRE_OPERATOR,
+        REGISTRY_ROLES,
+        Role.SUPERVISOR,
+        note="a site's staff their own site; the supervisor every site",
+    ),
+    # Home visits (S004 p.13): requested through 1414 (the e-government's client, or a site's staff or the
+    # supervisor entering its referral), assigned by the site, accepted by the assigned worker's application.
+    _allow(
+        "POST",
+        "/api/v1/home-visits",
+        Role.PORTAL,
+        Role.SUPERVISOR,
+        Role.CENTRE_OPERATOR,
+        Role.REGISTRY_CHANCELLERY,
+        note="a site's staff for their own site",
+    ),
+    _allow("GET", "/api/v1/home-visits", _HOME_VISIT_STAFF, Role.SUPERVISOR, note="own site"),
+    _allow(
+        "GET",
+        "/api/v1/home-visits/{visit_id}",
+        _HOME_VISIT_STAFF,
+        Role.SUPERVISOR,
+        Role.PORTAL,
+        note="own site; the portal the visits it requested",
+    ),
+    _allow(
+        "POST",
+        "/api/v1/home-visits/{visit_id}/assignment",
+        Role.CENTRE_OPERATOR,
+        Role.REGISTRY_CHANCELLERY,
+        Role.REGISTRY_HEAD,
+        Role.SUPERVISOR,
+        note="own site, before the visit is accepted",
+    ),
+    _allow(
+        "POST",
+        "/api/v1/home-visits/{visit_id}/cancellation",
+        _HOME_VISIT_STAFF,
+        Role.SUPERVISOR,
+        Role.PORTAL,
+        note="own site, or the portal's own request, before acceptance",
+    ),
     _allow("GET", "/api/v1/services", ALL_ROLES),
     _allow("GET", "/api/v1/services/contradictions", ALL_ROLES),
     _allow("GET", "/api/v1/services/{service_id}", ALL_ROLES),
+    _allow("GET", "/api/v1/services/{service_id}/duty", ALL_ROLES),
     # registry: cases through the office, and the civil-status records they produce
     _allow("GET", "/api/v1/worklist", REGISTRY_ROLES, Role.SUPERVISOR, note=_OFFICE),
     _allow("GET", "/api/v1/cases", REGISTRY_ROLES, Role.SUPERVISOR, note=_OFFICE),
@@ -164,9 +275,78 @@ TABLE: tuple[Permission, ...] = (
     _allow("GET", "/api/v1/records", REGISTRY_ROLES, Role.SUPERVISOR),
     _allow("GET", "/api/v1/records/{record_id}", REGISTRY_ROLES, Role.SUPERVISOR),
     _allow("GET", "/api/v1/records/{record_id}/history", REGISTRY_ROLES, Role.SUPERVISOR),
+    # registry: complaints (S004 p.11-12, docs/adr/0035-complaints.md). The complaint says who of these acts: the
+    # addressee's staff (office, centre), its head answering for an office; the supervisor for the quality-control
+    # body.
+    _allow(
+        "POST",
+        "/api/v1/complaints",
+        Role.REGISTRY_CHANCELLERY,
+        Role.CENTRE_OPERATOR,
+        Role.PORTAL,
+        note="handed in at the office's chancellery or at a centre (registered at once), or sent through the portal",
+    ),
+    _allow(
+        "GET",
+        "/api/v1/complaints",
+        REGISTRY_ROLES,
+        Role.CENTRE_OPERATOR,
+        Role.PORTAL,
+        Role.SUPERVISOR,
+        note=_COMPLAINT_SITE,
+    ),
+    _allow(
+        "GET",
+        "/api/v1/complaints/{complaint_id}",
+        REGISTRY_ROLES,
+        Role.CENTRE_OPERATOR,
+        Role.PORTAL,
+        Role.SUPERVISOR,
+        note=_COMPLAINT_SITE,
+    ),
+    _allow(
+        "POST",
+        "/api/v1/complaints/{complaint_id}/registration",
+        Role.REGISTRY_CHANCELLERY,
+        Role.CENTRE_OPERATOR,
+        Role.SUPERVISOR,
+        note="a delivered complaint, by its addressee (the supervisor for the quality-control body)",
+    ),
+    _allow(
+        "POST",
+        "/api/v1/complaints/{complaint_id}/marks",
+        REGISTRY_ROLES,
+        Role.CENTRE_OPERATOR,
+        Role.SUPERVISOR,
+        note="the addressee's staff, on a registered complaint",
+    ),
+    _allow(
+        "POST",
+        "/api/v1/complaints/{complaint_id}/answer",
+        Role.REGISTRY_HEAD,
+        Role.CENTRE_OPERATOR,
+        Role.SUPERVISOR,
+        note=_COMPLAINT_ANSWER,
+    ),
+    _allow(
+        "POST",
+        "/api/v1/complaints/{complaint_id}/refusal",
+        Role.REGISTRY_HEAD,
+        Role.CENTRE_OPERATOR,
+        Role.SUPERVISOR,
+        note=_COMPLAINT_ANSWER,
+    ),
+    _allow(
+        "POST",
+        "/api/v1/complaints/{complaint_id}/escalation",
+        Role.PORTAL,
+        Role.SUPERVISOR,
+        note="once, after the answer or the refusal; through the portal it waits for the supervisor's registration",
+    ),
     # The audit of personal-data reads (btkernel.history.audit, ADR 0030): who looked at whom is for supervision.
     _allow("GET", "/api/v1/audit/records", Role.SUPERVISOR),
     _allow("GET", "/api/v1/audit/applications", Role.SUPERVISOR),
+    _allow("GET", "/api/v1/audit/notifications", Role.SUPERVISOR),
     # registry: legal deadlines, statistics and the working calendar
     _allow(
         "GET",
@@ -186,6 +366,7 @@ TABLE: tuple[Permission, ...] = (
     _allow("POST", "/api/v1/calendar/overrides", Role.SUPERVISOR),
     _allow("DELETE", "/api/v1/calendar/overrides/{country}/{day}", Role.SUPERVISOR),
     _allow("PUT", "/api/v1/sites/{site_id}/schedule-exceptions", Role.SUPERVISOR),
+    _allow("GET", "/api/v1/sites", ALL_ROLES, note="reference data: names of offices and centres"),
     _allow("GET", "/api/v1/sites/{site_id}/working-days", ALL_ROLES),
     # notification
     _allow(
@@ -210,6 +391,43 @@ TABLE: tuple[Permission, ...] = (
         note="a centre sees its applications', an office those forwarded to it; not the worker, whose annulment "
         "has no fee (S002/App.10)",
     ),
+    # State duty payments (ADR 0034): created where applications are accepted in person, read by their site; the
+    # portal pays for the applications it submitted (its own channel only).
+    _allow(
+        "POST",
+        "/api/v1/duty/payments",
+        Role.CENTRE_OPERATOR,
+        Role.REGISTRY_CHANCELLERY,
+        Role.PORTAL,
+        note="own site; the portal for an application submitted through it",
+    ),
+    _allow(
+        "GET",
+        "/api/v1/duty/payments/{payment_id}",
+        Role.CENTRE_OPERATOR,
+        REGISTRY_ROLES,
+        Role.SUPERVISOR,
+        Role.PORTAL,
+        note="own site or its registry office; the portal the payments it made",
+    ),
+    _allow(
+        "POST",
+        "/api/v1/duty/payments/{payment_id}/status-query",
+        Role.CENTRE_OPERATOR,
+        Role.REGISTRY_CHANCELLERY,
+        Role.SUPERVISOR,
+        note="own site",
+    ),
+    _allow(
+        "POST",
+        "/api/v1/duty/bank-payments",
+        Role.CENTRE_OPERATOR,
+        Role.REGISTRY_CHANCELLERY,
+        note="after acceptance, for an application of the own site",
+    ),
+    # Reconciliation of bank statements: the supervisor's, across offices.
+    _allow("POST", "/api/v1/duty/statements", Role.SUPERVISOR),
+    _allow("GET", "/api/v1/duty/reconciliation", Role.SUPERVISOR),
 )
 
 POLICY: Final = Policy(TABLE, everyone=ALL_ROLES)

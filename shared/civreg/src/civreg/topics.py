@@ -10,8 +10,10 @@ CASE = "civreg.case"
 RECORD = "civreg.record"
 FEE = "civreg.fee"
 NOTIFICATION = "civreg.notification"
+# Complaints on a state service (S004 p.11-12): the registry keeps them, intake and notification follow them.
+COMPLAINT = "civreg.complaint"
 
-ENTITY_TOPICS = (APPLICATION, CASE, RECORD, FEE, NOTIFICATION)
+ENTITY_TOPICS = (APPLICATION, CASE, RECORD, FEE, NOTIFICATION, COMPLAINT)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = tuple(
     [

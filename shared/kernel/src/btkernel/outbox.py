@@ -7,13 +7,21 @@ can only be inserted after the previous one committed (optimistic concurrency on
 the larger id; the relay publishes in id order, one relay at a time (an advisory lock), with the idempotent
 producer (acks=all), which keeps per-partition order across retries.
 
+Why each round is a Kafka transaction (ADR 0029): a send can fail after the broker appended it (a broker killed
+before it answered, a leader killed before it marked), and such a record surfaces later, when the partition's
+replicas agree again. A round's records are committed or aborted together, and read_committed readers (every
+consumer, the takeover's read-back) never see an aborted one. The transactional id is the database's, so a relay
+that becomes leader fences its predecessor's producer (`init_transactions`): what that one left in flight is
+aborted or committed before the new leader reads back what was published (btkernel.outbox_takeover), not after.
+
 Why one event cannot stall the others (ADR 0009): `enqueue` refuses, inside the caller's transaction, an event
 that could never be published (larger than `BT_MAX_EVENT_BYTES`, or not encodable), so it is never committed. A
 row the broker still refuses for the record's own sake (too large, invalid), or that fails `BT_RELAY_MAX_ATTEMPTS`
 times for an unknown reason, is *parked* with its error and an ERROR log line and `bt_outbox_parked`; the relay
-goes on with other subjects, while later rows of the parked row's subject (the Kafka key, the aggregate) wait
-behind it, so order per aggregate holds. Transient errors (broker or network away) are retried for ever, never
-parked. An operator releases or discards a parked row with `python -m btkernel.outbox list|release|discard`.
+goes on with other subjects (the round's transaction is aborted and the round sent again without it), while
+later rows of the parked row's subject (the Kafka key, the aggregate) wait behind it, so order per aggregate
+holds. Transient errors (broker or network away) are retried for ever, never parked. An operator releases or
+discards a parked row with `python -m btkernel.outbox list|release|discard`.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ log = btlog.get(__name__)
 # One relay per database publishes at a time; a second one waits as a hot standby.
 _RELAY_LOCK = 0x42_54_52_4C
 _NOTIFY_CHANNEL = "bt_outbox"
+# How long aborting a round's transaction may take before the relay starts over (and its next producer aborts it).
+ABORT_TIMEOUT_S = 30.0
 
 
 class Unpublishable(problems.Problem):
@@ -110,16 +120,28 @@ async def enqueue(
     await conn.execute(f"NOTIFY {_NOTIFY_CHANNEL}")
 
 
-def make_producer(kafka: KafkaOptions) -> AIOKafkaProducer:
+def make_producer(kafka: KafkaOptions, transactional_id: str | None = None) -> AIOKafkaProducer:
+    """The idempotent producer; transactional (the relay's) when `transactional_id` is given."""
     # enable_idempotence implies acks=all and keeps order within a partition on retries. The broker allows the
-    # idempotent producer to any principal that may WRITE some topic (KIP-679): no cluster-wide ACL needed.
+    # idempotent producer to any principal that may WRITE some topic (KIP-679): no cluster-wide ACL needed; a
+    # transactional id needs its own grant (btdeploy.kafka_access).
     return AIOKafkaProducer(
         **kafka,
         enable_idempotence=True,
         acks="all",
         linger_ms=2,
         request_timeout_ms=30000,
+        transactional_id=transactional_id,
     )
+
+
+# The relay's transactional ids begin with `<service>.outbox.` (the ACL's prefix); one per database, so that only
+# the relays of one outbox fence each other.
+TRANSACTIONAL_SUFFIX = ".outbox."
+
+
+def relay_transactional_id(service: str, database: str) -> str:
+    return f"{service}{TRANSACTIONAL_SUFFIX}{database}"
 
 
 # The record itself is at fault: sending it again can only fail again.
@@ -205,10 +227,14 @@ class OutboxRelay:
 
     async def _run_as_leader(self) -> None:
         conn = await db.connect(self.dsn)
-        producer = make_producer(self.kafka)
+        producer: AIOKafkaProducer | None = None
         try:
             await self._become_leader(conn)
             await conn.add_listener(_NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            database = await conn.fetchval("SELECT current_database()")
+            producer = make_producer(self.kafka, relay_transactional_id(self.service, database))
+            # Starting it fences the previous leader's producer (and this relay's own before a restart): what that
+            # one left in flight is committed or aborted now, so the read-back below sees all of it.
             await producer.start()
             # What a leader that died between sending and marking already published is not sent again (ADR 0029).
             await outbox_takeover.mark_already_published(conn, self.kafka)
@@ -223,8 +249,9 @@ class OutboxRelay:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
         finally:
-            with contextlib.suppress(Exception):
-                await producer.stop()
+            if producer is not None:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
             with contextlib.suppress(Exception):
                 await conn.close()
 
@@ -234,74 +261,78 @@ class OutboxRelay:
             await asyncio.sleep(self.poll_interval_s * 2)
 
     async def publish_pending(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
-        """One round: send the pending rows not held back by a parked row, in id order; mark what the broker
-        acknowledged, park what it can never take. Returns how many rows were published."""
+        """One round: send the pending rows not held back by a parked row, in id order and in one transaction of
+        `producer` (transactional); mark them once it is committed, park what the broker can never take. Returns
+        how many rows were published."""
+        while True:
+            published = await self._round(conn, producer)
+            if published is not None:
+                return published
+
+    async def _round(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int | None:
+        """None when a row was parked after sending began: the transaction is aborted, so nothing of the round is
+        visible to read_committed readers, and the round goes again without the row (and its subject's later
+        rows, which wait behind it). Any other failure is raised; the relay starts over, and its new producer
+        aborts what this one left open."""
         rows = await conn.fetch(_PENDING, self.batch_size)
         await self._report_backlog(conn)
         if not rows:
             return 0
         limit = self.max_event_bytes if self.max_event_bytes is not None else max_event_bytes()
-        # Subjects with a row parked in this round: their later rows wait behind it, as the query makes them
-        # wait in the next rounds.
+        # Subjects with a row parked before sending: their later rows wait behind it, as the query makes them wait
+        # in the next rounds.
         held: set[str | None] = set()
         futures: list[tuple[asyncpg.Record, Any]] = []
-        failure: BaseException | None = None
-        for row in rows:
-            if row["subject"] in held:
-                continue
-            span = tracing.NO_SPAN
-            try:
-                # The send span (btkernel.tracing, ADR 0028): the record carries its context, a child of the
-                # context the event was written in.
-                span, envelope = tracing.send_span(
-                    Envelope.from_json(_as_dict(row["envelope"])), row["topic"]
-                )
-                key, value, headers = encode(envelope, limit)
-            except (Unpublishable, KeyError, TypeError, ValueError) as exc:
-                span.end()
-                # Checked again here: rows written before the check existed, or by hand, or with another limit.
-                await self._park(conn, row, exc)
-                held.add(row["subject"])
-                continue
-            try:
-                futures.append(
-                    (row, await producer.send(row["topic"], value=value, key=key, headers=headers))
-                )
-            except Exception as exc:
-                if await self._settle_failure(conn, row, exc):
+        in_transaction = False
+        current: asyncpg.Record | None = None
+        try:
+            for row in rows:
+                if row["subject"] in held:
+                    continue
+                span = tracing.NO_SPAN
+                try:
+                    # The send span (btkernel.tracing, ADR 0028): the record carries its context, a child of the
+                    # context the event was written in.
+                    span, envelope = tracing.send_span(
+                        Envelope.from_json(_as_dict(row["envelope"])), row["topic"]
+                    )
+                    key, value, headers = encode(envelope, limit)
+                except (Unpublishable, KeyError, TypeError, ValueError) as exc:
+                    span.end()
+                    # Checked again here: rows written before the check existed, or by hand, or with another limit.
+                    await self._park(conn, row, exc)
                     held.add(row["subject"])
                     continue
-                failure = exc
-                break
-            finally:
-                # Ends once the record is in the producer's batch; the broker's acknowledgement is the metric's.
-                span.end()
-        done: list[int] = []
-        for row, fut in futures:
-            if row["subject"] in held:
-                # Sent before an earlier row of its subject was refused by the broker (the only way order can
-                # bend: see ADR 0009); not marked, so it goes again, after the parked row, when that is released.
-                with contextlib.suppress(Exception):
-                    await fut
-                continue
-            try:
+                if not in_transaction:
+                    await producer.begin_transaction()
+                    in_transaction = True
+                current = row
+                try:
+                    futures.append(
+                        (row, await producer.send(row["topic"], value=value, key=key, headers=headers))
+                    )
+                finally:
+                    # Ends once the record is in the producer's batch; the broker's acknowledgement is the metric's.
+                    span.end()
+            for row, fut in futures:
+                current = row
                 await fut
-            except Exception as exc:
-                if await self._settle_failure(conn, row, exc):
-                    held.add(row["subject"])
-                    continue
-                # Only the prefix before the first failure counts as published: the rest go again, in order,
-                # and consumers drop the duplicates by event id.
-                failure = exc
-                break
-            done.append(row["id"])
+            current = None
+            if in_transaction:
+                await producer.commit_transaction()
+        except Exception as exc:
+            if current is None or not await self._settle_failure(conn, row=current, exc=exc):
+                raise
+            # Parked: the rest of the round is not committed (a later row of its subject may be in it), but sent
+            # again in the next round.
+            await asyncio.wait_for(producer.abort_transaction(), ABORT_TIMEOUT_S)
+            return None
+        done = [row["id"] for row, _ in futures]
         if done:
             await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", done)
             metrics.OUTBOX_PUBLISHED.labels(self.service).inc(len(done))
         if held:
             await self._report_backlog(conn)
-        if failure is not None:
-            raise failure
         return len(done)
 
     async def _settle_failure(

@@ -7,6 +7,11 @@ first round a new leader reads back, with read_committed, the records of its top
 oldest pending row was written, and marks published every pending row whose event id it finds
 (docs/adr/0029-more-than-one-machine.md). A row it does not find is sent as usual.
 
+The read is complete because the relay's producer is transactional with the database's id (btkernel.outbox): the
+new leader starts its producer first, which fences the dead leader's and has the broker commit or abort what that
+one left in flight before the read. Without the fence a record the dead leader had appended could surface after the
+read (a partition waiting for a killed broker to leave its replicas before its end moves) and go out twice.
+
 It runs only when rows are pending at takeover, which after a clean stop is rare; the read is bounded by the
 topics' end offsets at that moment. The service's principal READs the topics it publishes for this
 (btdeploy.kafka_access), without a consumer group: partitions are assigned by hand and nothing is committed.
@@ -30,9 +35,8 @@ EVENT_ID_HEADER = "ce_id"
 # How far before the oldest pending row's creation to start reading: the record's timestamp is taken by the
 # producer after the row was written, on a clock that may differ from the database's by this much at most.
 CLOCK_MARGIN = dt.timedelta(seconds=60)
-# A record the dead leader had on the wire is appended and replicated within moments; wait that long before
-# reading the end offsets, so it is counted rather than sent again.
-SETTLE_S = 1.0
+# No pause is needed before reading the end offsets: the fence (see above) settled what the dead leader had sent.
+SETTLE_S = 0.0
 MAX_ROWS = 50_000
 
 _PENDING = """
@@ -50,7 +54,8 @@ async def mark_already_published(
     pending = await conn.fetch(_PENDING, MAX_ROWS)
     if not pending:
         return 0
-    await asyncio.sleep(settle_s)
+    if settle_s > 0:
+        await asyncio.sleep(settle_s)
     wanted = {topic: set(ids) for topic, ids in ((r["topic"], r["ids"]) for r in pending)}
     since = {r["topic"]: r["since"] - CLOCK_MARGIN for r in pending}
     try:

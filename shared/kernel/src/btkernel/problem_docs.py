@@ -45,7 +45,16 @@ PROBLEM_SCHEMA: Doc = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"path": {"type": "string"}, "reason": {"type": "string"}},
+                "properties": {
+                    "path": {"type": "string"},
+                    "reason": {"type": "string", "description": "in English"},
+                    "type": {
+                        "type": "string",
+                        "description": "a stable code to translate by: pydantic's (`missing`, `string_too_long`) "
+                        "or a check's own (`iin_checksum`)",
+                    },
+                    "ctx": {"type": "object", "description": "the limits the code names, e.g. `max_length`"},
+                },
                 "required": ["path", "reason"],
             },
         },
@@ -127,9 +136,14 @@ def document(doc: Doc) -> Doc:
 
 def _kept(declared: Doc) -> Doc:
     # A route's own description says more than the generic one ("Validation Error" says less); its content is
-    # replaced: every error of ours is a problem.
+    # replaced — every error of ours is a problem — unless the route answers in another medium than JSON (a page
+    # for people, such as the public verification page, says "not found" as HTML).
     description = declared.get("description")
-    return {"description": description} if description and description != "Validation Error" else {}
+    kept: Doc = {"description": description} if description and description != "Validation Error" else {}
+    content = declared.get("content")
+    if isinstance(content, dict) and content and not set(content) <= {"application/json", PROBLEM_JSON}:
+        kept["content"] = content
+    return kept
 
 
 def operations(doc: Doc) -> Iterable[tuple[str, str, Doc]]:

@@ -108,7 +108,7 @@ def problem_response(
     title: str,
     detail: str,
     instance: str | None = None,
-    errors: list[dict[str, str]] | None = None,
+    errors: list[dict[str, Any]] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
@@ -136,6 +136,27 @@ def _path(loc: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
+# The limits pydantic names in an error's `ctx` (max_length, ge, pattern, …) that a client may show in its own
+# words; anything else there (an exception object, a list of choices) is left out.
+def _ctx(err: dict[str, Any]) -> dict[str, str | int | float | bool]:
+    ctx = err.get("ctx") or {}
+    return {k: v for k, v in ctx.items() if isinstance(v, str | int | float | bool) and k != "error"}
+
+
+def _entry(err: dict[str, Any]) -> dict[str, Any]:
+    """One field's error: `path` and the English `reason` as always, and `type`, pydantic's stable code
+    (`missing`, `string_too_long` with `ctx.max_length`, or a check's own, e.g. `iin_checksum`) that a client
+    translates by (issue 11: the desk in Russian and Kazakh)."""
+    entry: dict[str, Any] = {
+        "path": _path(err.get("loc", ())),
+        "reason": _reason(err),
+        "type": str(err.get("type", "")),
+    }
+    if ctx := _ctx(err):
+        entry["ctx"] = ctx
+    return entry
+
+
 def _reason(err: dict[str, Any]) -> str:
     msg = str(err.get("msg", "invalid"))
     if msg.startswith("Value error, "):
@@ -155,7 +176,8 @@ def install(app: FastAPI) -> None:
             exc.title,
             exc.detail,
             str(request.url.path),
-            exc.errors,
+            # A field without a code of its own carries the problem's: the key a client translates by.
+            [{**e, "type": exc.code} if exc.code and "type" not in e else e for e in exc.errors],
             code=exc.code,
             **exc.extra,
         )
@@ -187,7 +209,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"path": _path(e.get("loc", ())), "reason": _reason(e)} for e in exc.errors()]
+        errors = [_entry(e) for e in exc.errors()]
         detail = "; ".join(f"{e['path']}: {e['reason']}" for e in errors[:5])
         return problem_response(422, "Invalid input", detail, str(request.url.path), errors)
 

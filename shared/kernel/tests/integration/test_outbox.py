@@ -3,6 +3,7 @@ within an aggregate, duplicates only ever as exact re-sends."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -34,7 +35,7 @@ async def test_a_transaction_committing_after_a_later_id_is_not_skipped(
 ) -> None:
     dsn, pool = kernel_db
     relay = outbox.OutboxRelay(dsn, kafka_options, "test")
-    producer = outbox.make_producer(kafka_options)
+    producer = outbox.make_producer(kafka_options, outbox.relay_transactional_id("test", uuid.uuid4().hex))
     await producer.start()
     relay_conn = await db.connect(dsn)
     try:

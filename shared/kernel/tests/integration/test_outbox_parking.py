@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -95,7 +96,7 @@ async def test_a_parked_row_holds_back_its_subject_only_until_released_or_discar
     # A relay whose own limit is above the producer's 1 MiB: the oversized row reaches the send and is refused
     # there (MessageSizeTooLargeError), as a broker refusal would be; the broken row fails the relay's re-check.
     relay = outbox.OutboxRelay(dsn, kafka_options, "parking-test", max_event_bytes=5_000_000)
-    producer = outbox.make_producer(kafka_options)
+    producer = outbox.make_producer(kafka_options, outbox.relay_transactional_id("test", uuid.uuid4().hex))
     await producer.start()
     relay_conn = await db.connect(dsn)
     try:
@@ -157,6 +158,12 @@ class _FailingProducer:
         self.error = error
         self.sends = 0
 
+    async def begin_transaction(self) -> None:
+        pass
+
+    async def abort_transaction(self) -> None:
+        pass
+
     async def send(self, *args: Any, **kwargs: Any) -> Any:
         self.sends += 1
         raise self.error
@@ -175,7 +182,7 @@ async def test_transient_errors_are_retried_for_ever_and_unknown_ones_park_after
         away = _FailingProducer(kafka_errors.KafkaConnectionError("broker away"))
         for _ in range(10):
             with pytest.raises(kafka_errors.KafkaConnectionError):
-                await relay.publish_pending(conn, away)  # type: ignore[arg-type]
+                await relay.publish_pending(conn, away)
         assert (
             await conn.fetchval("SELECT count(*) FROM outbox WHERE parked_at IS NOT NULL OR attempts > 0")
             == 0
@@ -184,11 +191,11 @@ async def test_transient_errors_are_retried_for_ever_and_unknown_ones_park_after
         odd = _FailingProducer(RuntimeError("something nobody foresaw"))
         for _ in range(2):
             with pytest.raises(RuntimeError):
-                await relay.publish_pending(conn, odd)  # type: ignore[arg-type]
+                await relay.publish_pending(conn, odd)
         assert await conn.fetchval("SELECT attempts FROM outbox ORDER BY id LIMIT 1") == 2
         # The third failure parks the first row; the round goes on and the second row uses its first attempt.
         with pytest.raises(RuntimeError):
-            await relay.publish_pending(conn, odd)  # type: ignore[arg-type]
+            await relay.publish_pending(conn, odd)
         rows = await conn.fetch("SELECT parked_at, attempts, last_error FROM outbox ORDER BY id")
         assert rows[0]["parked_at"] is not None
         assert rows[0]["attempts"] == 3

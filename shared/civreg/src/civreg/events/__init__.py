@@ -6,6 +6,6 @@ change is a new `…v2` type, never an edit.
 """
 
 from btkernel.events.base import CATALOGUE, Event, parse
-from civreg.events import application, case, deadline, fee, notification, record  # noqa: F401  (registers the types)
+from civreg.events import agency, application, case, complaint, deadline, fee, notification, record  # noqa: F401  (registers the types)
 
 __all__ = ["CATALOGUE", "Event", "parse"]

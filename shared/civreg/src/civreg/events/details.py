@@ -28,7 +28,7 @@ from pydantic import (
 )
 
 from btkernel.bounded import CODE_MAX, LIST_MAX, PLACE_MAX, Code, Id, Place, Reason, text_problem
-from civreg import iin as iin_rules
+from civreg import identifiers
 from civreg.events.values import PersonName
 
 # No civil-status record a registrar handles today names a person born before this day (configuration: the
@@ -90,15 +90,16 @@ class _Strict(BaseModel):
 
 
 class Parent(_Strict):
-    iin: str | None = Field(None, max_length=12)
+    # The IIN at a Kazakh site, the PIN at a Kyrgyz one (ADR 0039): judged by the `country` the caller names
+    # (`parse(…, country=…)`); either when none is named (an event read back).
+    iin: str | None = Field(None, max_length=identifiers.MAX_LENGTH)
     name: PersonName
 
     @field_validator("iin")
     @classmethod
-    def _iin(cls, v: str | None) -> str | None:
-        if v is not None and (why := iin_rules.problem(v)):
-            raise ValueError(why)
-        return v
+    def _iin(cls, v: str | None, info: ValidationInfo) -> str | None:
+        country = info.context.get("country") if isinstance(info.context, dict) else None
+        return None if v is None else identifiers.check(v, country)
 
 
 class Child(_Strict):
@@ -218,6 +219,14 @@ class OtherDetails(BaseModel):
     variant: str | None = None
 
 
+class AgencyFormDetails(OtherDetails):
+    """A service a partner agency decides (`decided_by`, ADR 0040; S003): the window takes no form of its own
+    (the checklist's documents are the application), so nothing beyond the variant is accepted; read back, its
+    events are OtherDetails like any service without a model here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 # The one table: which model the details of each service are. A test checks it covers the catalogue.
 BY_SERVICE: dict[str, type[BirthDetails] | type[ActDetails]] = {
     "birth_registration": BirthDetails,
@@ -258,15 +267,26 @@ def model_for(service_id: str, variant: object = None) -> type[BirthDetails] | t
         raise ValueError(f"no details model for service {service_id!r}") from None
 
 
-def parse(service_id: str, data: Any, *, today: dt.date | None) -> ServiceDetails:
+def parse(service_id: str, data: Any, *, today: dt.date | None, country: str | None = "KZ") -> ServiceDetails:
     """`data` as the details of `service_id`; dates of birth judged on `today`, or not at all when None (an
-    event read back: what was accepted stays readable)."""
+    event read back: what was accepted stays readable); persons' numbers by the rules of `country` (KZ: IIN,
+    KG: PIN, ADR 0039), or either when None."""
     if isinstance(data, BirthDetails | ActDetails | OtherDetails):
         return cast(ServiceDetails, data)
     variant = data.get("variant") if isinstance(data, dict) else None
-    parsed = model_for(service_id, variant).model_validate(data, context={"today": today})
+    if service_id not in BY_SERVICE and variant != AMENDMENT and _decided_elsewhere(service_id):
+        return AgencyFormDetails.model_validate(data)
+    context = {"today": today, "country": country}
+    parsed = model_for(service_id, variant).model_validate(data, context=context)
     # Every model of BY_SERVICE and AmendmentDetails is a member of the union (a test checks it).
     return cast(ServiceDetails, parsed)
+
+
+def _decided_elsewhere(service_id: str) -> bool:
+    """Whether a partner agency decides the service in some country's edition (ADR 0040)."""
+    from civreg import catalogue  # the catalogue reads the details' models: imported when used
+
+    return any(s.id == service_id and s.decided_by for s in catalogue.load().services)
 
 
 def stated_variant(details: ServiceDetails | Mapping[str, Any]) -> str | None:
@@ -293,7 +313,7 @@ def typed_details(data: Any) -> Any:
     variant = given.get("variant") if isinstance(given, dict) else None
     if service_id not in BY_SERVICE and variant != AMENDMENT and isinstance(given, dict):
         return {**data, "details": OtherDetails.model_validate(given)}
-    return {**data, "details": parse(service_id, given, today=None)}
+    return {**data, "details": parse(service_id, given, today=None, country=None)}
 
 
 def _person(surname: str, first_name: str, iin: str, born: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ stored event back, so no optional field becomes required here."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -35,8 +35,9 @@ class PersonName(Value):
 class Person(Value):
     """A natural person as identified by the documents presented (ИИН — individual identification number)."""
 
-    # Checked as an IIN where a request requires one (`civreg.iin`); here only bounded, for stored events.
-    iin: Annotated[str, Field(max_length=12)] | None = None
+    # Checked as an IIN where a request requires one (`civreg.iin`), as a PIN at a Kyrgyz site (`civreg.pin`,
+    # 14 digits, ADR 0039); here only bounded, for stored events.
+    iin: Annotated[str, Field(max_length=14)] | None = None
     name: PersonName
     birth_date: dt.date | None = None
 
@@ -75,6 +76,31 @@ class Term(Value):
     source: str
 
 
+class DutyPayment(Value):
+    """How the state duty was paid, as stated at acceptance (S004 p.7: through a bank or the e-government payment
+    gateway): the bank's payment document, or the payment gateway's payment id (ADR 0034)."""
+
+    method: Literal["bank", "payment_gateway"]
+    reference: Annotated[str, Field(max_length=ID_MAX)]
+    bank: Annotated[str, Field(max_length=ID_MAX)] | None = None
+    paid_on: dt.date | None = None
+    amount_tiyn: int | None = None
+
+
+class StateDuty(Value):
+    """The state duty due, as quoted from the tariff (`civreg.duty`) on the filing date and printed on the
+    receipt: integer tiyn, the tariff's MRP multiple, the legal basis, a granted exemption (S004 p.7)."""
+
+    amount_tiyn: int
+    mrp_multiple: str
+    basis: str
+    exemption: str | None = None
+    payment: DutyPayment | None = None
+    # Whose hundredths `amount_tiyn` counts (ADR 0039): KZT, or KGS (tyiyn of som) at a Kyrgyz site; receipts
+    # written before it was kept are tenge.
+    currency: Literal["KZT", "KGS"] = "KZT"
+
+
 class Receipt(Value):
     """Расписка о приёме документов — the fields of S004 p.9(2)."""
 
@@ -94,6 +120,8 @@ class Receipt(Value):
     # paper application at the registry desk (S002/App.1 p.10); "e_registration" — the portal's registration of
     # the signed e-document (S002 portal process 7).
     form: str | None = None
+    # The duty due and how it was settled (ADR 0034); absent on receipts issued before it was quoted.
+    state_duty: StateDuty | None = None
 
 
 class EdsSignature(Value):

@@ -8,6 +8,7 @@ from civreg.partners.contracts import Contract as Contract
 from civreg.partners.contracts import Grant as Grant
 from civreg.partners.contracts import all_contracts as all_contracts
 from civreg.partners.contracts import by_agency as by_agency
+from civreg.partners.contracts import deciding_agencies as deciding_agencies
 from civreg.partners.projection import PartnerEvent as PartnerEvent
 from civreg.partners.projection import RecordRef as RecordRef
 from civreg.partners.projection import data_schema as data_schema

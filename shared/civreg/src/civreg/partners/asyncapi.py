@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from civreg.partners import asyncapi_agency_work as agency_work
 from civreg.partners.catalogue import PartnerType
 from civreg.partners.contracts import Contract, Grant, all_contracts
 from civreg.partners.projection import SOURCE, SPEC_VERSION, data_schema, schema_id
@@ -103,6 +104,11 @@ def generate(contracts: Iterable[Contract] | None = None) -> Doc:
     messages: Doc = {}
     schemas: Doc = {"CloudEventAttributes": _attributes_schema()}
     for contract in chosen:
+        if contract.decides is not None:
+            agency_work.add(contract, channels, operations, messages, schemas)
+        if not contract.grants:
+            # An agency that only decides services (ADR 0040) receives no registered acts: no record channel.
+            continue
         channel_messages: Doc = {}
         for grant in contract.grants:
             name = _message_name(contract, grant.partner_type)
@@ -116,7 +122,8 @@ def generate(contracts: Iterable[Contract] | None = None) -> Doc:
         "info": {
             "title": "Bir Tereze — partner events",
             "version": VERSION,
-            "description": DESCRIPTION,
+            "description": DESCRIPTION
+            + ("\n" + agency_work.DESCRIPTION if any(c.decides for c in chosen) else ""),
             "tags": [{"name": "civil-registration"}, {"name": "partners"}],
         },
         "defaultContentType": CONTENT_TYPE,

@@ -56,6 +56,24 @@ class Grant(_Frozen):
         return self
 
 
+class Decides(_Frozen):
+    """The agency decides the cases of the services whose catalogue entry names it (`decided_by`, ADR 0040): the
+    window accepts them and sends the agency a request with these facts of the application only
+    (civreg.partners.agency_services)."""
+
+    reason: str
+    fields: dict[str, str] = Field(min_length=1)  # fact path -> why the agency needs it
+
+    @model_validator(mode="after")
+    def _known(self) -> Decides:
+        from civreg.partners.agency_services import (
+            check_fields,
+        )  # it imports the projection, which imports us
+
+        check_fields(self.fields)
+        return self
+
+
 class Contract(_Frozen):
     agency: str
     country: str
@@ -63,6 +81,8 @@ class Contract(_Frozen):
     basis: str
     assumption: bool
     grants: tuple[Grant, ...]
+    # Not part of the digest: requests are not re-published from a record stream.
+    decides: Decides | None = None
 
     @property
     def topic(self) -> str:
@@ -116,3 +136,8 @@ def all_contracts() -> tuple[Contract, ...]:
 
 def by_agency(agency: str) -> Contract | None:
     return next((c for c in all_contracts() if c.agency == agency), None)
+
+
+def deciding_agencies() -> tuple[str, ...]:
+    """The agencies that decide services' cases (ADR 0040): each has a request and an answer topic."""
+    return tuple(c.agency for c in all_contracts() if c.decides is not None)

@@ -5,4 +5,4 @@ of every stream (`chain`), the ledger and its signed seals (`ledger`), `verify`,
 from __future__ import annotations
 
 # Tables no service role may change or delete from: only INSERT and SELECT are granted (btdeploy.postgres).
-APPEND_ONLY_TABLES = ("events", "history_ledger", "history_seals")
+APPEND_ONLY_TABLES = ("events", "history_journal", "history_ledger", "history_seals")

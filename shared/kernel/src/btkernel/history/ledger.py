@@ -5,6 +5,13 @@ each other. The sealer (one process at a time, under an advisory lock) then give
 database-wide chain, `history_ledger`, and signs that chain's head: a seal. A stream deleted whole, or the last
 events of a stream, are then missed by the ledger, and a seal published outside (the gateway's `/history/seals`)
 holds the ledger's head to what it was.
+
+What the sealer takes is the journal (`history_journal`), written by a trigger in the appending transaction itself:
+an event deleted before the sealer's round leaves its journal entry behind, and `verify` names it. The sealer reads
+only from its bookmark on, the horizon of its last round: entries of transactions that had finished before that
+round's snapshot (their transaction id below the snapshot's xmin) were all visible to it and are linked; any other
+is at or above the horizon. A sequence alone would not do: a transaction that took seq 10 may commit after one that
+took seq 11, and a bookmark at 11 would skip it for ever.
 """
 
 from __future__ import annotations
@@ -23,24 +30,37 @@ SEAL_TYPE = "bt.history.seal.v1"
 # Events taken into the ledger per statement; a round goes on until none is left.
 BATCH = 5_000
 
+# Journal entries of transactions finished before this round's snapshot, from the last round's horizon on, not yet
+# linked (the anti-join only guards a repeated range: by construction there is none). The hash of an event from
+# before the chain is the event's own, given by the back-fill after the journal took it.
 _UNLINKED = (
-    "SELECT e.stream_id, e.version, e.hash FROM events e WHERE e.hash IS NOT NULL AND NOT EXISTS"
-    " (SELECT 1 FROM history_ledger l WHERE l.stream_id = e.stream_id AND l.version = e.version)"
-    " ORDER BY e.recorded_at, e.stream_id, e.version LIMIT $1"
+    "SELECT j.seq, j.stream_id, j.version, coalesce(j.event_hash, e.hash) AS hash FROM history_journal j"
+    " LEFT JOIN events e ON e.stream_id = j.stream_id AND e.version = j.version"
+    " WHERE ($1::xid8 IS NULL OR j.xid >= $1) AND j.xid < $2 AND j.seq > $3 AND NOT EXISTS"
+    " (SELECT 1 FROM history_ledger l WHERE l.stream_id = j.stream_id AND l.version = j.version)"
+    " ORDER BY j.seq LIMIT $4"
 )
 
 
 async def _link(conn: asyncpg.Connection) -> int:
-    """Every event not yet in the ledger, appended to it; the caller holds the lock, in a transaction."""
-    head = await conn.fetchrow("SELECT position, hash FROM history_ledger ORDER BY position DESC LIMIT 1")
-    position, prev = (head["position"], head["hash"]) if head else (0, None)
-    total = 0
+    """Every journal entry not yet in the ledger, appended to it; the caller holds the lock, in a transaction."""
+    head = await conn.fetchrow(
+        "SELECT position, hash, horizon FROM history_ledger ORDER BY position DESC LIMIT 1"
+    )
+    position, prev, since = (head["position"], head["hash"], head["horizon"]) if head else (0, None, None)
+    # Taken before reading: every transaction below it has finished, so its entries are visible to what follows.
+    horizon = await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())")
+    total, after = 0, 0
     while True:
-        rows = await conn.fetch(_UNLINKED, BATCH)
+        rows = await conn.fetch(_UNLINKED, since, horizon, after, BATCH)
         if not rows:
-            return total
+            break
         records = []
         for row in rows:
+            after = row["seq"]
+            if row["hash"] is None:
+                # Its event is gone (or was never hashed): nothing to link; `verify` names the journal entry.
+                continue
             position += 1
             entry = chain.ledger_hash(
                 position=position,
@@ -49,14 +69,16 @@ async def _link(conn: asyncpg.Connection) -> int:
                 event_hash=row["hash"],
                 prev_hash=prev,
             )
-            records.append((position, row["stream_id"], row["version"], row["hash"], prev, entry))
+            records.append((position, row["stream_id"], row["version"], row["hash"], prev, entry, horizon))
             prev = entry
-        await conn.copy_records_to_table(
-            "history_ledger",
-            records=records,
-            columns=["position", "stream_id", "version", "event_hash", "prev_hash", "hash"],
-        )
+        if records:
+            await conn.copy_records_to_table(
+                "history_ledger",
+                records=records,
+                columns=["position", "stream_id", "version", "event_hash", "prev_hash", "hash", "horizon"],
+            )
         total += len(records)
+    return total
 
 
 async def link(conn: asyncpg.Connection) -> int | None:

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from btkernel import signing
 from btkernel.history import chain
 
-Kind = Literal["altered", "missing", "reordered", "unhashed", "seal"]
+Kind = Literal["altered", "missing", "reordered", "unhashed", "unjournaled", "seal"]
 # Enough to act on; the first one is what matters.
 MAX_FINDINGS = 50
 
@@ -42,6 +42,7 @@ class Report:
     events: int = 0
     streams: int = 0
     ledger: int = 0
+    journal: int = 0
     seals: int = 0
     # Seals whose signature could not be checked: no public key given.
     unsigned_checks: int = 0
@@ -60,7 +61,10 @@ class Report:
             self.findings.append(finding)
 
     def summary(self) -> str:
-        text = f"{self.events} event(s) in {self.streams} stream(s), {self.ledger} ledger entries, {self.seals} seal(s)"
+        text = (
+            f"{self.events} event(s) in {self.streams} stream(s), {self.journal} journal and {self.ledger} ledger"
+            f" entries, {self.seals} seal(s)"
+        )
         if self.unsigned_checks:
             text += f" ({self.unsigned_checks} seal signature(s) not checked: no public key)"
         return text
@@ -68,7 +72,19 @@ class Report:
 
 _EVENTS = (
     "SELECT stream_id, version, stream_type, event_id, event_type, data, actor, correlation_id, causation_id,"
-    " recorded_at, prev_hash, hash FROM events ORDER BY stream_id, version"
+    " recorded_at, prev_hash, hash,"
+    " EXISTS (SELECT 1 FROM history_journal j WHERE j.stream_id = e.stream_id AND j.version = e.version)"
+    " OR EXISTS (SELECT 1 FROM history_ledger l WHERE l.stream_id = e.stream_id AND l.version = e.version)"
+    " AS journaled FROM events e ORDER BY stream_id, version"
+)
+# Each journal entry beside its event, and whether the ledger has it; `below` says the sealer's bookmark (the last
+# entry's horizon) has passed it, so it should be linked by now.
+_JOURNAL = (
+    "SELECT j.seq, j.stream_id, j.version, j.event_hash, e.hash AS actual, e.stream_id IS NOT NULL AS present,"
+    " EXISTS (SELECT 1 FROM history_ledger l WHERE l.stream_id = j.stream_id AND l.version = j.version) AS linked,"
+    " j.xid < (SELECT horizon FROM history_ledger ORDER BY position DESC LIMIT 1) AS below"
+    " FROM history_journal j LEFT JOIN events e ON e.stream_id = j.stream_id AND e.version = j.version"
+    " ORDER BY j.seq"
 )
 _LEDGER = (
     "SELECT l.position, l.stream_id, l.version, l.event_hash, l.prev_hash, l.hash, e.hash AS actual,"
@@ -88,6 +104,7 @@ async def verify(conn: asyncpg.Connection, keys: Mapping[str, Ed25519PublicKey] 
     # One snapshot for the three passes: an append between them is not a "missing" event.
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         await _streams(conn, report)
+        await _journal(conn, report)
         await _ledger(conn, report)
         await _seals(conn, report, keys)
     return report
@@ -133,7 +150,53 @@ async def _streams(conn: asyncpg.Connection, report: Report) -> None:
             report.add(
                 Finding("reordered", stream, version, "the first event of the stream links to another")
             )
+        if not row["journaled"]:
+            report.add(
+                Finding(
+                    "unjournaled",
+                    stream,
+                    version,
+                    "the event has neither a journal nor a ledger entry: its entry was deleted, or it was inserted"
+                    " with the journal's trigger switched off",
+                )
+            )
         prev = row
+
+
+async def _journal(conn: asyncpg.Connection, report: Report) -> None:
+    async for row in conn.cursor(_JOURNAL, prefetch=2000):
+        report.journal += 1
+        stream, version, seq = row["stream_id"], row["version"], row["seq"]
+        if not row["present"]:
+            report.add(
+                Finding(
+                    "missing",
+                    stream,
+                    version,
+                    f"the event (journal entry {seq}) was deleted"
+                    + ("" if row["linked"] else ", before the ledger took it"),
+                )
+            )
+        elif row["event_hash"] is not None and row["actual"] != row["event_hash"]:
+            report.add(
+                Finding(
+                    "altered",
+                    stream,
+                    version,
+                    f"its hash is no longer the one it was appended with (journal entry {seq}): the event was"
+                    " altered and hashed again",
+                )
+            )
+        elif row["below"] and not row["linked"]:
+            report.add(
+                Finding(
+                    "missing",
+                    stream,
+                    version,
+                    f"journal entry {seq} is behind the sealer's bookmark but not in the ledger: its ledger entry"
+                    " was deleted or the bookmark moved",
+                )
+            )
 
 
 async def _ledger(conn: asyncpg.Connection, report: Report) -> None:
