@@ -227,22 +227,16 @@ async def link_application(
         if found.application_id is None:
             await store.update_payment(replace(found, application_id=event.application_id, updated_at=now))
         return
-    payment = Payment(
-        payment_id=bank_payment_id(event.application_id),
-        method=BANK,
-        status=RECORDED,
+    payment = _bank_payment(
+        event.application_id,
         service_id=event.service_id,
         site_id=event.centre_id,
         registry_office_id=event.registry_office_id,
-        application_id=event.application_id,
         amount_tiyn=p.amount_tiyn or stated.amount_tiyn,
         reference=p.reference,
         bank=p.bank,
         paid_on=p.paid_on,
-        paid_at=None,
-        payment_url=None,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
     if await store.insert_payment(payment):
         await store.enqueue(
@@ -283,22 +277,16 @@ async def record_bank_payment(
             f"the payment document is for {doc.amount_tiyn} tiyn; {decision.amount_tiyn} tiyn are due",
             field="body.amount_tiyn",
         )
-    payment = Payment(
-        payment_id=bank_payment_id(doc.application_id),
-        method=BANK,
-        status=RECORDED,
+    payment = _bank_payment(
+        doc.application_id,
         service_id=decision.service_id,
         site_id=decision.centre_id,
         registry_office_id=decision.registry_office_id,
-        application_id=doc.application_id,
         amount_tiyn=doc.amount_tiyn,
         reference=doc.document_number,
         bank=doc.bank,
         paid_on=doc.paid_on,
-        paid_at=None,
-        payment_url=None,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
     if not await store.insert_payment(payment):
         raise Conflict(
@@ -317,6 +305,39 @@ async def visible_payment(store: PaymentStore, payment_id: str, *, role: str, si
     ):
         raise NotFound(f"no payment {payment_id}")
     return found
+
+
+def _bank_payment(
+    application_id: str,
+    *,
+    service_id: str,
+    site_id: str,
+    registry_office_id: str,
+    amount_tiyn: int,
+    reference: str,
+    bank: str | None,
+    paid_on: dt.date | None,
+    now: dt.datetime,
+) -> Payment:
+    """A bank's payment document as a recorded payment: one per application (`bank_payment_id`), stated on the
+    receipt at acceptance or recorded later."""
+    return Payment(
+        payment_id=bank_payment_id(application_id),
+        method=BANK,
+        status=RECORDED,
+        service_id=service_id,
+        site_id=site_id,
+        registry_office_id=registry_office_id,
+        application_id=application_id,
+        amount_tiyn=amount_tiyn,
+        reference=reference,
+        bank=bank,
+        paid_on=paid_on,
+        paid_at=None,
+        payment_url=None,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _is_uuid(text: str) -> bool:
