@@ -99,7 +99,8 @@ schemas: install
 	$(BIN)/python -m civreg.schemas write
 	$(BIN)/python -m civreg.partners.asyncapi write
 
-## Throughput and latency through the gateway; prints figures, never fails on timing.
+## The platform beside its bare baselines in one run (issue 13, docs/bench/): ratios, goals, verdicts; never fails on
+## timing. ~10 min; BENCH_ARGS="--quick" ~3 min. Each run is appended to docs/bench/results.jsonl and README.md.
 bench: install kafka
 	$(BIN)/python -m btdeploy bench $(BENCH_ARGS)
 

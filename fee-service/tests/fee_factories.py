@@ -72,11 +72,13 @@ class MemoryStore:
     def __init__(self) -> None:
         self.decisions: dict[tuple[str, str], FeeDecision] = {}
         self.outbox: list[tuple[str, Envelope]] = []
+        self.announced: dict[str, Envelope] = {}
 
-    async def save_decision(self, d: FeeDecision) -> bool:
+    async def save_decision(self, d: FeeDecision, announced: Envelope) -> bool:
         if (d.application_id, d.kind) in self.decisions:
             return False
         self.decisions[(d.application_id, d.kind)] = d
+        self.announced[d.decision_id] = announced
         return True
 
     async def enqueue(self, topic: str, envelope: Envelope) -> None:

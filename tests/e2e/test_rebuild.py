@@ -18,14 +18,19 @@ from btdeploy.e2e import Gateway, eventually
 from btdeploy.samples import birth_application
 from btdeploy.stack import Stack
 from btkernel import db, rebuild
+from fees.projections import PROJECTIONS as FEES
 from intake.projections import PROJECTIONS as INTAKE
+from notification.projections import PROJECTIONS as NOTIFICATION
 from registry.projections import PROJECTIONS as REGISTRY
 
 pytestmark = pytest.mark.e2e
 
 RECORDS = next(p for p in REGISTRY if p.name == "records")
+DEADLINES = next(p for p in REGISTRY if p.name == "deadlines")
 KNOWN = next(p for p in INTAKE if p.name == "known_records")
 CABINET = next(p for p in INTAKE if p.name == "cabinet_notifications")
+DECISIONS = next(p for p in FEES if p.name == "decisions")
+DELIVERY_LOG = next(p for p in NOTIFICATION if p.name == "delivery_log")
 
 
 async def _rows(dsn: str, table: str, *key: str) -> dict[Any, dict[str, Any]]:
@@ -149,3 +154,97 @@ async def test_records_and_known_records_rebuilt_while_births_are_registered(
     assert any(app_id == portal["application_id"] for app_id, _ in cabinet)
     await rebuild.rebuild(intake_dsn, CABINET)
     assert await _rows(intake_dsn, "cabinet_notifications", "application_id", "version") == cabinet
+
+
+async def test_fee_decisions_and_the_delivery_log_rebuilt_while_births_are_registered(
+    gateway: Gateway, stack: Stack
+) -> None:
+    """The fee service decides and the notification worker mails throughout (ADR 0027, fourth pass): each
+    rebuilt table equals, once the platform is quiet, both what the services wrote and a build from the whole
+    history, and no decision or message is lost to a swap."""
+    people = Office()
+    fee_dsn = stack.owner_database_url("fee")
+    notification_dsn = stack.owner_database_url("notification")
+    stop = asyncio.Event()
+    registered: list[str] = []
+
+    async def traffic() -> None:
+        while not stop.is_set():
+            # A submission the fee service decides, and a birth registered to the end, whose result is mailed.
+            registered.append((await submit(gateway, people, "desk", birth_application()))["application_id"])
+            await register_birth(gateway, people)
+
+    task = asyncio.create_task(traffic())
+    try:
+        for _ in range(2):
+            await rebuild.rebuild(fee_dsn, DECISIONS, batch=3)
+            await rebuild.rebuild(notification_dsn, DELIVERY_LOG, batch=3)
+
+        async def births_went_on() -> bool:
+            return len(registered) >= 2
+
+        await eventually(births_went_on, what="births registered while the builds ran")
+    finally:
+        stop.set()
+        await task
+
+    seen: list[Any] = [None, 0]
+
+    async def quiet() -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, Any]]] | None:
+        """Both tables settled and unchanged over the last 20 looks: the last results' notices come a moment after
+        the registrations (relay, consumer), and the comparison below needs them in."""
+        decisions = await _rows(fee_dsn, "fee_decisions", "decision_id")
+        log = await _rows(notification_dsn, "notifications", "notification_id")
+        decided = {d["application_id"] for d in decisions.values()}
+        settled = all(n["status"] not in ("pending", "sent") for n in log.values())
+        same = seen[0] == (decisions, log)
+        seen[0], seen[1] = (decisions, log), (seen[1] + 1 if same else 0)
+        return (decisions, log) if set(registered) <= decided and settled and seen[1] >= 20 else None
+
+    decisions, log = await eventually(quiet, what="every birth decided and every message settled")
+    assert any(n["status"] == "delivered" for n in log.values())
+    await rebuild.rebuild(fee_dsn, DECISIONS)
+    await rebuild.rebuild(notification_dsn, DELIVERY_LOG)
+    assert await _rows(fee_dsn, "fee_decisions", "decision_id") == decisions
+    assert await _rows(notification_dsn, "notifications", "notification_id") == log
+
+
+async def test_deadlines_rebuilt_while_births_are_registered(gateway: Gateway, stack: Stack) -> None:
+    """The registry's legal terms, written by three consumer groups and the scheduler (ADR 0027, `deadlines`):
+    rebuilt twice while births go through their steps, then, once the platform is quiet, equal to what the consumers
+    wrote and the warnings they kept, row for row."""
+    people = Office()
+    registry_dsn = stack.owner_database_url("registry")
+    stop = asyncio.Event()
+    registered: list[str] = []
+
+    async def traffic() -> None:
+        while not stop.is_set():
+            registered.append((await register_birth(gateway, people))["record_id"])
+
+    task = asyncio.create_task(traffic())
+    try:
+        for _ in range(2):
+            await rebuild.rebuild(registry_dsn, DEADLINES, batch=3)
+
+        async def births_went_on() -> bool:
+            return len(registered) >= 2
+
+        await eventually(births_went_on, what="births registered while the builds ran")
+    finally:
+        stop.set()
+        await task
+
+    seen: list[Any] = [None, 0]
+
+    async def quiet() -> dict[Any, dict[str, Any]] | None:
+        """The consumers have applied the last steps: the table unchanged over the last 20 looks."""
+        rows = await _rows(registry_dsn, "deadlines", "deadline_id")
+        same = seen[0] == rows
+        seen[0], seen[1] = rows, (seen[1] + 1 if same else 0)
+        return rows if seen[1] >= 20 else None
+
+    live = await eventually(quiet, what="the deadline consumers to catch up")
+    assert live
+    await rebuild.rebuild(registry_dsn, DEADLINES)
+    assert await _rows(registry_dsn, "deadlines", "deadline_id") == live

@@ -1,166 +1,176 @@
-"""`make bench`: N birth applications through the gateway with concurrency C; prints throughput, submission
-latency and the delay until each case is visible in the registry office's worklist; then (own stack) registers
-`--records` of them and prints the rate of rebuilding projections from the history beside a raw Kafka consumer's
-(`btdeploy.bench_rebuild`). Never fails on timing.
+"""`make bench` (issue 13, "What `make bench` must show"): the platform's figures beside their bare baselines, in
+ONE run on the SAME PostgreSQL (fsync on) and Kafka, each printed with its ratio, the issue's goal and a verdict
+("met"/"not met", text only: it never fails on timing). This module runs the parts in order and keeps going when
+one breaks:
 
-Without --gateway it starts its own stack (PostgreSQL with fsync on, as in production) in a temporary folder.
+* P1 (`bench_p1`): submissions/s through the gateway vs the bare insert endpoint and a bare proxy in front of it
+  (`bench_bare`); CPU per submission per process (`bench_procs`); memory per process idle and under load.
+* P2 and P4 (`bench_open`): submission → case opened p99 at a fixed rate vs raw aiokafka (`bench_kafka`); the
+  highest rate sustained in increasing open-loop steps.
+* The whole act (`bench_act`): acts/s and each request's p50/p99.
+* P3 (`bench_p3`): rebuilding from the history vs a raw consumer of the topic, small and at scale.
+
+What is printed: `bench_report`; each run is appended to docs/bench/results.jsonl and docs/bench/README.md
+(`bench_results`). It starts its own stack (PostgreSQL with fsync on, as in production) in a temporary folder;
+with --gateway it only runs P1's platform half against a running gateway.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
+import traceback
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import asyncpg
-import httpx
-
-from btdeploy import bench_rebuild
-from btdeploy.e2e import Gateway, dev_user
-from btdeploy.samples import birth_application
+from btdeploy import bench_act, bench_load, bench_open, bench_p1, bench_p3, bench_report, bench_results
+from btdeploy.aio import run_sync
+from btdeploy.bench_bare import BareProcesses
+from btdeploy.bench_stats import latency_summary
+from btdeploy.e2e import Gateway
 from btdeploy.stack import PortPlan, Stack
 
-CENTRE, OFFICE = "almaty-con-1", "almaty-almaly"
+T = TypeVar("T")
 
 
-def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+def _say(msg: str) -> None:
+    print(f"bench: {msg}", flush=True)
 
 
-def _line(name: str, values: list[float]) -> str:
-    ms = [v * 1000 for v in values]
-    return (
-        f"{name:<38} p50 {_pct(ms, 50):8.1f} ms   p99 {_pct(ms, 99):8.1f} ms   max {max(ms, default=0):8.1f} ms"
-        f"   mean {statistics.fmean(ms) if ms else 0:8.1f} ms"
-    )
-
-
-async def run(base_url: str, n: int, concurrency: int) -> dict[str, Any]:
-    async with httpx.AsyncClient(
-        base_url=base_url, timeout=60.0, limits=httpx.Limits(max_connections=concurrency + 4)
-    ) as client:
-        gw = Gateway(client)
-        operator = dev_user("centre_operator", CENTRE)
-        chancellery = dev_user("registry_chancellery", OFFICE)
-        await gw.token(operator)
-        await gw.token(chancellery)
-        submitted_at: dict[str, float] = {}
-        visible_at: dict[str, float] = {}
-        latencies: list[float] = []
-        errors = 0
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(n):
-            queue.put_nowait(i)
-        done = asyncio.Event()
-
-        async def submitter() -> None:
-            nonlocal errors
-            while not queue.empty():
-                i = queue.get_nowait()
-                body = birth_application(email=f"bench-{i}@example.kz")
-                t0 = time.perf_counter()
-                r = await gw.as_(operator, "POST", "/api/v1/applications", json=body)
-                t1 = time.perf_counter()
-                if r.status_code != 201:
-                    errors += 1
-                    continue
-                latencies.append(t1 - t0)
-                submitted_at[r.json()["application_id"]] = t1
-
-        async def watcher() -> None:
-            # One worklist read per 50 ms, as an office screen that refreshes itself would.
-            while not done.is_set() or len(visible_at) < len(submitted_at):
-                r = await gw.as_(chancellery, "GET", "/api/v1/worklist", params={"limit": 1000})
-                now = time.perf_counter()
-                for case in r.json():
-                    app_id = case["application_id"]
-                    if app_id in submitted_at and app_id not in visible_at:
-                        visible_at[app_id] = now
-                if done.is_set() and time.perf_counter() - last_submit > 120:
-                    break
-                await asyncio.sleep(0.05)
-
-        start = time.perf_counter()
-        last_submit = start
-        watch = asyncio.create_task(watcher())
-        await asyncio.gather(*[submitter() for _ in range(concurrency)])
-        last_submit = time.perf_counter()
-        elapsed = last_submit - start
-        done.set()
-        await watch
-        delays = [visible_at[a] - submitted_at[a] for a in visible_at]
-        return {
-            "n": n,
-            "concurrency": concurrency,
-            "elapsed_s": elapsed,
-            "ok": len(latencies),
-            "errors": errors,
-            "throughput": len(latencies) / elapsed if elapsed else 0.0,
-            "latencies": latencies,
-            "delays": delays,
-            "not_visible": len(submitted_at) - len(visible_at),
-            "application_ids": list(submitted_at),
-        }
-
-
-async def commit_delays(registry_dsn: str, application_ids: list[str]) -> list[float]:
-    """Submission → the case committed in the registry (from the registry's own rows): when a worklist query
-    could first see it, without the polling screen's own cost (each poll returns up to 1000 cases)."""
-    conn = await asyncpg.connect(registry_dsn)
+async def _section(name: str, work: Callable[[], Awaitable[T]]) -> T | None:
+    """One part of the bench; an exception is printed and the part reported as not measured, so one broken part
+    does not cost the figures of the others."""
+    _say(f"{name} ...")
     try:
-        rows = await conn.fetch(
-            "SELECT extract(epoch FROM c.opened_at - (e.data->>'submitted_at')::timestamptz) AS d FROM cases c"
-            " JOIN events e ON e.stream_id = c.case_id AND e.version = 1 WHERE c.application_id = ANY($1)",
-            application_ids,
-        )
-    finally:
-        await conn.close()
-    return [float(r["d"]) for r in rows]
+        return await work()
+    except Exception:
+        _say(f"{name} FAILED, not measured:\n{traceback.format_exc()}")
+        return None
 
 
-def report(result: dict[str, Any]) -> str:
-    return "\n".join(
-        [
-            f"bench: {result['ok']} applications accepted of {result['n']} (errors {result['errors']}), "
-            f"concurrency {result['concurrency']}, {result['elapsed_s']:.1f} s",
-            f"{'throughput':<38} {result['throughput']:.1f} applications/s",
-            _line("submission latency (gateway → receipt)", result["latencies"]),
-            _line("submission → seen by a worklist screen", result["delays"]),
-            *(
-                [_line("submission → case committed (registry)", result["commit_delays"])]
-                if result.get("commit_delays")
-                else []
-            ),
-            f"{'never became visible':<38} {result['not_visible']}",
-        ]
+async def _acts(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
+    concurrency = max(1, min(opts.concurrency, opts.acts))
+    async with bench_load.client(stack.url("gateway"), concurrency) as http:
+        acts = await bench_act.run(Gateway(http), opts.acts, concurrency, first=30_000_000)
+    return {
+        "completed": acts.completed,
+        "failed": acts.failed,
+        "concurrency": concurrency,
+        "elapsed_s": acts.elapsed_s,
+        "per_second": acts.per_second,
+        "steps": {name: latency_summary(values) for name, values in acts.timings.items()},
+        "_timings": acts.timings,
+    }
+
+
+async def measure_all(stack: Stack, bare: BareProcesses, opts: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    results["p1"] = await _section("P1", lambda: bench_p1.measure(stack, bare, opts))
+    results["p2"] = await _section("P2", lambda: bench_open.p2(stack, opts))
+    results["p4"] = await _section("P4", lambda: bench_open.p4(stack, opts))
+    results["acts"] = await _section("the whole act", lambda: _acts(stack, opts)) if opts.acts else None
+    if opts.rebuild_events:
+        # Cases opened by the load above, registered now: real record events, made through the gateway.
+        ids = await bench_p3.opened_applications(stack, opts.rebuild_events)
+        results["p3"] = await _section("P3", lambda: bench_p3.small(stack, ids, opts))
+    if opts.rebuild_scale:
+        results["p3_scale"] = await _section("P3 at scale", lambda: bench_p3.at_scale(stack, opts))
+    return results
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, a run of about 2–3 minutes")
+    parser.add_argument("--n", type=int, help="P1: submissions per side (default 400; quick 100)")
+    parser.add_argument("--concurrency", type=int, default=16, help="P1 and the acts (default 16)")
+    parser.add_argument("--p2-rate", type=float, default=5.0, help="P2: arrivals per second (default 5)")
+    parser.add_argument("--p2-seconds", type=float, help="P2: seconds at that rate (default 20; quick 8)")
+    parser.add_argument(
+        "--rates",
+        type=lambda s: [float(x) for x in s.split(",")],
+        help="P4: rates per second to try, increasing (default 10,20,30,42,60; quick 10,20,42)",
     )
+    parser.add_argument("--step-seconds", type=float, help="P4: seconds per step (default 15; quick 6)")
+    parser.add_argument(
+        "--catch-up-seconds",
+        type=float,
+        default=5.0,
+        help="P4: time the registry gets after a step (default 5)",
+    )
+    parser.add_argument("--acts", type=int, help="whole acts to run (default 60; quick 10; 0: none)")
+    parser.add_argument(
+        "--rebuild-events",
+        type=int,
+        help="P3: cases registered (five steps each, through the gateway) before the rebuild, besides the whole "
+        "acts' (default 100; quick 20; 0: no P3)",
+    )
+    parser.add_argument(
+        "--rebuild-scale",
+        type=int,
+        help="P3 at scale: record events written straight into scratch databases and a scratch topic, then "
+        "rebuilt beside a raw consumer; the P3 goal judges this one (default 20000; quick 2000; 0: none)",
+    )
+    parser.add_argument(
+        "--idle-seconds", type=float, default=3.0, help="idle CPU window before P1 (default 3)"
+    )
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=bench_results.default_dir(),
+        help="where results.jsonl and README.md get this run (default docs/bench)",
+    )
+    parser.add_argument(
+        "--gateway", help="only P1's platform half, against a running gateway (dev users seeded)"
+    )
+    return parser
+
+
+def options(argv: list[str] | None = None) -> argparse.Namespace:
+    opts = _parser().parse_args(argv)
+    defaults: dict[str, Any] = (
+        {
+            "n": 100,
+            "p2_seconds": 8.0,
+            "rates": [10.0, 20.0, 42.0],
+            "step_seconds": 6.0,
+            "acts": 10,
+            "rebuild_events": 20,
+            "rebuild_scale": 2000,
+        }
+        if opts.quick
+        else {
+            "n": 400,
+            "p2_seconds": 20.0,
+            "rates": [10.0, 20.0, 30.0, 42.0, 60.0],
+            "step_seconds": 15.0,
+            "acts": 60,
+            "rebuild_events": 100,
+            "rebuild_scale": 20_000,
+        }
+    )
+    for key, value in defaults.items():
+        if getattr(opts, key) is None:
+            setattr(opts, key, value)
+    return opts
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
-    parser.add_argument(
-        "--n", type=int, default=400, help="applications to submit (≤ 1000: one worklist page)"
-    )
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--gateway", help="a running gateway's URL (with the development users seeded)")
-    parser.add_argument(
-        "--records",
-        type=int,
-        default=100,
-        help="cases registered, then rebuilt from the history beside a raw consumer (0: none; own stack only)",
-    )
-    args = parser.parse_args(argv)
-    n = min(args.n, 1000)
-    if args.gateway:
-        print(report(asyncio.run(run(args.gateway, n, args.concurrency))))
+    opts = options(argv)
+    if opts.gateway:
+
+        async def against_gateway() -> bench_load.Load:
+            async with bench_load.client(opts.gateway, opts.concurrency) as http:
+                send = await bench_load.gateway_sender(Gateway(http))
+                return await bench_load.closed_loop(send, opts.n, opts.concurrency)
+
+        load = asyncio.run(against_gateway())
+        print(f"{load.throughput:.1f} submissions/s ({load.accepted} accepted, {load.errors} errors)")
+        print(bench_report.lat_line("submission latency", load.latencies))
         return 0
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bt-bench-") as tmp:
         run_dir = Path(tmp)
         run_dir.chmod(0o755)  # the postgres OS user must enter it
@@ -171,17 +181,16 @@ def main(argv: list[str] | None = None) -> int:
             fast=False,
             # No trace files: the figures are the platform's own cost (tracing is off by default, ADR 0028).
             extra_env={"BT_LOG_LEVEL": "WARNING", "BT_TRACE_FILE": ""},
-            progress=lambda msg: print(f"bench: {msg}", flush=True),
+            progress=_say,
         )
         with stack:
-            # A short warm-up so connection pools and consumer groups are settled before measuring.
-            asyncio.run(run(stack.url("gateway"), 20, 4))
-            result = asyncio.run(run(stack.url("gateway"), n, args.concurrency))
-            result["commit_delays"] = asyncio.run(
-                commit_delays(stack.database_url("registry"), result["application_ids"])
-            )
-            print(report(result))
-            if args.records > 0:
-                ids = result["application_ids"][: args.records]
-                print("\n".join(asyncio.run(bench_rebuild.measure(stack, ids, args.concurrency))))
+            run_sync(stack.postgres.create_database(bench_p1.BARE_DATABASE))
+            with BareProcesses(run_dir / "logs", stack.postgres.owner_dsn(bench_p1.BARE_DATABASE)) as bare:
+                results = asyncio.run(measure_all(stack, bare, opts))
+    figs = bench_report.figures(results)
+    print(bench_report.report(results, figs))
+    args = {k: v for k, v in vars(opts).items() if k not in ("results_dir", "gateway")}
+    run = bench_results.record(args | {"wall_s": round(time.monotonic() - started)}, figs, results)
+    jsonl, readme = bench_results.write(opts.results_dir, run, figs)
+    print(f"\nbench: this run's figures appended to {jsonl} and {readme}")
     return 0

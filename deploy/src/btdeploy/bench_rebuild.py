@@ -11,6 +11,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,11 +72,13 @@ async def register(gw: Gateway, application_ids: list[str], concurrency: int) ->
     return registered
 
 
-async def raw_read(kafka_options: dict[str, Any], expected: int, timeout_s: float = 120.0) -> Rate:
+async def raw_read(
+    kafka_options: dict[str, Any], expected: int, timeout_s: float = 120.0, topic: str = RECORD_TOPIC
+) -> Rate:
     """A bare consumer (no group, no database) reading the record topic from the beginning: the broker's pace."""
     started = time.perf_counter()
     consumer = AIOKafkaConsumer(
-        RECORD_TOPIC,
+        topic,
         **kafka_options,
         group_id=None,
         auto_offset_reset="earliest",
@@ -93,12 +96,12 @@ async def raw_read(kafka_options: dict[str, Any], expected: int, timeout_s: floa
     return Rate(read, time.perf_counter() - started)
 
 
-def rebuild(dsn: str, target: str, projection: str) -> Rate:
+def rebuild(dsn: str, target: str, projection: str, options: Sequence[str] = ()) -> Rate:
     """`python -m btkernel.rebuild`, as an operator runs it; the rate it prints (its own time, prepare to swap)."""
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, "-m", "btkernel.rebuild", target, projection],
+        [sys.executable, "-m", "btkernel.rebuild", target, projection, *options],
         env={**os.environ, "BT_DATABASE_URL": dsn, "BT_LOG_LEVEL": "WARNING"},
         capture_output=True,
         text=True,
@@ -113,7 +116,7 @@ def rebuild(dsn: str, target: str, projection: str) -> Rate:
 def lines(registered: int, consumed: Rate, raw: Rate, own: Rate) -> list[str]:
     ratio = consumed.per_second / raw.per_second if raw.per_second else float("nan")
     return [
-        f"{'records registered for the rebuild':<38} {registered}",
+        f"{'records registered for the rebuild':<38} {registered} (through the gateway)",
         f"{'rebuild known_records (intake)':<38} {consumed.events} events in {consumed.seconds:.2f} s"
         f"   {consumed.per_second:8.0f} events/s",
         f"{'raw consumer, civreg.record':<38} {raw.events} events in {raw.seconds:.2f} s"
@@ -133,9 +136,12 @@ async def _count(dsn: str, query: str) -> int:
         await conn.close()
 
 
-async def measure(stack: Stack, application_ids: list[str], concurrency: int) -> list[str]:
-    """Register the cases of `application_ids`, wait until intake has consumed every record event, then time the
-    rebuilds and the raw read."""
+async def measure(
+    stack: Stack, application_ids: list[str], concurrency: int
+) -> tuple[list[str], dict[str, Any]]:
+    """Register the cases of `application_ids` (through the gateway, five steps each: the events are real ones),
+    wait until intake has consumed every record event, then time the rebuilds and the raw read. The printed lines
+    and the rates for the results file."""
     import httpx
 
     async with httpx.AsyncClient(base_url=stack.url("gateway"), timeout=60.0) as client:
@@ -151,4 +157,14 @@ async def measure(stack: Stack, application_ids: list[str], concurrency: int) ->
     raw = await raw_read(stack.kafka.admin_options(), expected)
     from_consumed = await asyncio.to_thread(rebuild, intake_dsn, "intake.projections", "known_records")
     own = await asyncio.to_thread(rebuild, registry_dsn, "registry.projections", "records")
-    return lines(registered, from_consumed, raw, own)
+    figures = {
+        "record_events": expected,
+        "generated_through": "the gateway (cases registered in five steps each)",
+        "rebuild_known_records_per_s": from_consumed.per_second,
+        "rebuild_known_records_events": from_consumed.events,
+        "raw_consume_per_s": raw.per_second,
+        "raw_consume_events": raw.events,
+        "rebuild_records_per_s": own.per_second,
+        "rebuild_records_events": own.events,
+    }
+    return lines(registered, from_consumed, raw, own), figures

@@ -240,6 +240,20 @@ class Stack:
     def services(self) -> dict[str, ServiceProcess]:
         return dict(self._services)
 
+    def pids(self) -> dict[str, list[int]]:
+        """The running processes by part, for `make bench`'s CPU and memory per process (issue 13): every instance
+        of each service, each Kafka JVM, and PostgreSQL's postmaster (its backends are its children); a part not
+        started here as a process (an external PostgreSQL) is absent."""
+        found: dict[str, list[int]] = {
+            name: [p.pid for p in self._instances.get(name, []) if p.pid is not None and p.running]
+            for name in self.service_names
+        }
+        brokers = self.kafka.nodes if isinstance(self.kafka, KafkaCluster) else [self.kafka]
+        found["kafka"] = [pid for broker in brokers if (pid := broker.pid) is not None]
+        if isinstance(self.postgres, PostgresServer) and self.postgres.pid is not None:
+            found["postgres"] = [self.postgres.pid]
+        return {name: pids for name, pids in found.items() if pids}
+
     @property
     def kafka_bootstrap(self) -> str:
         return self.kafka.bootstrap

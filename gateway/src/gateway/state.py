@@ -82,7 +82,9 @@ class Gateway:
         return self.upstream.pooled
 
 
-def get_gateway(request: Request) -> Gateway:
+# `async def`, though it awaits nothing: FastAPI runs a plain `def` dependency in a worker thread, a thread hop
+# on every proxied request (issue 13).
+async def get_gateway(request: Request) -> Gateway:
     gateway: Gateway = request.app.state.gateway
     return gateway
 

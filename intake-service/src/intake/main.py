@@ -1,5 +1,7 @@
 """Composition root of the intake service."""
 
+import functools
+
 from fastapi import FastAPI
 
 from btkernel import clock
@@ -89,7 +91,9 @@ def build_app(settings: IntakeSettings, printing: DocumentSettings | None = None
         on_stop=on_stop,
     )
     # The one place the routers' units of work come from (intake.api.deps).
-    app.state.unit_of_work = PgIntakeUnitOfWork
+    # Batched: a command's new streams, its `applications` row and its Idempotency-Key answer are sent in one
+    # round trip at the commit (btkernel.unit_of_work; issue 13).
+    app.state.unit_of_work = functools.partial(PgIntakeUnitOfWork, batched=True)
     # The QR of every printed document leads to the gateway's public verification page (ADR 0033).
     app.state.document_verifier = Verifier(print_settings.public_url, print_settings.code_secrets)
     return app

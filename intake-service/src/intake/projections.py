@@ -8,14 +8,20 @@ The `applications` read model is here since its commands stamp it with their las
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import asyncpg
 
+from btkernel.envelope import Envelope
+from btkernel.events.base import parse
 from btkernel.eventstore import StoredEvent
 from btkernel.rebuild import ConsumedEvents, OwnStreams, Projection
+from intake.adapters.known_records_batch import KnownRecordsBatch, LearningUnitOfWork
 from intake.adapters.unit_of_work import PgIntakeUnitOfWork
 from intake.api import subscriptions
+from intake.app import known_records
 from intake.app.applications import application_row, project_cabinet
+from intake.app.unit_of_work import IntakeUnitOfWork
 from intake.domain.application import Application
 from intake.settings import IntakeSettings
 
@@ -43,6 +49,17 @@ async def replay_application(conn: asyncpg.Connection, events: Sequence[StoredEv
         await uow.commit()
 
 
+async def learn_many(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
+    """The batch entry point (ADR 0027, "Batches"): what `subscriptions.on_record_event` does with each event —
+    `known_records.learn` of the parsed event — told to `KnownRecordsBatch`, which writes the batch at once."""
+    batch = KnownRecordsBatch()
+    # `learn` needs only the known records of a unit of work; the replay's transaction is the caller's.
+    uow = cast(IntakeUnitOfWork, LearningUnitOfWork(batch))
+    for envelope in envelopes:
+        await known_records.learn(parse(envelope.type, envelope.data), uow)
+    await batch.write(conn)
+
+
 PROJECTIONS = (
     Projection(
         name="known_records",
@@ -52,6 +69,7 @@ PROJECTIONS = (
             "intake.records",
             subscriptions.on_record_event,
             IntakeSettings.model_fields["service_name"].default,
+            apply_many=learn_many,
         ),
     ),
     Projection(

@@ -13,7 +13,7 @@ def test_the_domain_imports_no_io_and_no_framework() -> None:
     probe = (
         "import sys\n"
         "import notification.domain.applicant, notification.domain.delivery, notification.domain.mail\n"
-        "import notification.domain.messages, notification.domain.notification\n"
+        "import notification.domain.messages, notification.domain.notification, notification.domain.delivery_history\n"
         f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({IO_PACKAGES!r})))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout

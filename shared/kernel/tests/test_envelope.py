@@ -1,6 +1,11 @@
 """The envelope round-trips through Kafka binary mode with every attribute and extension intact."""
 
-from btkernel.envelope import Envelope
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from cloudevents.core.exceptions import CloudEventValidationError
+
+from btkernel.envelope import Envelope, kafka_type
 
 
 def test_binary_mode_round_trip_keeps_attributes_and_extensions() -> None:
@@ -33,3 +38,91 @@ def test_storage_form_round_trip() -> None:
         type="t.v1", source="/s", subject="x", data={"a": [1, 2]}, correlation_id=None, causation_id=None
     )
     assert Envelope.from_json(env.to_json()) == env
+
+
+# -- reading a record without the cloudevents library (issue 13) and falling back to it for anything else --
+
+
+def _traced() -> Envelope:
+    return Envelope(
+        id="e-1",
+        type="kz.civreg.case.opened.v1",
+        source="/registry",
+        subject="case-1",
+        time=datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=timezone(timedelta(hours=5))),
+        data={"nested": {"list": [1, "два", None]}, "flag": True},
+        correlation_id="c-1",
+        causation_id="d-1",
+        actor="op",
+        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        tracestate="bt=1",
+    )
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        _traced(),
+        Envelope.new(type="t.v1", source="/s", subject="x", data={}, correlation_id=None, causation_id=None),
+    ],
+)
+def test_the_direct_reading_equals_the_librarys(env: Envelope) -> None:
+    key, value, headers = env.to_kafka()
+    direct = Envelope.from_kafka(key, value, headers)
+    assert direct == Envelope._from_kafka_by_library(key, value, headers)
+    assert direct == env
+    assert direct.time.utcoffset() == env.time.utcoffset()
+
+
+def test_what_the_kernel_does_not_write_is_left_to_the_library() -> None:
+    key, value, headers = _traced().to_kafka()
+    # Upper-case header names, an extension of someone else's and a time in lower case: the library reads them.
+    odd = [(name.upper(), raw) for name, raw in headers if name != "ce_time"]
+    odd += [("ce_partnerext", b"x"), ("ce_time", b"2026-03-01t04:30:00.123456z")]
+    back = Envelope.from_kafka(key, value, odd)
+    assert back.time == datetime(2026, 3, 1, 4, 30, 0, 123456, tzinfo=UTC)
+    assert (back.id, back.traceparent, back.data) == ("e-1", _traced().traceparent, _traced().data)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"ce_id": b""},
+        {"ce_specversion": b"0.9"},
+        {"ce_subject": b""},
+        {"ce_time": b"2026-03-01T09:30:00"},  # no offset: not a CloudEvents time
+    ],
+)
+def test_a_record_the_library_refuses_is_still_refused(change: dict[str, bytes]) -> None:
+    key, value, headers = _traced().to_kafka()
+    headers = [(name, change.get(name, raw)) for name, raw in headers]
+    with pytest.raises(CloudEventValidationError):
+        Envelope.from_kafka(key, value, headers)
+
+
+@pytest.mark.parametrize("value", [b"", b"[1, 2]", b"\xff", b"not json"])
+def test_a_body_that_is_not_a_json_object_is_refused(value: bytes) -> None:
+    key, _, headers = _traced().to_kafka()
+    with pytest.raises(ValueError, match="event data must be a JSON object"):
+        Envelope.from_kafka(key, value, headers)
+
+
+def test_a_missing_time_is_the_services_clock() -> None:
+    from btkernel import clock
+
+    key, value, headers = _traced().to_kafka()
+    headers = [(n, r) for n, r in headers if n != "ce_time"]
+    before = clock.offset_s()
+    clock.travel_to(datetime(2030, 1, 2, tzinfo=UTC))
+    try:
+        back = Envelope.from_kafka(key, value, headers)
+    finally:
+        clock.set_offset(before)
+    assert datetime(2030, 1, 2, tzinfo=UTC) <= back.time < datetime(2030, 1, 3, tzinfo=UTC)
+
+
+def test_the_type_is_read_from_the_header_alone() -> None:
+    _, _, headers = _traced().to_kafka()
+    assert kafka_type(headers) == "kz.civreg.case.opened.v1"
+    assert kafka_type([("CE_TYPE", b"x.v1")]) == "x.v1"
+    assert kafka_type([("content-type", b"application/json")]) is None

@@ -1,15 +1,16 @@
-"""PostgreSQL store of the fee service: fee decisions and the outbox row announcing each, on the caller's
-connection and transaction."""
+"""PostgreSQL store of the fee service: fee decisions, the history each is the fold of (its stream in the event
+store, ADR 0027) and the outbox row announcing each, on the caller's connection and transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import asyncpg
 
-from btkernel import outbox
+from btkernel import eventstore, outbox
 from btkernel.envelope import Envelope
-from fees.domain.decision import FeeDecision
+from fees.domain.decision import STREAM_TYPE, FeeDecision, FeeDecisionFacts
 
 _COLUMNS = tuple(FeeDecision.__dataclass_fields__)
 
@@ -20,16 +21,43 @@ class PgStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def save_decision(self, d: FeeDecision) -> bool:
-        """Insert the decision; False when the application already has one of this kind."""
+    async def save_decision(self, d: FeeDecision, announced: Envelope) -> bool:
+        """Insert the decision and append its stream — `announced` (its FeeAssessed, as queued for publication)
+        then its facts; False, and nothing written, when the application already has one of this kind."""
+        if not await self.write_row(d, announced.time):
+            return False
+        facts = Envelope.new(
+            type=FeeDecisionFacts.TYPE,
+            source=announced.source,
+            subject=announced.subject,
+            data=FeeDecisionFacts.of(d).to_data(),
+            correlation_id=announced.correlation_id,
+            causation_id=announced.causation_id,
+            actor=announced.actor,
+            time=announced.time,
+        )
+        # As they are, and not queued again: the FeeAssessed was queued by the caller, the facts never are.
+        await eventstore.keep(
+            self.conn,
+            stream_id=d.decision_id,
+            stream_type=STREAM_TYPE,
+            events=[eventstore.Kept.of(announced), eventstore.Kept.of(facts)],
+            new_stream=True,
+        )
+        return True
+
+    async def write_row(self, d: FeeDecision, created_at: dt.datetime) -> bool:
+        """The decision's row, live and in a rebuild (`fees.projections`); `created_at` is its history's first
+        moment, not the database's clock, so a rebuilt row equals the live one. False when it exists."""
         values = [getattr(d, c) for c in _COLUMNS]
         values[_COLUMNS.index("decision_id")] = uuid.UUID(d.decision_id)
         values[_COLUMNS.index("event_id")] = uuid.UUID(d.event_id)
-        placeholders = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
+        placeholders = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 2))
         inserted = await self.conn.fetchval(
-            f"INSERT INTO fee_decisions ({', '.join(_COLUMNS)}) VALUES ({placeholders})"
+            f"INSERT INTO fee_decisions ({', '.join(_COLUMNS)}, created_at) VALUES ({placeholders})"
             " ON CONFLICT DO NOTHING RETURNING 1",
             *values,
+            created_at,
         )
         return bool(inserted)
 

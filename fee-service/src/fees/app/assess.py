@@ -28,8 +28,9 @@ DEFAULT_TIMEZONE = "Asia/Almaty"
 class Store(Protocol):
     """Where decisions are kept, in the transaction of the event that caused them."""
 
-    async def save_decision(self, d: FeeDecision) -> bool:
-        """Record the decision; False when the application already has one of this kind."""
+    async def save_decision(self, d: FeeDecision, announced: Envelope) -> bool:
+        """Record the decision and its history, `announced` (its FeeAssessed) first (ADR 0027); False when the
+        application already has one of this kind."""
         ...
 
     async def enqueue(self, topic: str, envelope: Envelope) -> None: ...
@@ -98,7 +99,7 @@ async def apply(
         channel=event.channel,
         currency=quote.currency,
     )
-    if not await store.save_decision(decision):
+    if not await store.save_decision(decision, out):
         return None
     # Same transaction as the decision: the event is published if and only if the decision is recorded.
     await store.enqueue(FeeAssessed.TOPIC, out)

@@ -13,12 +13,14 @@ CREATED = 201
 
 
 class PgAnswers:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, later: Any = None) -> None:
         self.conn = conn
+        # Where the answer is written: kept for the commit's round trip (btkernel.db.Later), or `conn`.
+        self.later = conn if later is None else later
 
     async def given(self, once: Once) -> dict[str, Any] | None:
         stored = await idempotency.lookup(self.conn, once.scope, once.key, once.request_hash)
         return None if stored is None else stored.body
 
     async def remember(self, once: Once, answer: dict[str, Any]) -> None:
-        await idempotency.store(self.conn, once.scope, once.key, once.request_hash, CREATED, answer)
+        await idempotency.store(self.later, once.scope, once.key, once.request_hash, CREATED, answer)

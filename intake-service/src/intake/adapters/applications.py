@@ -20,8 +20,10 @@ def _row(record: asyncpg.Record) -> ApplicationRow:
 
 
 class PgApplications:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, later: Any = None) -> None:
         self.conn = conn
+        # Where a new row is written: kept for the commit's round trip (btkernel.db.Later), or `conn`.
+        self.later = conn if later is None else later
 
     async def next_receipt_number(self, site_id: str, year: int) -> str:
         seq = await self.conn.fetchval(
@@ -33,8 +35,9 @@ class PgApplications:
         return f"{site_id.upper()}-{year}-{seq:06d}"
 
     async def insert(self, row: ApplicationRow) -> None:
-        values = dataclasses.astuple(row)
-        await self.conn.execute(
+        # Not astuple: it deep-copies the receipt's dicts, which nothing here changes.
+        values = [getattr(row, c) for c in _COLUMNS]
+        await self.later.execute(
             f"INSERT INTO applications ({', '.join(_COLUMNS)})"
             f" VALUES ({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))})",
             *values,

@@ -14,7 +14,9 @@ from intake.app.unit_of_work import IntakeUnitOfWork
 UnitOfWorkFactory = Callable[[asyncpg.Pool], IntakeUnitOfWork]
 
 
-def get_unit_of_work(request: Request, pool: PoolDep) -> IntakeUnitOfWork:
+# `async def`, though it awaits nothing: FastAPI runs a plain `def` dependency in a worker thread, a thread hop
+# per request for a constructor call (issue 13).
+async def get_unit_of_work(request: Request, pool: PoolDep) -> IntakeUnitOfWork:
     make: UnitOfWorkFactory = request.app.state.unit_of_work
     return make(pool)
 

@@ -92,7 +92,7 @@ def refuse_pdf_on_json_route(accept: str | None, application_id: str) -> None:
         )
 
 
-def get_verifier(request: Request) -> Verifier:
+async def get_verifier(request: Request) -> Verifier:
     verifier: Verifier = request.app.state.document_verifier
     return verifier
 

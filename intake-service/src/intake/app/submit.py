@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from btkernel.context import Actor, RequestContext
@@ -143,35 +143,35 @@ async def _submit(cmd: Submit, uow: IntakeUnitOfWork) -> Submitted:
     presented, missing = _checklist(service, cmd, details, state_duty)
 
     application_id = str(uuid.uuid4())
-    number = await uow.applications.next_receipt_number(where.site_id, today.year)
     common = _receipt_common(service, cmd, presented)
-    app = Application(application_id)
+    # Everything that does not need the receipt's number is done before it is taken: the number's counter row
+    # is locked from the moment it is taken until the commit, and every other submission of the centre waits
+    # for it (issue 13). A placeholder now, the number put in below without validating again.
     receipt: Receipt | None = None
     refusal: RefusalReceipt | None = None
+    opening: ApplicationSubmitted | ApplicationAcceptanceRefused
     if missing:
         refusal = RefusalReceipt(
-            number=number,
+            number=_NOT_YET,
             refused_at=cmd.now,
             missing_documents=missing,
             reason=f"the package of documents is incomplete (point 9 of the Standard; form {service.refusal_receipt_form})",
             **common,
         )
-        app.refuse_acceptance(
-            ApplicationAcceptanceRefused(
-                application_id=application_id,
-                service_id=service.id,
-                channel=where.channel,
-                centre_id=where.site_id,
-                refused_at=cmd.now,
-                applicant=cmd.applicant,
-                representative=cmd.representative,
-                contact=cmd.contact,
-                refusal_receipt=refusal,
-            )
+        opening = ApplicationAcceptanceRefused(
+            application_id=application_id,
+            service_id=service.id,
+            channel=where.channel,
+            centre_id=where.site_id,
+            refused_at=cmd.now,
+            applicant=cmd.applicant,
+            representative=cmd.representative,
+            contact=cmd.contact,
+            refusal_receipt=refusal,
         )
     else:
         receipt = Receipt(
-            number=number,
+            number=_NOT_YET,
             accepted_at=cmd.now,
             documents_count=len(presented),
             result_issue_date=planned_issue_date(service, details, cmd.now, where.channel, where.centre),
@@ -180,40 +180,56 @@ async def _submit(cmd: Submit, uow: IntakeUnitOfWork) -> Submitted:
             state_duty=state_duty,
             **common,
         )
-        app.accept(
-            ApplicationSubmitted(
-                application_id=application_id,
-                service_id=service.id,
-                channel=where.channel,
-                centre_id=where.site_id,
-                registry_office_id=where.office_id,
-                submitted_at=cmd.now,
-                applicant=cmd.applicant,
-                representative=cmd.representative,
-                contact=cmd.contact,
-                details=details,
-                documents=presented,
-                receipt=receipt,
-                signature=cmd.signature,
-            )
+        opening = ApplicationSubmitted(
+            application_id=application_id,
+            service_id=service.id,
+            channel=where.channel,
+            centre_id=where.site_id,
+            registry_office_id=where.office_id,
+            submitted_at=cmd.now,
+            applicant=cmd.applicant,
+            representative=cmd.representative,
+            contact=cmd.contact,
+            details=details,
+            documents=presented,
+            receipt=receipt,
+            signature=cmd.signature,
         )
-    result = Submitted(
-        application_id=application_id,
-        status=app.status or ACCEPTED,
-        receipt=receipt.model_dump(mode="json") if receipt else None,
-        refusal_receipt=refusal.model_dump(mode="json") if refusal else None,
-    )
-    base = app.expected_version
-    pending = list(app.pending)
-    appended = await uow.events.save(app, cmd.ctx, SOURCE)
-    # The row from the events just appended, as a rebuild writes it (ADR 0027).
-    await uow.applications.insert(application_row(app, pending[0], appended[-1].time))
-    await project_cabinet(uow, app, pending, base)
+    # The ticket or home visit is linked before the number too: a ticket that cannot be served fails the
+    # submission before the counter moves (and the rollback would undo it anyway: no gap either way).
     if cmd.ticket_id is not None:
         await queue.link_application(uow, cmd.actor, cmd.ticket_id, application_id, cmd.now)
     if cmd.home_visit_id is not None:
         await home_visits.accept_at_home(uow, cmd.actor, cmd.home_visit_id, application_id, cmd.now)
+
+    number = await uow.applications.next_receipt_number(where.site_id, today.year)
+    app = Application(application_id)
+    if isinstance(opening, ApplicationAcceptanceRefused):
+        assert refusal is not None
+        refusal = refusal.model_copy(update={"number": number})
+        app.refuse_acceptance(opening.model_copy(update={"refusal_receipt": refusal}))
+    else:
+        assert receipt is not None
+        receipt = receipt.model_copy(update={"number": number})
+        app.accept(opening.model_copy(update={"receipt": receipt}))
+    pending = list(app.pending)
+    row = application_row(app, pending[0], cmd.now)
+    result = Submitted(
+        application_id=application_id,
+        status=app.status or ACCEPTED,
+        receipt=row.receipt,
+        refusal_receipt=row.refusal_receipt,
+    )
+    base = app.expected_version
+    appended = await uow.events.save(app, cmd.ctx, SOURCE)
+    # The row from the events just appended, as a rebuild writes it (ADR 0027).
+    await uow.applications.insert(replace(row, updated_at=appended[-1].time))
+    await project_cabinet(uow, app, pending, base)
     return result
+
+
+# Stands for the receipt's number until it is taken (never stored: replaced before anything is written).
+_NOT_YET = "-"
 
 
 def _where(service: catalogue.StateService, cmd: Submit, today: dt.date) -> Where:

@@ -1,5 +1,6 @@
 """PostgreSQL store of the notification service: the application projection, the delivery log
-(`notifications`) and the outbox, on one connection and its transaction."""
+(`notifications`) with each change's event in the message's stream (`domain.delivery_history`, ADR 0027) and the
+outbox, on one connection and its transaction."""
 
 from __future__ import annotations
 
@@ -13,7 +14,19 @@ import asyncpg
 
 from btkernel import outbox
 from btkernel.envelope import Envelope
+from notification.adapters import delivery_history
 from notification.domain.applicant import ApplicationContact
+from notification.domain.delivery_history import (
+    DeliveryAttemptClaimed,
+    DeliveryAttemptFailed,
+    DeliveryChange,
+    DeliveryRecorded,
+    FailureRecorded,
+    NotificationQueued,
+    SmsHandedOver,
+    SmsReportAwaited,
+    SmsResendScheduled,
+)
 from notification.domain.notification import NewNotification, Notification
 
 _FIELDS = tuple(Notification.__dataclass_fields__)
@@ -74,12 +87,13 @@ class PgStore:
         return ApplicationContact(**dict(row)) if row else None
 
     async def add_notification(self, n: NewNotification) -> bool:
-        """Insert the message; False when this event already produced it."""
-        inserted = await self.conn.fetchval(
+        """Insert the message and open its stream with the row as inserted; False when this event already
+        produced it."""
+        row = await self.conn.fetchrow(
             "INSERT INTO notifications (notification_id, application_id, source_event_id, channel, recipient,"
             " template, subject, body, status, last_error, correlation_id)"
             " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)"
-            " ON CONFLICT DO NOTHING RETURNING 1",
+            f" ON CONFLICT DO NOTHING RETURNING {_COLUMNS}",
             uuid.UUID(n.notification_id),
             n.application_id,
             n.source_event_id,
@@ -92,7 +106,10 @@ class PgStore:
             n.last_error,
             n.correlation_id,
         )
-        return bool(inserted)
+        if row is None:
+            return False
+        await self._record(row, NotificationQueued)
+        return True
 
     async def list_for_application(self, application_id: str) -> list[Notification]:
         rows = await self.conn.fetch(
@@ -123,6 +140,8 @@ class PgStore:
             lease_s,
             now,
         )
+        for r in rows:
+            await self._record(r, DeliveryAttemptClaimed)
         return [_notification(r) for r in rows]
 
     async def claim_abandoned(self, *, now: dt.datetime, limit: int, max_attempts: int) -> list[Notification]:
@@ -141,49 +160,49 @@ class PgStore:
     async def record_delivered(self, n: Notification, at: dt.datetime) -> bool:
         """Mark delivered if the claim that made this attempt is still the current one (no one reclaimed it); an
         SMS is `sent` when its delivery report says so."""
-        done = await self.conn.fetchval(
+        return await self._change(
+            DeliveryRecorded,
             "UPDATE notifications SET status = 'delivered', delivered_at = $3, last_error = NULL, updated_at = $3"
-            " WHERE notification_id = $1 AND status IN ('pending', 'sent') AND attempts = $2 RETURNING 1",
+            " WHERE notification_id = $1 AND status IN ('pending', 'sent') AND attempts = $2",
             uuid.UUID(n.notification_id),
             n.attempts,
             at,
         )
-        return bool(done)
 
     async def record_retry(self, n: Notification, error: str, retry_at: dt.datetime, at: dt.datetime) -> bool:
-        done = await self.conn.fetchval(
+        return await self._change(
+            DeliveryAttemptFailed,
             "UPDATE notifications SET last_error = $3, next_attempt_at = $4, updated_at = $5"
-            " WHERE notification_id = $1 AND status = 'pending' AND attempts = $2 RETURNING 1",
+            " WHERE notification_id = $1 AND status = 'pending' AND attempts = $2",
             uuid.UUID(n.notification_id),
             n.attempts,
             error,
             retry_at,
             at,
         )
-        return bool(done)
 
     async def record_failed(self, n: Notification, error: str, at: dt.datetime) -> bool:
-        done = await self.conn.fetchval(
+        return await self._change(
+            FailureRecorded,
             "UPDATE notifications SET status = 'failed', last_error = $3, updated_at = $4"
-            " WHERE notification_id = $1 AND status IN ('pending', 'sent') AND attempts = $2 RETURNING 1",
+            " WHERE notification_id = $1 AND status IN ('pending', 'sent') AND attempts = $2",
             uuid.UUID(n.notification_id),
             n.attempts,
             error,
             at,
         )
-        return bool(done)
 
     # -- SMS (ADR 0038) --
 
     async def record_sent(self, n: Notification, at: dt.datetime) -> bool:
-        done = await self.conn.fetchval(
+        return await self._change(
+            SmsHandedOver,
             "UPDATE notifications SET status = 'sent', last_error = NULL, updated_at = $3"
-            " WHERE notification_id = $1 AND status = 'pending' AND attempts = $2 RETURNING 1",
+            " WHERE notification_id = $1 AND status = 'pending' AND attempts = $2",
             uuid.UUID(n.notification_id),
             n.attempts,
             at,
         )
-        return bool(done)
 
     async def get_for_report(self, notification_id: str) -> Notification | None:
         row = await self.conn.fetchrow(
@@ -195,17 +214,17 @@ class PgStore:
     async def record_resend(
         self, n: Notification, error: str, retry_at: dt.datetime, at: dt.datetime
     ) -> bool:
-        done = await self.conn.fetchval(
+        return await self._change(
+            SmsResendScheduled,
             "UPDATE notifications SET status = 'pending', send_round = send_round + 1, last_error = $3,"
             " next_attempt_at = $4, updated_at = $5"
-            " WHERE notification_id = $1 AND status IN ('pending', 'sent') AND attempts = $2 RETURNING 1",
+            " WHERE notification_id = $1 AND status IN ('pending', 'sent') AND attempts = $2",
             uuid.UUID(n.notification_id),
             n.attempts,
             error,
             retry_at,
             at,
         )
-        return bool(done)
 
     # -- SMS whose delivery report has not come (ADR 0038, "Lost reports") --
 
@@ -226,21 +245,59 @@ class PgStore:
             limit,
             lease_s,
         )
+        for r in rows:
+            await self._record(r, SmsReportAwaited)
         return [_notification(r) for r in rows]
 
     async def record_next_check(self, n: Notification, check_at: dt.datetime) -> bool:
         """When to ask again about an SMS still `sent` in the same attempt."""
-        done = await self.conn.fetchval(
+        return await self._change(
+            SmsReportAwaited,
             "UPDATE notifications SET next_attempt_at = $3"
-            " WHERE notification_id = $1 AND status = 'sent' AND attempts = $2 RETURNING 1",
+            " WHERE notification_id = $1 AND status = 'sent' AND attempts = $2",
             uuid.UUID(n.notification_id),
             n.attempts,
             check_at,
         )
-        return bool(done)
 
     async def enqueue(self, topic: str, envelope: Envelope) -> None:
         await outbox.enqueue(self.conn, topic, envelope)
+
+    # -- the history of the log (ADR 0027) --
+
+    async def _change(self, kind: type[DeliveryChange], update: str, *args: Any) -> bool:
+        """Run `update` (one row's UPDATE, without RETURNING) and record what it set as `kind`; False when it
+        changed no row."""
+        row = await self.conn.fetchrow(
+            f"{update} RETURNING notification_id, correlation_id, source_event_id, {', '.join(kind.model_fields)}",
+            *args,
+        )
+        if row is None:
+            return False
+        await self._record(row, kind)
+        return True
+
+    async def _record(self, row: asyncpg.Record, kind: type[DeliveryChange]) -> None:
+        values = dict(row)
+        values["notification_id"] = str(values["notification_id"])
+        await delivery_history.append(
+            self.conn,
+            values["notification_id"],
+            kind.model_validate({k: values[k] for k in kind.model_fields}),
+            correlation_id=values["correlation_id"],
+            causation_id=values["source_event_id"],
+        )
+
+    async def write_row(self, n: Notification) -> None:
+        """The row its stream folds to, whole, over what an earlier pass wrote (`notification.projections`)."""
+        values = [getattr(n, f) for f in _FIELDS]
+        values[0] = uuid.UUID(n.notification_id)
+        placeholders = ", ".join(f"${i}" for i in range(1, len(_FIELDS) + 1))
+        await self.conn.execute(
+            f"INSERT INTO notifications ({_COLUMNS}) VALUES ({placeholders}) ON CONFLICT (notification_id)"
+            f" DO UPDATE SET {', '.join(f'{f} = EXCLUDED.{f}' for f in _FIELDS[1:])}",
+            *values,
+        )
 
 
 class PgTransactions:

@@ -1,6 +1,7 @@
 """The `deadlines` table: running legal terms of cases, projected from case events, moved by decrees, and the
 scheduler's queue of warnings to send (exactly once each: a row is locked, marked and its event queued in one
-transaction)."""
+transaction). A mark is the fold of the event it announced, kept in the deadline's own stream (stream type
+`deadline`, ADR 0027), so a rebuild sets it again from the history without announcing anything."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from typing import Any
 
 import asyncpg
 
+from btkernel import eventstore
+from btkernel.envelope import Envelope
+from civreg.events.deadline import DeadlineApproaching, DeadlineMissed
 from registry.domain.deadlines import APPROACHING_SHARE, RESOLUTION_UNIT, approaching_at, deadline_id
+
+# The deadline's stream in the event store: its warnings, as announced (ADR 0027).
+STREAM_TYPE = "deadline"
+# Which mark each kept event is the fold of.
+MARKS = {DeadlineApproaching.TYPE: "approaching_emitted_at", DeadlineMissed.TYPE: "missed_emitted_at"}
 
 
 class DeadlineRows:
@@ -117,7 +126,8 @@ class DeadlineRows:
         )
 
     async def move_running(self, case_id: str, kind: str, due_at: dt.datetime, now: dt.datetime) -> None:
-        """A running deadline of `kind` follows a new due moment (its warning share with it)."""
+        """A running deadline of `kind` follows a new due moment (its warning share with it); `now` is the moment
+        of the event that moved it."""
         await self._db.execute(
             "UPDATE deadlines SET due_at = $2, approaching_at = started_at + ($2 - started_at) * $3,"
             " updated_at = $4 WHERE case_id = $1 AND kind = $5 AND status = 'running'",
@@ -140,8 +150,10 @@ class DeadlineRows:
         return [dict(r) for r in rows]
 
     async def move(self, deadline: str, due_at: dt.datetime, warn_at: dt.datetime) -> None:
+        """`updated_at` stays the moment of the row's last event: a decree is in none, and a rebuild counts the
+        term on the calendar as it stands instead (ADR 0027)."""
         await self._db.execute(
-            "UPDATE deadlines SET due_at = $2, approaching_at = $3, updated_at = now() WHERE deadline_id = $1",
+            "UPDATE deadlines SET due_at = $2, approaching_at = $3 WHERE deadline_id = $1",
             deadline,
             due_at,
             warn_at,
@@ -150,8 +162,8 @@ class DeadlineRows:
     async def move_resolution_steps(self, case_id: str, due_at: dt.datetime) -> None:
         """The executive's review step runs to the review term: it moves with it."""
         await self._db.execute(
-            "UPDATE deadlines SET due_at = $2, approaching_at = started_at + ($2 - started_at) * $3,"
-            " updated_at = now() WHERE case_id = $1 AND term->>'unit' = $4 AND status = 'running'",
+            "UPDATE deadlines SET due_at = $2, approaching_at = started_at + ($2 - started_at) * $3"
+            " WHERE case_id = $1 AND term->>'unit' = $4 AND status = 'running'",
             case_id,
             due_at,
             APPROACHING_SHARE,
@@ -186,14 +198,27 @@ class DeadlineRows:
         )
         return [dict(r) for r in rows]
 
-    async def mark_warned(self, deadline: str, at: dt.datetime) -> None:
-        await self._db.execute(
-            "UPDATE deadlines SET approaching_emitted_at = $2 WHERE deadline_id = $1", deadline, at
-        )
+    async def mark(self, deadline: str, announced: Envelope) -> None:
+        """The warning `announced` was queued: kept in the deadline's stream, and its mark set from it."""
+        await self._keep(deadline, announced)
+        await self.fold_mark(deadline, announced.type, announced.time)
 
-    async def mark_missed(self, deadline: str, at: dt.datetime) -> None:
-        await self._db.execute(
-            "UPDATE deadlines SET missed_emitted_at = $2 WHERE deadline_id = $1", deadline, at
+    async def fold_mark(self, deadline: str, event_type: str, at: dt.datetime) -> bool:
+        """The mark a kept warning stands for (live, and in a rebuild from the stream); False when the deadline has
+        no row (yet)."""
+        column = MARKS[event_type]
+        updated = await self._db.fetchval(
+            f"UPDATE deadlines SET {column} = $2 WHERE deadline_id = $1 RETURNING 1", deadline, at
+        )
+        return bool(updated)
+
+    async def _keep(self, deadline: str, announced: Envelope) -> None:
+        """The envelope as queued (its id, time, data), appended to the deadline's stream, chained (ADR 0030) and
+        journaled by the table's trigger; not queued again. `eventstore.append` mints envelopes whose subject is
+        the stream, and a warning's subject is its case (docs/conventions.md), so it is kept as it is
+        (`eventstore.keep`). The row is locked by the caller: no concurrent append."""
+        await eventstore.keep(
+            self._db, stream_id=deadline, stream_type=STREAM_TYPE, events=[eventstore.Kept.of(announced)]
         )
 
     # -- the API's view --

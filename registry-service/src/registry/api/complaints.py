@@ -22,7 +22,7 @@ from registry.domain.complaint import MARKS, STATUSES
 router = APIRouter(prefix="/api/v1", tags=["complaints"])
 
 
-def get_uow(request: Request) -> ComplaintUnitOfWork:
+async def get_uow(request: Request) -> ComplaintUnitOfWork:
     return PgComplaintUnitOfWork(get_pool(request))
 
 

@@ -12,12 +12,12 @@ from registry.app.staff import StaffDirectory
 from registry.app.unit_of_work import RegistryUnitOfWork
 
 
-def get_uow(request: Request) -> RegistryUnitOfWork:
+async def get_uow(request: Request) -> RegistryUnitOfWork:
     uow: RegistryUnitOfWork = request.app.state.unit_of_work(get_pool(request))
     return uow
 
 
-def get_staff(request: Request) -> StaffDirectory | None:
+async def get_staff(request: Request) -> StaffDirectory | None:
     staff: StaffDirectory | None = request.app.state.staff
     return staff
 

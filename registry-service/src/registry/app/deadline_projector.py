@@ -4,6 +4,12 @@ A consumer of the registry's own `civreg.case` topic (group `registry.deadlines`
 nothing of deadlines and they can be rebuilt from the topic (ADR 6); and of `civreg.notification` (group
 `registry.notices`): the extension notice is given when its mail is delivered. The rules are in
 `registry.domain.deadlines`; the rows in `registry.adapters.deadline_rows`.
+
+A row is a function of the events and of the calendar as it stands, so a rebuild from what the consumers kept
+(`registry.projections`, ADR 0027) writes the live row again: every moment is the event's (`envelope.time`), never
+the projector's clock, and a term counted in working time is counted when its row opens on the calendar as it
+stands then (`recount`), as a decree's `recompute_running` counts the running ones — not taken from the event,
+which counted it on the calendar of its own moment.
 """
 
 from __future__ import annotations
@@ -11,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from btkernel import clock
 from btkernel.envelope import Envelope
 from civreg import catalogue, pilots, sites
 from civreg.calendar import ALMATY
@@ -33,6 +38,7 @@ from registry.domain.deadlines import (
     EXTENSION_NOTICE_TERM,
     NOTICE_TEMPLATE,
     PILOT_TERM,
+    RECOMPUTED_UNITS,
     RESOLUTION_UNIT,
     REVIEW_KINDS,
     STEP_EVENTS,
@@ -67,9 +73,26 @@ async def on_notification_event(uow: RegistryUnitOfWork, envelope: Envelope) -> 
             await uow.commit()
 
 
+def recount(
+    site_clock: SiteClock,
+    start: dt.datetime,
+    term: dict[str, Any],
+    site_id: str,
+    counted: dt.datetime,
+    extension_days: int = 0,
+) -> dt.datetime:
+    """A term's due moment on the calendar as it stands (`registry.app.calendar.recompute_running`'s rule: from
+    its start, on its site, plus an extension's calendar days); `counted` — what its event said — when the unit is
+    one no decree moves."""
+    if term["unit"] not in RECOMPUTED_UNITS:
+        return counted
+    return site_clock.due(start, term, site_id) + dt.timedelta(days=extension_days)
+
+
 async def _project(uow: RegistryUnitOfWork, envelope: Envelope) -> None:
     event = parse(envelope.type, envelope.data)
-    now = clock.now()
+    # The moment of the fact, not of its projection: a rebuild projects it again later (ADR 0027).
+    now = envelope.time
     case_id = envelope.subject
     if isinstance(event, CaseOpened):
         await _on_opened(uow, event, now)
@@ -183,6 +206,7 @@ async def _on_opened(uow: RegistryUnitOfWork, e: CaseOpened, now: dt.datetime) -
         "acceptance_day_counted": None,
         "source": e.review_term.source,
     }
+    site_clock = await uow.calendar.site_clock()
     await uow.deadlines.open(
         case,
         kind="review",
@@ -190,12 +214,11 @@ async def _on_opened(uow: RegistryUnitOfWork, e: CaseOpened, now: dt.datetime) -
         term=term,
         site_id=e.registry_office_id,
         start=e.submitted_at,
-        due_at=e.review_due_at,
+        due_at=recount(site_clock, e.submitted_at, term, e.registry_office_id, e.review_due_at),
         role="registry_head",
         responsible_id=None,
         now=now,
     )
-    site_clock = await uow.calendar.site_clock()
     await _open_step(uow, site_clock, case, 1, e.opened_at, now)
     await _open_third_party_notice(uow, case, e, site_clock, now)
     centre = sites.load().centre(e.centre_id)
@@ -228,6 +251,10 @@ async def _on_extended(uow: RegistryUnitOfWork, e: ReviewExtended, at: dt.dateti
         **row["term"],
         "source": f"{row['term']['source']}; extended by {e.days} calendar days (S002 §2.2)",
     }
+    # The original term on the calendar as it stands plus the days: what a decree's recount gives it, where the
+    # event has the case's term as the case counted it (it never saw a decree).
+    site_clock = await uow.calendar.site_clock()
+    due_at = recount(site_clock, row["started_at"], term, row["site_id"], e.review_due_at, e.days)
     await uow.deadlines.open(
         case,
         kind="review:extended",
@@ -235,13 +262,13 @@ async def _on_extended(uow: RegistryUnitOfWork, e: ReviewExtended, at: dt.dateti
         term=term,
         site_id=row["site_id"],
         start=row["started_at"],
-        due_at=e.review_due_at,
+        due_at=due_at,
         role="registry_head",
         responsible_id=None,
         now=now,
     )
     await uow.deadlines.set_extension_days(deadline_id(e.case_id, "review:extended"), e.days)
-    await uow.deadlines.move_running(e.case_id, "step:3", e.review_due_at, now)
+    await uow.deadlines.move_running(e.case_id, "step:3", due_at, now)
     await uow.deadlines.open(
         case,
         kind="extension_notice",

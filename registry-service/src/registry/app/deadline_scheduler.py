@@ -4,6 +4,9 @@ Exactly once, across restarts and with several instances: a due deadline row is 
 LOCKED`), marked emitted and its event written to the outbox in one unit of work. Another instance skips the
 locked row; a crash rolls back mark and event together; a restart finds the row still unmarked. The clock is a
 parameter, so tests drive time.
+
+The event is also kept in the deadline's stream of the event store, and the mark is its fold (ADR 0027): a rebuild
+of `deadlines` sets the marks again from those streams and announces nothing.
 """
 
 from __future__ import annotations
@@ -42,7 +45,10 @@ def _common(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def _emit(
-    uow: RegistryUnitOfWork, row: Mapping[str, Any], event: DeadlineApproaching | DeadlineMissed
+    uow: RegistryUnitOfWork,
+    row: Mapping[str, Any],
+    event: DeadlineApproaching | DeadlineMissed,
+    now: dt.datetime,
 ) -> None:
     env = Envelope.new(
         type=event.TYPE,
@@ -53,8 +59,11 @@ async def _emit(
         correlation_id=row["correlation_id"],
         causation_id=None,
         actor="system:scheduler",
+        # The tick's moment, which the mark keeps (the fold of the kept event is the mark, ADR 0027).
+        time=now,
     )
     await uow.outbox.enqueue(event.TOPIC, env)
+    await uow.deadlines.mark(row["deadline_id"], env)
 
 
 async def tick(units_of_work: UnitsOfWork, now: dt.datetime, *, batch: int = BATCH) -> tuple[int, int]:
@@ -62,14 +71,14 @@ async def tick(units_of_work: UnitsOfWork, now: dt.datetime, *, batch: int = BAT
     approaching = missed = 0
     async with units_of_work() as uow:
         for row in await uow.deadlines.due_warnings(now, batch):
-            await _emit(uow, row, DeadlineApproaching(**_common(row), approaching_at=row["approaching_at"]))
-            await uow.deadlines.mark_warned(row["deadline_id"], now)
+            await _emit(
+                uow, row, DeadlineApproaching(**_common(row), approaching_at=row["approaching_at"]), now
+            )
             approaching += 1
         await uow.commit()
     async with units_of_work() as uow:
         for row in await uow.deadlines.due_misses(now, batch):
-            await _emit(uow, row, DeadlineMissed(**_common(row), missed_at=now))
-            await uow.deadlines.mark_missed(row["deadline_id"], now)
+            await _emit(uow, row, DeadlineMissed(**_common(row), missed_at=now), now)
             missed += 1
         await uow.commit()
     if approaching or missed:

@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
-from btkernel import aggregate, outbox
+from btkernel import aggregate, db, outbox
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
 from btkernel.errors import ConcurrencyConflict as ConcurrencyConflict
@@ -73,6 +73,14 @@ def concurrency_conflict(stream_type: str, stream_id: str) -> ConcurrencyConflic
     )
 
 
+_INSERT_EVENTS = (
+    "INSERT INTO events (stream_id, version, stream_type, event_id, event_type, data, correlation_id,"
+    " causation_id, actor, recorded_at, prev_hash, hash)"
+    " SELECT $1, v, $2, i, t, d, c, k, $3, r, p, h FROM unnest($4::int[], $5::uuid[], $6::text[], $7::jsonb[],"
+    " $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[]) AS u(v, i, t, d, c, k, r, p, h)"
+)
+
+
 async def append(
     conn: asyncpg.Connection,
     *,
@@ -82,8 +90,12 @@ async def append(
     events: Sequence[Event],
     ctx: RequestContext,
     source: str,
+    later: db.Later | None = None,
 ) -> list[Envelope]:
-    """Append `events` after `expected_version` and queue them for publication; raise on a concurrent append."""
+    """Append `events` after `expected_version` and queue them for publication; raise on a concurrent append.
+
+    The events and their outbox rows are one write (one round trip, `db.execute_together`). With `later`, a new
+    stream's write waits for the commit there (`db.Later`), so it joins the transaction's other writes."""
     if not conn.is_in_transaction():
         raise RuntimeError("append must run inside the caller's transaction")
     envelopes: list[Envelope] = []
@@ -97,12 +109,13 @@ async def append(
         if expected_version > 0
         else None
     )
+    links: list[bytes | None] = []
+    digests: list[bytes] = []
     for offset, event in enumerate(events, start=1):
         env = envelope_for(event, stream_id=stream_id, ctx=ctx, source=source)
-        version = expected_version + offset
         digest = chain.event_hash(
             stream_id=stream_id,
-            version=version,
+            version=expected_version + offset,
             stream_type=stream_type,
             event_id=str(env.id),
             type=env.type,
@@ -113,29 +126,128 @@ async def append(
             recorded_at=env.time,
             prev_hash=prev_hash,
         )
-        try:
-            await conn.execute(
-                "INSERT INTO events (stream_id, version, stream_type, event_id, event_type, data, correlation_id,"
-                " causation_id, actor, recorded_at, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-                stream_id,
-                version,
-                stream_type,
-                env.id,
-                env.type,
-                env.data,
-                env.correlation_id,
-                env.causation_id,
-                actor,
-                env.time,
-                prev_hash,
-                digest,
-            )
-        except asyncpg.UniqueViolationError as exc:
-            raise concurrency_conflict(stream_type, stream_id) from exc
+        links.append(prev_hash)
+        digests.append(digest)
         prev_hash = digest
-        await outbox.enqueue(conn, event.TOPIC, env)
         envelopes.append(env)
+    if not envelopes:
+        return envelopes
+    writes = [
+        (
+            _INSERT_EVENTS,
+            (
+                stream_id,
+                stream_type,
+                actor,
+                list(range(expected_version + 1, expected_version + 1 + len(envelopes))),
+                [e.id for e in envelopes],
+                [e.type for e in envelopes],
+                [e.data for e in envelopes],
+                [e.correlation_id for e in envelopes],
+                [e.causation_id for e in envelopes],
+                [e.time for e in envelopes],
+                links,
+                digests,
+            ),
+        ),
+        outbox.enqueue_write([(event.TOPIC, env) for event, env in zip(events, envelopes, strict=True)]),
+    ]
+    if later is not None and expected_version == 0:
+        # A new stream: nothing in this transaction reads it back before the commit; a concurrent append to
+        # the same id fails there, on the primary key, as below.
+        later.writes.extend(writes)
+        later.notify(outbox.NOTIFY_CHANNEL)
+        return envelopes
+    try:
+        await db.execute_together(conn, writes, [outbox.NOTIFY_CHANNEL])
+    except asyncpg.UniqueViolationError as exc:
+        if getattr(exc, "table_name", None) == "events":
+            raise concurrency_conflict(stream_type, stream_id) from exc
+        raise
     return envelopes
+
+
+@dataclass(frozen=True)
+class Kept:
+    """An event to keep as it is: its id, time and metadata were decided by its writer (an envelope already
+    queued, a read audited), not minted here."""
+
+    event_id: str
+    type: str
+    data: Any
+    recorded_at: dt.datetime
+    actor: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+    @classmethod
+    def of(cls, env: Envelope) -> Kept:
+        return cls(str(env.id), env.type, env.data, env.time, env.actor, env.correlation_id, env.causation_id)
+
+
+_INSERT_KEPT = (
+    "INSERT INTO events (stream_id, version, stream_type, event_id, event_type, data, correlation_id,"
+    " causation_id, actor, recorded_at, prev_hash, hash)"
+    " SELECT $1, v, $2, i, t, d, c, k, a, r, p, h FROM unnest($3::int[], $4::uuid[], $5::text[], $6::jsonb[],"
+    " $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[])"
+    " AS u(v, i, t, d, c, k, a, r, p, h)"
+)
+
+
+async def keep(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    stream_id: str,
+    stream_type: str,
+    events: Sequence[Kept],
+    new_stream: bool = False,
+) -> None:
+    """Append `events` as they are, chained (ADR 0030) and journaled by the table's trigger, and NOT queued:
+    what is never published (audited reads, a decision's facts, the delivery log's changes) or was queued by its
+    writer with a subject other than its stream (a deadline's warning, a fee decision). `append` mints and queues.
+    After the stream's head as it stands: the caller holds what serialises the stream's writers (a row lock), or
+    says `new_stream` (version 1 on: a second writer fails on the primary key, and a pool will do)."""
+    if not events:
+        return
+    version, prev_hash = 0, None
+    if not new_stream:
+        head = await conn.fetchrow(
+            "SELECT version, hash FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1", stream_id
+        )
+        if head is not None:
+            version, prev_hash = head["version"], head["hash"]
+    columns: list[list[Any]] = [[] for _ in range(10)]
+    for offset, event in enumerate(events, start=1):
+        data = chain.as_json(event.data)
+        digest = chain.event_hash(
+            stream_id=stream_id,
+            version=version + offset,
+            stream_type=stream_type,
+            event_id=event.event_id,
+            type=event.type,
+            data=data,
+            actor=event.actor,
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            recorded_at=event.recorded_at,
+            prev_hash=prev_hash,
+        )
+        row = (
+            version + offset,
+            event.event_id,
+            event.type,
+            data,
+            event.correlation_id,
+            event.causation_id,
+            event.actor,
+            event.recorded_at,
+            prev_hash,
+            digest,
+        )
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+        prev_hash = digest
+    await conn.execute(_INSERT_KEPT, stream_id, stream_type, *columns)
 
 
 async def load(conn: asyncpg.Connection, stream_id: str) -> list[StoredEvent]:
@@ -212,12 +324,17 @@ async def save(
 
 
 class PgEventStore:
-    """The event store on one connection, inside the caller's (the unit of work's) transaction."""
+    """The event store on one connection, inside the caller's (the unit of work's) transaction. With `later`
+    (`db.Later`), new streams are written at the commit; whatever it kept is sent before this store reads or
+    appends to an existing stream, so nothing here reads around it."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, later: db.Later | None = None) -> None:
         self.conn = conn
+        self.later = later
 
     async def load(self, stream_id: str) -> list[StoredEvent]:
+        if self.later is not None:
+            await self.later.flush()
         return await load(self.conn, stream_id)
 
     async def append(
@@ -230,6 +347,8 @@ class PgEventStore:
         ctx: RequestContext,
         source: str,
     ) -> list[Envelope]:
+        if self.later is not None and expected_version > 0:
+            await self.later.flush()
         return await append(
             self.conn,
             stream_id=stream_id,
@@ -238,6 +357,7 @@ class PgEventStore:
             events=events,
             ctx=ctx,
             source=source,
+            later=self.later,
         )
 
     async def load_aggregate(self, cls: type[A], stream_id: str) -> A | None:

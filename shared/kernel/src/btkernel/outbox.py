@@ -32,6 +32,7 @@ import contextlib
 import functools
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import asyncpg
@@ -118,6 +119,23 @@ async def enqueue(
     )
     # Delivered at commit only, so the relay wakes when the row is visible; polling covers a lost notify.
     await conn.execute(f"NOTIFY {_NOTIFY_CHANNEL}")
+
+
+NOTIFY_CHANNEL = _NOTIFY_CHANNEL
+
+
+def enqueue_write(rows: Sequence[tuple[str, Envelope]], *, limit: int | None = None) -> db.Statement:
+    """`enqueue` of several (topic, envelope) pairs as one write, ids in the given order (a stream's events keep
+    theirs, ADR 0009's order per aggregate); `Unpublishable` as `enqueue`. For `db.execute_together` with
+    NOTIFY_CHANNEL: a submission's outbox rows go in the round trip of its events (issue 13)."""
+    bound = max_event_bytes() if limit is None else limit
+    for _, envelope in rows:
+        encode(envelope, bound)
+    return (
+        "INSERT INTO outbox (topic, event_id, envelope) SELECT t, i, e"
+        " FROM unnest($1::text[], $2::uuid[], $3::jsonb[]) WITH ORDINALITY AS u(t, i, e, n) ORDER BY n",
+        ([t for t, _ in rows], [e.id for _, e in rows], [e.to_json() for _, e in rows]),
+    )
 
 
 def make_producer(kafka: KafkaOptions, transactional_id: str | None = None) -> AIOKafkaProducer:

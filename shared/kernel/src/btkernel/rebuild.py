@@ -25,8 +25,13 @@ an event but had not yet written the projection when the lock was taken writes t
 event lands in the new table exactly once. The consumer's checkpoint — its processed-events record and committed
 Kafka offsets — stays as it is and is right for the new table, which holds exactly the events it names.
 
+A source may also offer a batch entry point (`OwnStreams.replay_many`, `ConsumedEvents.apply_many`): the same live
+function decides the rows of many events, and they are written a statement per table (`btkernel.rebuild_rows`).
+The first pass reads the history once per shard by a cursor, on `--processes` processes (ADR 0027, "Batches").
+
     python -m btkernel.rebuild registry.projections                 # the service's projections
-    python -m btkernel.rebuild registry.projections records [--dsn …] [--batch 500] [--restart] [--keep-retired]
+    python -m btkernel.rebuild registry.projections records [--dsn …] [--batch 2000] [--processes N] [--restart]
+        [--keep-retired]
 """
 
 from __future__ import annotations
@@ -34,11 +39,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import multiprocessing
 import os
 import re
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +63,11 @@ log = btlog.get(__name__)
 # One stream's events from its first (`version` 1) in order, and how many of them the build has projected already:
 # the function folds them all and writes what the events after `done` produce.
 StreamReplay = Callable[[asyncpg.Connection, Sequence[StoredEvent], int], Awaitable[None]]
+# The batch entry point (ADR 0027, "Batches"): many streams at once, each as `StreamReplay` takes one; the rows
+# decided by the same live function, written with a statement per table (`btkernel.rebuild_rows`).
+StreamsReplay = Callable[[asyncpg.Connection, Sequence[tuple[Sequence[StoredEvent], int]]], Awaitable[None]]
+# Many kept envelopes at once, in the order the consumer applied them, each as its live handler applies it.
+ConsumedApply = Callable[[asyncpg.Connection, Sequence[Envelope]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,7 @@ class OwnStreams:
 
     stream_types: tuple[str, ...]
     replay: StreamReplay
+    replay_many: StreamsReplay | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,34 @@ class ConsumedEvents:
     group: str
     handler: Handler
     service: str
+    # The batch entry point: for a handler that needs no context (it appends nothing, so nothing carries ids).
+    apply_many: ConsumedApply | None = None
+
+
+# One event of the service's own store, folded into rows another part of the history wrote; False when those rows
+# are not projected yet: the build takes the event again on its next round (`MergedHistory`).
+EventReplay = Callable[[asyncpg.Connection, StoredEvent], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class MergedHistory:
+    """A table several consumer groups write, and own streams fold into (the registry's `deadlines`: case events,
+    complaints, delivered notices, and the scheduler's kept warnings). The groups' kept envelopes are replayed merged
+    in the order they were applied (`processed_at`, the applying transaction's start, then topic, partition,
+    offset), through each group's live handler; then the events of `stream_types`, each by `replay_event`, which
+    may answer "not yet". One worker: events of different groups about one subject are keyed differently (a case
+    and its notice), so no hash of a key shards them apart safely. Progress is the set of events projected (a kept
+    one by group and id: two groups may apply one event)."""
+
+    groups: tuple[ConsumedEvents, ...]
+    stream_types: tuple[str, ...] = ()
+    replay_event: EventReplay | None = None
+    # Reference data the replay reads beside the history (the working calendar), which live writers apply to the
+    # table when it changes, in no event (a decree moving running terms): `reference` gives its fingerprint, and when
+    # it changed since the build began, `settle` brings the build's rows up to it — checked as each pass begins, last
+    # under the swap's lock, so usually it costs one query.
+    reference: Callable[[asyncpg.Connection], Awaitable[str]] | None = None
+    settle: Callable[[asyncpg.Connection], Awaitable[object]] | None = None
 
 
 @dataclass(frozen=True)
@@ -81,7 +122,7 @@ class Projection:
     description: str
     # The tables swapped in together.
     tables: tuple[str, ...]
-    source: OwnStreams | ConsumedEvents
+    source: OwnStreams | ConsumedEvents | MergedHistory
     # Tables the live code writes besides the projection (the outbox row of an event it announces): a build writes
     # them in its schema and drops them, so a replay announces nothing a second time.
     side_tables: tuple[str, ...] = ()
@@ -142,6 +183,7 @@ async def prepare(conn: asyncpg.Connection, p: Projection, *, restart: bool = Fa
             )
             await _match_index_names(conn, schema, table)
             await _copy_grants(conn, schema, table)
+            await _copy_foreign_keys(conn, schema, table, p.tables)
         if isinstance(p.source, OwnStreams):
             await conn.execute(
                 f"CREATE TABLE {schema}.{PROGRESS} (stream_id text PRIMARY KEY, version integer NOT NULL)"
@@ -215,6 +257,34 @@ async def _copy_grants(conn: asyncpg.Connection, schema: str, table: str) -> Non
         await conn.execute(f"GRANT {r['privilege_type']} ON {schema}.{table} TO {r['grantee']}")
 
 
+async def _referenced(conn: asyncpg.Connection, p: Projection) -> str:
+    """The tables outside the projection its tables' foreign keys point at, as the start of a LOCK list."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT confrelid::regclass::text AS name FROM pg_constraint WHERE contype = 'f'"
+        " AND conrelid = ANY($1::regclass[]) AND NOT confrelid = ANY($1::regclass[]) ORDER BY 1",
+        [f"public.{t}" for t in p.tables],
+    )
+    return "".join(f"{r['name']}, " for r in rows)
+
+
+async def _copy_foreign_keys(
+    conn: asyncpg.Connection, schema: str, table: str, swapped: tuple[str, ...]
+) -> None:
+    """The live table's foreign keys to tables outside the projection, under their names: `LIKE … INCLUDING ALL`
+    copies none, and the swapped-in table must keep them (the notification log's to `applications`). Definitions
+    as printed for this connection's search_path (`public`). One between tables swapped together would have to
+    name the copies; none exists, and it is left out as before."""
+    rows = await conn.fetch(
+        "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint"
+        " WHERE conrelid = $1::regclass AND contype = 'f' AND NOT confrelid = ANY($2::regclass[])"
+        " ORDER BY conname",
+        f"public.{table}",
+        [f"public.{t}" for t in swapped],
+    )
+    for r in rows:
+        await conn.execute(f'ALTER TABLE {schema}.{table} ADD CONSTRAINT "{r["conname"]}" {r["def"]}')
+
+
 # -- replay --
 
 
@@ -239,6 +309,8 @@ async def replay_pending(
         async with conn.transaction():
             if isinstance(p.source, OwnStreams):
                 done, after = await _replay_streams(conn, p.source, batch, after, shard)
+            elif isinstance(p.source, MergedHistory):
+                done, after = await _replay_merged(conn, p.source, batch, after, shard)
             else:
                 done, after = await _replay_consumed(conn, p.source, batch, after, shard)
         total += done
@@ -282,18 +354,27 @@ async def _replay_streams(
     streams: dict[str, list[StoredEvent]] = {}
     for r in rows:
         streams.setdefault(r["stream_id"], []).append(stored_event(r))
-    projected = 0
-    for h in heads:
-        events = streams[h["stream_id"]]
-        await source.replay(conn, events, h["done"])
-        projected += h["head"] - h["done"]
+    projected = await _project_streams(conn, source, [(streams[h["stream_id"]], h["done"]) for h in heads])
+    return projected, heads[-1]["stream_id"]
+
+
+async def _project_streams(
+    conn: asyncpg.Connection, source: OwnStreams, streams: Sequence[tuple[Sequence[StoredEvent], int]]
+) -> int:
+    """Streams, each whole from version 1 with how many of its events were projected before, projected and their
+    progress recorded, in the caller's transaction; the number of events projected."""
+    if source.replay_many is not None:
+        await source.replay_many(conn, streams)
+    else:
+        for events, done in streams:
+            await source.replay(conn, events, done)
     await conn.execute(
         f"INSERT INTO {PROGRESS} (stream_id, version) SELECT * FROM unnest($1::text[], $2::int[])"
         " ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version",
-        [h["stream_id"] for h in heads],
-        [h["head"] for h in heads],
+        [events[0].stream_id for events, _ in streams],
+        [events[-1].version for events, _ in streams],
     )
-    return projected, heads[-1]["stream_id"]
+    return sum(events[-1].version - done for events, done in streams)
 
 
 async def _replay_consumed(
@@ -319,10 +400,198 @@ async def _replay_consumed(
     )
     if not rows:
         return 0, None
+    await _project_consumed(conn, source, rows)
+    last = rows[-1]
+    return len(rows), (last["topic"], last["kafka_partition"], last["kafka_offset"])
+
+
+async def _project_consumed(conn: asyncpg.Connection, source: ConsumedEvents, rows: Sequence[Any]) -> None:
+    """Kept envelopes (`processed_events` rows, in the order applied) projected and recorded as projected, in the
+    caller's transaction."""
+    envelopes = []
     for r in rows:
         if r["envelope"] is None:
             raise RebuildRefused(
                 f"{source.group} applied event {r['event_id']} before consumers kept what they applied"
+                " (kernel migration 003); that part of the history is not here to rebuild from"
+            )
+        envelopes.append(upcast_envelope(Envelope.from_json(r["envelope"])))
+    if source.apply_many is not None:
+        await source.apply_many(conn, envelopes)
+    else:
+        for envelope in envelopes:
+            # The context the consumer gave the event (btkernel.consumer.IdempotentConsumer.apply_once).
+            ctx = RequestContext(
+                correlation_id=envelope.correlation_id or envelope.id,
+                causation_id=envelope.id,
+                actor=Actor.system(source.service),
+            )
+            token = context.bind(ctx)
+            try:
+                await source.handler(conn, envelope, ctx)
+            finally:
+                context.unbind(token)
+    await conn.execute(
+        f"INSERT INTO {PROGRESS} (event_id) SELECT unnest($1::text[])", [r["event_id"] for r in rows]
+    )
+
+
+# -- the first pass: the history read once, in order --
+
+# Every event of the pending streams of a shard, in (stream, version) order: the primary key's order, so no sort
+# and no query per batch (a keyset query per batch re-scans and re-groups the table each time: quadratic).
+_BULK_STREAMS = (
+    "SELECT * FROM (SELECT e.stream_id, e.version, e.event_id, e.event_type, e.data, e.recorded_at,"
+    " e.correlation_id, e.causation_id, e.actor, coalesce(p.version, 0) AS done,"
+    " max(e.version) OVER (PARTITION BY e.stream_id) AS head"
+    f" FROM events e LEFT JOIN {PROGRESS} p ON p.stream_id = e.stream_id"
+    f" WHERE e.stream_type = ANY($1::text[]) AND {_IN_SHARD % (2, 'e.stream_id', 3, 2)}) s"
+    " WHERE head > done ORDER BY stream_id, version"
+)
+# Kept envelopes sharded by partition, not by subject: a subject's events share its key's partition, which orders
+# them as the consumer applied them, and the envelopes of other shards are not read (a subject's hash reads each).
+_BULK_CONSUMED = (
+    "SELECT pe.event_id, pe.topic, pe.kafka_partition, pe.kafka_offset, pe.envelope FROM processed_events pe"
+    f" WHERE pe.consumer_group = $1 AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.event_id)"
+    " AND ($2::int IS NULL OR pe.kafka_partition % $3 = $2)"
+    " ORDER BY pe.topic, pe.kafka_partition, pe.kafka_offset"
+)
+
+
+async def bulk_replay(
+    reader: asyncpg.Connection,
+    writer: asyncpg.Connection,
+    p: Projection,
+    *,
+    batch: int = 2000,
+    shard: Shard | None = None,
+) -> int:
+    """A build's first pass: what is pending of the history (of `shard`) read by one cursor on `reader`, in order,
+    and projected on `writer` a batch per transaction with its progress (ADR 0027, "Batches"): a crash loses no
+    more than the batch in flight, and the next run resumes. What arrives meanwhile is the catch-up rounds' (the
+    cursor reads one snapshot). Sources other than own streams and one group's kept events: nothing (the rounds
+    do it all)."""
+    source = p.source
+    if not isinstance(source, (OwnStreams, ConsumedEvents)):
+        return 0
+    total = 0
+    async with reader.transaction(isolation="repeatable_read", readonly=True):
+        if isinstance(source, OwnStreams):
+            streams: list[tuple[list[StoredEvent], int]] = []
+            pending = 0
+            cursor = reader.cursor(
+                _BULK_STREAMS, list(source.stream_types), *_shard_args(shard), prefetch=batch
+            )
+            async for r in cursor:
+                if not streams or streams[-1][0][0].stream_id != r["stream_id"]:
+                    # A batch ends between streams: each stream is folded whole.
+                    if pending >= batch:
+                        async with writer.transaction():
+                            total += await _project_streams(writer, source, streams)
+                        streams, pending = [], 0
+                    streams.append(([], r["done"]))
+                streams[-1][0].append(stored_event(r))
+                pending += 1
+            if streams:
+                async with writer.transaction():
+                    total += await _project_streams(writer, source, streams)
+        else:
+            rows: list[Any] = []
+            cursor = reader.cursor(_BULK_CONSUMED, source.group, *_shard_args(shard), prefetch=batch)
+            async for r in cursor:
+                rows.append(r)
+                if len(rows) >= batch:
+                    async with writer.transaction():
+                        await _project_consumed(writer, source, rows)
+                    total, rows = total + len(rows), []
+            if rows:
+                async with writer.transaction():
+                    await _project_consumed(writer, source, rows)
+                total += len(rows)
+    return total
+
+
+async def _replay_merged(
+    conn: asyncpg.Connection,
+    source: MergedHistory,
+    batch: int,
+    after: tuple[Any, ...] | None,
+    shard: Shard | None,
+) -> tuple[int, tuple[Any, ...] | None]:
+    """A batch of the merged history after `after`: the groups' envelopes (`("kept", processed_at, topic,
+    partition, offset)`), then own events (`("own", stream_id, version)`). Own events come second in every round:
+    what they fold into was written live before they were appended, so it is kept and projected by then."""
+    if shard is not None and shard.index != 0:
+        return 0, None
+    if after is None:
+        await _settle(conn, source)
+    if after is None or after[0] == "kept":
+        done, last = await _replay_merged_kept(conn, source, batch, after[1:] if after else None)
+        if last is not None:
+            return done, ("kept", *last)
+    if not source.stream_types or source.replay_event is None:
+        return 0, None
+    stream_id, version = after[1:] if after and after[0] == "own" else ("", 0)
+    rows = await conn.fetch(
+        "SELECT e.stream_id, e.version, e.event_id, e.event_type, e.data, e.recorded_at, e.correlation_id,"
+        " e.causation_id, e.actor FROM events e WHERE e.stream_type = ANY($1::text[])"
+        f" AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = e.event_id::text)"
+        " AND (e.stream_id, e.version) > ($2, $3) ORDER BY e.stream_id, e.version LIMIT $4",
+        list(source.stream_types),
+        stream_id,
+        version,
+        batch,
+    )
+    if not rows:
+        return 0, None
+    applied = [r["event_id"] for r in rows if await source.replay_event(conn, stored_event(r))]
+    await conn.execute(
+        f"INSERT INTO {PROGRESS} (event_id) SELECT unnest($1::text[])", [str(i) for i in applied]
+    )
+    return len(applied), ("own", rows[-1]["stream_id"], rows[-1]["version"])
+
+
+async def _settle(conn: asyncpg.Connection, source: MergedHistory) -> None:
+    """The reference data's fingerprint is kept in the progress as `reference:<fingerprint>` from the build's first
+    batch on; a different one now: settle, and keep the new one."""
+    if source.reference is None or source.settle is None:
+        return
+    now = "reference:" + await source.reference(conn)
+    kept = await conn.fetchval(f"SELECT event_id FROM {PROGRESS} WHERE event_id LIKE 'reference:%'")
+    if kept == now:
+        return
+    if kept is not None:
+        await source.settle(conn)
+        await conn.execute(f"DELETE FROM {PROGRESS} WHERE event_id = $1", kept)
+    await conn.execute(f"INSERT INTO {PROGRESS} (event_id) VALUES ($1)", now)
+
+
+async def _replay_merged_kept(
+    conn: asyncpg.Connection, source: MergedHistory, batch: int, after: tuple[Any, ...] | None
+) -> tuple[int, tuple[Any, ...] | None]:
+    groups = {g.group: g for g in source.groups}
+    at, topic, partition, offset = after or (None, "", -1, -1)
+    rows = await conn.fetch(
+        "SELECT pe.consumer_group, pe.event_id, pe.processed_at, pe.topic, pe.kafka_partition, pe.kafka_offset,"
+        " pe.envelope FROM processed_events pe WHERE pe.consumer_group = ANY($1::text[])"
+        f" AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.consumer_group || '/' || pe.event_id)"
+        " AND ($2::timestamptz IS NULL"
+        "      OR (pe.processed_at, pe.topic, pe.kafka_partition, pe.kafka_offset) > ($2, $3, $4, $5))"
+        " ORDER BY pe.processed_at, pe.topic, pe.kafka_partition, pe.kafka_offset LIMIT $6",
+        list(groups),
+        at,
+        topic,
+        partition,
+        offset,
+        batch,
+    )
+    if not rows:
+        return 0, None
+    for r in rows:
+        group = groups[r["consumer_group"]]
+        if r["envelope"] is None:
+            raise RebuildRefused(
+                f"{group.group} applied event {r['event_id']} before consumers kept what they applied"
                 " (kernel migration 003); that part of the history is not here to rebuild from"
             )
         envelope = upcast_envelope(Envelope.from_json(r["envelope"]))
@@ -330,18 +599,20 @@ async def _replay_consumed(
         ctx = RequestContext(
             correlation_id=envelope.correlation_id or envelope.id,
             causation_id=envelope.id,
-            actor=Actor.system(source.service),
+            actor=Actor.system(group.service),
         )
         token = context.bind(ctx)
         try:
-            await source.handler(conn, envelope, ctx)
+            await group.handler(conn, envelope, ctx)
         finally:
             context.unbind(token)
+    # By group and id: two groups may apply one event, each to the table.
     await conn.execute(
-        f"INSERT INTO {PROGRESS} (event_id) SELECT unnest($1::text[])", [r["event_id"] for r in rows]
+        f"INSERT INTO {PROGRESS} (event_id) SELECT unnest($1::text[])",
+        [f"{r['consumer_group']}/{r['event_id']}" for r in rows],
     )
     last = rows[-1]
-    return len(rows), (last["topic"], last["kafka_partition"], last["kafka_offset"])
+    return len(rows), (last["processed_at"], last["topic"], last["kafka_partition"], last["kafka_offset"])
 
 
 # -- swap --
@@ -355,10 +626,16 @@ async def swap(
     schema, retired = _ident(p.build_schema), _ident(p.retired_schema)
     live = ", ".join(f"public.{_ident(t)}" for t in p.tables)
     async with conn.transaction():
+        # The build's batches may be lost in a crash (they are done again: their progress goes with them); the
+        # swap may not.
+        await conn.execute("SET LOCAL synchronous_commit = on")
         # Waiting longer than this behind a long transaction would stall every request queued behind the lock.
         await conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
         # ACCESS EXCLUSIVE at once, not EXCLUSIVE then more: a reader that then writes would deadlock an upgrade.
-        await conn.execute(f"LOCK TABLE {live} IN ACCESS EXCLUSIVE MODE")
+        # The tables the live ones' foreign keys point at first: dropping the retired table drops its keys' triggers
+        # there, under ACCESS EXCLUSIVE, and writers take them first (the notification consumer writes
+        # `applications`, then the log) — taken last, a writer between the two would deadlock the swap.
+        await conn.execute(f"LOCK TABLE {await _referenced(conn, p)}{live} IN ACCESS EXCLUSIVE MODE")
         for table in p.tables:
             await _check_same_shape(conn, schema, table)
         caught_up = await replay_pending(conn, p, batch=5000)
@@ -392,11 +669,12 @@ async def rebuild(
     dsn: str,
     p: Projection,
     *,
-    batch: int = 500,
+    batch: int = 2000,
     restart: bool = False,
     keep_retired: bool = False,
     rounds: int = 20,
     workers: int = 4,
+    processes: int = 1,
 ) -> Report:
     """Prepare (or resume), replay until the history is caught up (`workers` connections at once, each a shard of
     the streams or subjects), swap. One build of a projection at a time."""
@@ -414,7 +692,30 @@ async def rebuild(
         log.info("rebuild_started", projection=p.name, resumed=resumed)
         helpers = [await _build_connection(dsn, p) for _ in range(workers - 1)]
         shards = [conn, *helpers]
-        events = 0
+        # The first pass reads the history once per shard; the rounds after it take what arrived meanwhile.
+        if not isinstance(p.source, (OwnStreams, ConsumedEvents)):
+            counts = [0]  # no first pass of its own: the rounds do it all
+        elif processes > 1:
+            counts = await _bulk_in_processes(dsn, p, batch, processes)
+        else:
+            readers = [await _build_connection(dsn, p) for _ in shards]
+            try:
+                counts = await asyncio.gather(
+                    *(
+                        bulk_replay(r, c, p, batch=batch, shard=Shard(i, len(shards)))
+                        for i, (r, c) in enumerate(zip(readers, shards, strict=True))
+                    )
+                )
+            finally:
+                for r in readers:
+                    await r.close()
+        events = sum(counts)
+        log.info(
+            "rebuild_first_pass",
+            projection=p.name,
+            events=events,
+            seconds=round(time.monotonic() - started, 3),
+        )
         for _ in range(rounds):
             # Each round takes what arrived during the one before; the swap's locked catch-up gets what is left.
             counts = await asyncio.gather(
@@ -443,10 +744,45 @@ async def rebuild(
             await c.close()
 
 
+async def _bulk_in_processes(dsn: str, p: Projection, batch: int, processes: int) -> list[int]:
+    """The first pass on `processes` processes, a shard each: folding and deciding rows is Python's work, one core
+    per process (ADR 0027, "Batches"). Forked: the service's modules are imported already (a spawned process
+    imports them again, seconds of a short build). A forked process inherits this one's connections and event
+    loop but never touches them: it runs a loop and connections of its own, and a pool's process leaves by
+    `os._exit`, closing nothing of ours. The projection travels by reference (its functions are module
+    attributes, found in the fork's copy of `sys.modules`)."""
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(
+            await asyncio.gather(
+                *(
+                    loop.run_in_executor(pool, _bulk_shard, dsn, p, batch, Shard(i, processes))
+                    for i in range(processes)
+                )
+            )
+        )
+
+
+def _bulk_shard(dsn: str, p: Projection, batch: int, shard: Shard) -> int:
+    """One process's part of the first pass: its shard, on a reading and a writing connection of its own."""
+
+    async def run() -> int:
+        reader, writer = await _build_connection(dsn, p), await _build_connection(dsn, p)
+        try:
+            return await bulk_replay(reader, writer, p, batch=batch, shard=shard)
+        finally:
+            await reader.close()
+            await writer.close()
+
+    return asyncio.run(run())
+
+
 async def _build_connection(dsn: str, p: Projection) -> asyncpg.Connection:
     conn = await db.connect(dsn)
     # The build's copies first: the projection's own code writes them; everything else is found where it is.
     await conn.execute(f"SET search_path TO {_ident(p.build_schema)}, public")
+    # A batch lost in a crash is projected again (its progress is lost with it): no fsync wait per batch.
+    await conn.execute("SET synchronous_commit TO off")
     return conn
 
 
@@ -462,8 +798,14 @@ async def _cli(argv: list[str]) -> int:
     parser.add_argument("target", help="the service's projections module, e.g. registry.projections")
     parser.add_argument("projection", nargs="?", help="the projection to rebuild; none: list them")
     parser.add_argument("--dsn", default=os.environ.get("BT_DATABASE_URL"), help="default: $BT_DATABASE_URL")
-    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=2000, help="events per transaction of the build")
     parser.add_argument("--workers", type=int, default=4, help="connections replaying at once")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes of the first pass, a shard each (default: one per core); 1: in this process",
+    )
     parser.add_argument("--restart", action="store_true", help="drop an unfinished build and begin again")
     parser.add_argument(
         "--keep-retired", action="store_true", help="keep the old tables in bt_retired_<name>"
@@ -476,6 +818,9 @@ async def _cli(argv: list[str]) -> int:
             origin = (
                 f"own streams {', '.join(source.stream_types)}"
                 if isinstance(source, OwnStreams)
+                else f"events consumed by {', '.join(g.group for g in source.groups)}"
+                + (f" and own streams {', '.join(source.stream_types)}" if source.stream_types else "")
+                if isinstance(source, MergedHistory)
                 else f"events consumed by {source.group}"
             )
             print(f"{p.name}\t{', '.join(p.tables)}\t{origin}\t{p.description}")
@@ -494,6 +839,7 @@ async def _cli(argv: list[str]) -> int:
             restart=args.restart,
             keep_retired=args.keep_retired,
             workers=max(1, args.workers),
+            processes=max(1, args.processes),
         )
     except RebuildRefused as exc:
         print(f"refused: {exc}", file=sys.stderr)

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from btkernel import access, clock, context, db, internal_token, metrics, migrate, problems, tracing
 from btkernel import logging as btlog
@@ -194,49 +196,75 @@ def create_app(
 def _install_context(app: FastAPI, verifier: internal_token.Verifier | None, internal_tokens: bool) -> None:
     """The request's context; its actor only from a verified internal token (X-Actor-* headers mean nothing).
     An invalid token is a 401 naming why, before any handler; no token, no actor (get_actor's 401)."""
+    app.add_middleware(RequestContextMiddleware, verifier=verifier, internal_tokens=internal_tokens)
 
-    @app.middleware("http")
-    async def _context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get("x-request-id") or str(uuid.uuid4())
-        correlation_id = request.headers.get("x-correlation-id") or request_id
-        presented = request.headers.get(internal_token.HEADER)
-        actor: Actor | None = None
-        refusal: str | None = None
-        if presented is not None and internal_tokens:
-            if verifier is None:
-                refusal = "this service has no key to verify internal tokens (BT_INTERNAL_TOKEN_PUBLIC_KEY)"
-            else:
-                try:
-                    actor = verifier.verify(presented).actor
-                except internal_token.InvalidToken as exc:
-                    refusal = f"internal token refused: {exc.reason}"
+
+class RequestContextMiddleware:
+    """A pure ASGI middleware, not `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs the rest of the
+    app in a task of its own and streams the response through a queue, the largest framework cost per request in
+    the submission's profile (issue 13)."""
+
+    def __init__(
+        self, app: ASGIApp, *, verifier: internal_token.Verifier | None, internal_tokens: bool
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.internal_tokens = internal_tokens
+
+    def _actor(self, presented: str | None) -> tuple[Actor | None, str | None]:
+        if presented is None or not self.internal_tokens:
+            return None, None
+        if self.verifier is None:
+            return None, "this service has no key to verify internal tokens (BT_INTERNAL_TOKEN_PUBLIC_KEY)"
+        try:
+            return self.verifier.verify(presented).actor, None
+        except internal_token.InvalidToken as exc:
+            return None, f"internal token refused: {exc.reason}"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request_id = headers.get("x-request-id") or str(uuid.uuid4())
+        correlation_id = headers.get("x-correlation-id") or request_id
+        presented = headers.get(internal_token.HEADER)
+        actor, refusal = self._actor(presented)
+        status = 500
+
+        async def send_with_ids(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                out["X-Request-Id"] = request_id
+                out["X-Correlation-Id"] = correlation_id
+            await send(message)
+
+        method, path = scope["method"], scope["path"]
         # A caller's trace context is continued only from the gateway (a verified internal token); anyone else's,
         # the gateway's own callers' included, starts a new trace that links it (btkernel.tracing, ADR 0028).
-        with tracing.http_server_span(
-            request.method, request.url.path, request.headers, trust_parent=actor is not None
-        ) as span:
+        with tracing.http_server_span(method, path, headers, trust_parent=actor is not None) as span:
             if span.is_recording():
                 span.set_attributes({tracing.REQUEST_ID: request_id, tracing.CORRELATION_ID: correlation_id})
-            if refusal is not None:
-                response: Response = problems.problem_response(
-                    401, "Not authenticated", refusal, request.url.path, code="invalid_internal_token"
-                )
-            else:
+            try:
+                if refusal is not None:
+                    response = problems.problem_response(
+                        401, "Not authenticated", refusal, path, code="invalid_internal_token"
+                    )
+                    await response(scope, receive, send_with_ids)
+                    return
                 ctx = RequestContext(correlation_id=correlation_id, request_id=request_id, actor=actor)
+                scope.setdefault("state", {})["ctx"] = ctx
                 token = context.bind(ctx)
                 vouched = internal_token.bind(presented if actor is not None else None)
-                request.state.ctx = ctx
                 try:
-                    response = await call_next(request)
+                    await self.app(scope, receive, send_with_ids)
                 finally:
                     internal_token.unbind(vouched)
                     context.unbind(token)
-            tracing.name_by_route(
-                span, request.method, getattr(request.scope.get("route"), "path", None), response.status_code
-            )
-        response.headers["X-Request-Id"] = request_id
-        response.headers["X-Correlation-Id"] = correlation_id
-        return response
+            finally:
+                tracing.name_by_route(span, method, getattr(scope.get("route"), "path", None), status)
 
 
 # -- dependencies for routers --
@@ -263,7 +291,21 @@ def get_actor(request: Request) -> Actor:
     return ctx.actor
 
 
-PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+# FastAPI runs a plain `def` dependency in a worker thread: two thread hops a request for a dictionary lookup
+# (issue 13's profile). The dependencies are these coroutine twins; the plain functions stay for direct calls.
+async def _pool(request: Request) -> asyncpg.Pool:
+    return get_pool(request)
+
+
+async def _context(request: Request) -> RequestContext:
+    return get_context(request)
+
+
+async def _actor(request: Request) -> Actor:
+    return get_actor(request)
+
+
+PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 # The `application_id` query parameter of the per-application views (fees, notifications, …).
 ApplicationIdQuery = Annotated[
     str,
@@ -271,8 +313,8 @@ ApplicationIdQuery = Annotated[
         min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$", description="the application to look at"
     ),
 ]
-ContextDep = Annotated[RequestContext, Depends(get_context)]
-ActorDep = Annotated[Actor, Depends(get_actor)]
+ContextDep = Annotated[RequestContext, Depends(_context)]
+ActorDep = Annotated[Actor, Depends(_actor)]
 
 
 def require_role(actor: Actor, *roles: str) -> None:

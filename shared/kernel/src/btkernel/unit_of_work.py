@@ -22,7 +22,9 @@ from typing import Any, Protocol, Self
 import asyncpg
 from asyncpg.transaction import Transaction
 
+from btkernel import db
 from btkernel.envelope import Envelope
+from btkernel.errors import ConcurrencyConflict
 from btkernel.eventstore import EventStore, PgEventStore
 
 
@@ -54,8 +56,8 @@ class UnitOfWork(Protocol):
 class _CollectingStore(PgEventStore):
     """The PostgreSQL event store that also remembers what it appended, for the unit of work to report."""
 
-    def __init__(self, conn: asyncpg.Connection, sink: list[Envelope]) -> None:
-        super().__init__(conn)
+    def __init__(self, conn: asyncpg.Connection, sink: list[Envelope], later: db.Later | None) -> None:
+        super().__init__(conn, later)
         self._sink = sink
 
     async def append(self, **kwargs: Any) -> list[Envelope]:
@@ -67,11 +69,21 @@ class _CollectingStore(PgEventStore):
 class PgUnitOfWork:
     """One transaction on PostgreSQL. Built on a pool, it acquires a connection for the block and gives it back;
     built `on(conn)`, it runs in that connection — as a savepoint when the connection is already in a transaction
-    (a consumer's handler, whose idempotency record must commit with it)."""
+    (a consumer's handler, whose idempotency record must commit with it).
+
+    With `batched=True`, writes that need no answer wait in `self.later` (`db.Later`): new streams' events and
+    outbox rows, and whatever a repository sends through it; `commit()` sends them in one round trip before
+    COMMIT (issue 13: a submission's writes after its receipt number). Nothing read in the block sees them."""
 
     events: EventStore  # bound to the transaction when the block is entered
 
-    def __init__(self, pool: asyncpg.Pool | None = None, *, conn: asyncpg.Connection | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool | None = None,
+        *,
+        conn: asyncpg.Connection | None = None,
+        batched: bool = False,
+    ) -> None:
         if (pool is None) == (conn is None):
             raise TypeError("a unit of work runs on a pool or on a connection, one of the two")
         self._pool = pool
@@ -79,6 +91,8 @@ class PgUnitOfWork:
         self._acquired: Any = None
         self._tx: Transaction | None = None
         self._appended: list[Envelope] = []
+        self._batched = batched
+        self._later: db.Later | None = None
 
     @classmethod
     def on(cls, conn: asyncpg.Connection) -> Self:
@@ -90,6 +104,12 @@ class PgUnitOfWork:
         if self._conn is None or self._tx is None:
             raise RuntimeError("the unit of work is not open; use `async with uow:`")
         return self._conn
+
+    @property
+    def later(self) -> Any:
+        """Where a write that needs no answer goes: kept for the commit in a batched unit of work, else the
+        connection itself (both have `execute(query, *args)`)."""
+        return self._later if self._later is not None else self.conn
 
     @property
     def appended(self) -> Sequence[Envelope]:
@@ -114,7 +134,8 @@ class PgUnitOfWork:
             await self._release(type(exc), exc, exc.__traceback__)
             raise
         self._appended = []
-        self.events = _CollectingStore(self._conn, self._appended)
+        self._later = db.Later(self._conn) if self._batched else None
+        self.events = _CollectingStore(self._conn, self._appended, self._later)
         self.bind(self._conn)
         return self
 
@@ -136,6 +157,18 @@ class PgUnitOfWork:
     async def commit(self) -> None:
         if self._tx is None:
             raise RuntimeError("nothing to commit: the unit of work is not open, or already committed")
+        if self._later is not None:
+            # A failure here leaves the block open: __aexit__ rolls back.
+            try:
+                await self._later.flush()
+            except asyncpg.UniqueViolationError as exc:
+                # A new stream someone else began at the same time: the conflict `append` reports unbatched.
+                if getattr(exc, "table_name", None) == "events":
+                    raise ConcurrencyConflict(
+                        "this was created by someone else at the same time; reload and try again",
+                        code="concurrent_change",
+                    ) from exc
+                raise
         tx, self._tx = self._tx, None
         await tx.commit()
 
@@ -144,6 +177,7 @@ class PgUnitOfWork:
             return
         tx, self._tx = self._tx, None
         self._appended.clear()  # rolled back: those events never happened
+        self._later = None  # and what waited for the commit is never sent
         if self._conn is not None and not self._conn.is_closed():
             await tx.rollback()
 

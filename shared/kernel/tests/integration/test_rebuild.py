@@ -81,6 +81,25 @@ async def on_seen(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestCont
     )
 
 
+# What the batch entry point was given, call by call: (stream, events, done) of each stream.
+BATCHES: list[list[tuple[str, int, int]]] = []
+
+
+async def replay_counters(
+    conn: asyncpg.Connection, streams: Sequence[tuple[Sequence[StoredEvent], int]]
+) -> None:
+    """A batch entry point over the same per-stream code (the kernel's part: whole streams, in batches)."""
+    BATCHES.append([(events[0].stream_id, len(events), done) for events, done in streams])
+    for events, done in streams:
+        await replay_counter(conn, events, done)
+
+
+COUNTERS_IN_BATCHES = rebuild.Projection(
+    name="counters",
+    description="test",
+    tables=("counters",),
+    source=rebuild.OwnStreams(("counter",), replay_counter, replay_counters),
+)
 COUNTERS = rebuild.Projection(
     name="counters",
     description="test",
@@ -316,3 +335,29 @@ async def test_the_services_own_role_is_told_to_use_the_owners(
     with pytest.raises(rebuild.RebuildRefused, match="owns the database"):
         await rebuild.rebuild(make_database.runtime_dsn(dsn), COUNTERS)
     assert await pool.fetchval("SELECT to_regnamespace('bt_rebuild_counters')") is None
+
+
+async def test_the_first_pass_keeps_each_stream_whole_and_shards_on_processes_apply_each_event_once(
+    counters_db: tuple[str, asyncpg.Pool],
+) -> None:
+    dsn, pool = counters_db
+    for n in range(90):
+        await _move(pool, f"long-{n % 3}", n)  # three streams of 30 events, longer than a batch
+    for n in range(40):
+        await _move(pool, f"short-{n}", n)
+    BATCHES.clear()
+    report = await rebuild.rebuild(dsn, COUNTERS_IN_BATCHES, batch=7, workers=1)
+    assert report.events == 130
+    seen = [entry for call in BATCHES for entry in call]
+    # Every stream once, whole from its first event, none projected before; a batch ends between streams.
+    assert sorted(seen) == sorted(
+        [(f"long-{k}", 30, 0) for k in range(3)] + [(f"short-{k}", 1, 0) for k in range(40)]
+    )
+    assert all(sum(n for _, n, _ in call[:-1]) < 7 for call in BATCHES)
+    expected = await _expected(pool)
+    assert await _table(pool) == expected
+
+    # On two processes, a shard each: the counters add up, so an event applied twice or never would show.
+    report = await rebuild.rebuild(dsn, COUNTERS_IN_BATCHES, batch=7, processes=2)
+    assert report.events == 130
+    assert await _table(pool) == expected

@@ -16,9 +16,8 @@ from typing import Any
 
 import asyncpg
 
-from btkernel import clock
+from btkernel import clock, eventstore
 from btkernel.context import RequestContext
-from btkernel.history import chain
 
 STREAM_TYPE = "audit"
 READ_TYPE = "bt.audit.read.v1"
@@ -35,37 +34,18 @@ async def record_read(
     """Record one read; returns its event id. Its own stream (version 1), so reads never wait for each other."""
     event_id = str(uuid.uuid4())
     stream_id = f"audit-{event_id}"
-    data = chain.as_json(
-        {"action": action, "query": dict(query), "returned": list(returned), "count": len(returned)}
-    )
+    data = {"action": action, "query": dict(query), "returned": list(returned), "count": len(returned)}
     actor = ctx.actor.id if ctx.actor else None
-    at = clock.now()
-    digest = chain.event_hash(
+    await eventstore.keep(
+        pool_or_conn,
         stream_id=stream_id,
-        version=1,
         stream_type=STREAM_TYPE,
-        event_id=event_id,
-        type=READ_TYPE,
-        data=data,
-        actor=actor,
-        correlation_id=ctx.correlation_id,
-        causation_id=ctx.causation_id,
-        recorded_at=at,
-        prev_hash=None,
-    )
-    await pool_or_conn.execute(
-        "INSERT INTO events (stream_id, version, stream_type, event_id, event_type, data, correlation_id,"
-        " causation_id, actor, recorded_at, prev_hash, hash) VALUES ($1,1,$2,$3,$4,$5,$6,$7,$8,$9,NULL,$10)",
-        stream_id,
-        STREAM_TYPE,
-        event_id,
-        READ_TYPE,
-        data,
-        ctx.correlation_id,
-        ctx.causation_id,
-        actor,
-        at,
-        digest,
+        events=[
+            eventstore.Kept(
+                event_id, READ_TYPE, data, clock.now(), actor, ctx.correlation_id, ctx.causation_id
+            )
+        ],
+        new_stream=True,
     )
     return event_id
 

@@ -1,0 +1,75 @@
+"""P2's baseline (issue 13): raw aiokafka produce → consume on the stack's broker at the rate the platform is
+measured at, acks=all, into a scratch topic with the platform topics' partition count, as the administrator
+(the same login bench_rebuild's raw reader uses). Each record's latency runs from its scheduled send moment to its
+arrival at a bare consumer (no group, no database): the broker's own floor for one hop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from btdeploy.kafka import BrokerLogins
+from btkernel.topics import TopicSpec
+
+PARTITIONS = 6  # as every platform topic (civreg.topics)
+
+
+async def produce_consume(
+    kafka: BrokerLogins, rate: float, seconds: float, settle_s: float = 10.0
+) -> tuple[list[float], int]:
+    """Latencies in seconds of records sent at `rate` for `seconds`, and how many were sent."""
+    topic = f"bench.raw.{uuid.uuid4().hex[:12]}"
+    admin = kafka.admin()
+    await asyncio.to_thread(admin.ensure_topics, [TopicSpec(topic, partitions=PARTITIONS)])
+    try:
+        return await _measure(kafka.admin_options(), topic, rate, seconds, settle_s)
+    finally:
+        await asyncio.to_thread(admin.delete_topic, topic)
+
+
+async def _measure(
+    options: dict[str, Any], topic: str, rate: float, seconds: float, settle_s: float
+) -> tuple[list[float], int]:
+    consumer = AIOKafkaConsumer(
+        topic, **options, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    producer = AIOKafkaProducer(**options, acks="all", enable_idempotence=True, linger_ms=0)
+    await consumer.start()
+    await producer.start()
+    scheduled: dict[int, float] = {}
+    latencies: list[float] = []
+    count = max(1, round(rate * seconds))
+
+    async def read() -> None:
+        while len(latencies) < count:
+            for records in (await consumer.getmany(timeout_ms=100)).values():
+                now = time.perf_counter()
+                for record in records:
+                    latencies.append(now - scheduled[int(record.value or b"0")])
+
+    try:
+        # The consumer has its partitions and offsets before the first record is sent.
+        await consumer.getmany(timeout_ms=500)
+        reader = asyncio.create_task(read())
+        sends = []
+        start = time.perf_counter()
+        for k in range(count):
+            scheduled[k] = start + k / rate
+            delay = scheduled[k] - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sends.append(asyncio.create_task(producer.send_and_wait(topic, str(k).encode())))
+        await asyncio.gather(*sends)
+        # Those still missing after `settle_s` are reported as not received.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reader, settle_s)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return latencies, count

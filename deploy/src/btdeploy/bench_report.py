@@ -1,0 +1,172 @@
+"""What `make bench` prints and keeps (issue 13): the detail lines of each part and the summary figures, each with
+its bare baseline, ratio, goal and verdict (`bench_stats.Figure`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from btdeploy.bench_stats import Figure, Goal, figure_line, latency_summary
+
+KAZAKHSTAN_PEAK_PER_S = 0.42  # 1M acts a year, 250 days × 8 h, × 3 at the peak hour (issue 13)
+
+
+def lat_line(name: str, seconds: list[float]) -> str:
+    s = latency_summary(seconds)
+    return (
+        f"  {name:<42} p50 {s['p50_ms']:8.1f} ms   p99 {s['p99_ms']:8.1f} ms   max {s['max_ms']:8.1f} ms"
+        f"   (n {len(seconds)})"
+    )
+
+
+def p1_lines(p1: dict[str, Any]) -> list[str]:
+    lines = ["P1 — submissions, closed loop"]
+    for label, key in (
+        ("gateway", "platform"),
+        ("bare endpoint", "bare"),
+        ("bare proxy → endpoint", "proxy"),
+    ):
+        d = p1[key]
+        lat = d["latency"]
+        lines.append(
+            f"  {label:<24} {d['per_second']:8.1f} /s   {d['accepted']} accepted, {d['errors']} errors"
+            f"   latency p50 {lat['p50_ms']:.1f} ms  p99 {lat['p99_ms']:.1f} ms"
+        )
+    case = p1["platform"]["submission_to_case"]
+    lines.append(
+        f"  {'submission → case (under P1 load)':<42} p50 {case['p50_ms']:.1f} ms  p99 {case['p99_ms']:.1f} ms"
+    )
+    lines.append("  CPU per submission (ms), per process — platform: total, above its idle; idle CPU (ms/s):")
+    above = p1["cpu_ms_per_submission_above_idle"]
+    for name, ms in sorted(p1["cpu_ms_per_submission"].items(), key=lambda kv: -kv[1]):
+        lines.append(
+            f"    {name:<26} {ms:8.2f} {above.get(name, math.nan):8.2f}"
+            f"   idle {p1['idle_cpu_ms_per_s'].get(name, math.nan):7.1f} ms/s"
+        )
+    lines.append(f"    {'total':<26} {p1['cpu_total_ms']:8.2f} {sum(above.values()):8.2f}")
+    lines.append("  CPU per submission (ms) — bare:")
+    for name, ms in p1["bare_cpu_ms_per_submission"].items():
+        lines.append(f"    {name:<26} {ms:8.2f}")
+    lines.append(
+        f"    {'total':<26} {p1['bare_cpu_total_ms']:8.2f}   (whole PostgreSQL server meanwhile, platform idle "
+        f"included: {p1['bare_run_whole_postgres_ms_per_submission']:.2f})"
+    )
+    proxy_cpu = p1["proxy_cpu_ms_per_submission"]
+    lines.append(
+        "  CPU per submission (ms) — bare proxy → bare endpoint: "
+        + ", ".join(f"{name} {ms:.2f}" for name, ms in proxy_cpu.items())
+    )
+    lines.append("  memory per process (PSS, MiB): idle → under load")
+    for name, idle in p1["memory_idle_mib"].items():
+        lines.append(f"    {name:<26} {idle:8.1f} → {p1['memory_load_mib'].get(name, math.nan):8.1f}")
+    return lines
+
+
+def act_lines(acts: dict[str, Any]) -> list[str]:
+    lines = [
+        f"The whole act — {acts['completed']} completed, {acts['failed']} failed, concurrency {acts['concurrency']}: "
+        f"{acts['per_second']:.2f} acts/s"
+    ]
+    lines += [lat_line(name, values) for name, values in acts.pop("_timings").items()]
+    return lines
+
+
+def figures(results: dict[str, Any]) -> list[Figure]:
+    nan = math.nan
+    p1, p2, p4 = (results.get(k) or {} for k in ("p1", "p2", "p4"))
+    # The goal judges P3 at scale when it ran: at a few hundred events both rates are mostly start-up.
+    p3 = results.get("p3_scale") or results.get("p3") or {}
+    thr = p1.get("platform", {}).get("per_second", nan)
+    bare_thr = p1.get("bare", {}).get("per_second", nan)
+    acts = results.get("acts") or {}
+    return [
+        Figure(
+            "p1_throughput", "P1 submissions through the gateway", "/s", thr, bare_thr, Goal("at least", 0.40)
+        ),
+        Figure(
+            "p1_hop",
+            "P1 bare proxy → bare endpoint (the hop's price)",
+            "/s",
+            p1.get("proxy", {}).get("per_second", nan),
+            bare_thr,
+            None,
+        ),
+        Figure(
+            "p1_cpu",
+            "P1 CPU per submission, all processes",
+            "ms",
+            p1.get("cpu_total_ms", nan),
+            p1.get("bare_cpu_total_ms", nan),
+            Goal("at most", 8.0),
+        ),
+        Figure(
+            "p2_case_p99",
+            f"P2 submission → case opened p99 at {p2.get('rate', nan)}/s",
+            "ms",
+            p2.get("platform_case", {}).get("p99_ms", nan),
+            p2.get("raw_kafka", {}).get("p99_ms", nan),
+            Goal("at most", 3.0),
+            bare_name="raw aiokafka",
+        ),
+        Figure(
+            "p3_rebuild",
+            f"P3 rebuild known_records ({p3.get('record_events', 0)} events)",
+            "ev/s",
+            p3.get("rebuild_known_records_per_s", nan),
+            p3.get("raw_consume_per_s", nan),
+            Goal("at least", 0.5),
+            bare_name="raw consumer",
+        ),
+        Figure(
+            "p3_rebuild_records",
+            "P3 rebuild records (registry, own streams)",
+            "ev/s",
+            p3.get("rebuild_records_per_s", nan),
+            p3.get("raw_consume_per_s", nan),
+            None,
+            bare_name="raw consumer",
+        ),
+        Figure(
+            "p4_sustained",
+            "P4 sustained rate (p99 < 1 s, no backlog)",
+            "/s",
+            p4.get("sustained_per_s", nan),
+            None,
+            Goal("at least", 100 * KAZAKHSTAN_PEAK_PER_S),
+        ),
+        Figure(
+            "acts", "Whole acts (submission … hand-over)", "acts/s", acts.get("per_second", nan), None, None
+        ),
+    ]
+
+
+def report(results: dict[str, Any], figs: list[Figure]) -> str:
+    lines: list[str] = []
+    if results.get("p1"):
+        lines += p1_lines(results["p1"])
+    if p2 := results.get("p2"):
+        lines.append(
+            f"P2 — at {p2['rate']}/s for {p2['seconds']} s: submission → case p99 "
+            f"{p2['platform_case']['p99_ms']:.1f} ms (backlog {p2['platform_backlog']}); raw aiokafka p99 "
+            f"{p2['raw_kafka']['p99_ms']:.1f} ms ({p2['raw_lost']} of {p2['raw_sent']} not received)"
+        )
+    if p4 := results.get("p4"):
+        lines.append("P4 — open-loop steps:")
+        lines += [
+            f"  {s['rate']:>6}/s  {'kept up' if s['sustained'] else 'NOT: ' + s['why']}" for s in p4["steps"]
+        ]
+    if results.get("acts"):
+        lines += act_lines(results["acts"])
+    if p3 := results.get("p3"):
+        lines.append("P3 — rebuild (events generated through the gateway):")
+        lines += [f"  {line}" for line in p3.pop("lines")]
+    if p3 := results.get("p3_scale"):
+        lines.append(
+            "P3 at scale — rebuild (events written straight into scratch databases and a scratch topic):"
+        )
+        lines += [f"  {line}" for line in p3.pop("lines")]
+    lines.append("")
+    lines.append("Summary (ratios measured in this run; the machine is shared, so compare runs with care):")
+    lines += [figure_line(f) for f in figs]
+    return "\n".join(lines)

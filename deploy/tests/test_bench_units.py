@@ -1,0 +1,168 @@
+"""The pure parts of `make bench` (issue 13): percentiles, CPU from a /proc stat line, process trees, ratios and
+verdicts, and the sustained-rate decision of P4. No servers, no timing."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from btdeploy import bench, bench_procs, bench_results
+from btdeploy.bench_stats import (
+    Figure,
+    Goal,
+    Step,
+    figure_line,
+    highest_sustained,
+    markdown_table,
+    percentile,
+    ratio,
+    sustained,
+)
+
+# A real line's shape (proc(5)); the command name holds a space and a ')' to prove fields are counted from its end.
+STAT = (
+    "4242 (postgres: a) b) S 4100 4100 4100 0 -1 4194560 900 0 0 0 "
+    "1234 567 89 10 20 0 1 0 5555 123456789 4321 18446744073709551615"
+)
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]  # 1..100
+    assert percentile(values, 50) == 50.0
+    assert percentile(values, 99) == 99.0
+    assert percentile(values, 100) == 100.0
+    assert percentile([3.0, 1.0, 2.0], 0) == 1.0
+    assert percentile([7.0], 99) == 7.0
+    assert math.isnan(percentile([], 99))
+
+
+def test_a_stat_line_gives_ppid_and_the_four_cpu_counters() -> None:
+    s = bench_procs.parse_stat(STAT)
+    assert (s.pid, s.ppid) == (4242, 4100)
+    assert (s.utime, s.stime, s.cutime, s.cstime) == (1234, 567, 89, 10)
+    assert s.own_ticks == 1234 + 567 + 89 + 10
+
+
+def test_memory_prefers_pss_and_falls_back_to_rss() -> None:
+    assert bench_procs.parse_memory_kib("Rss:  9000 kB\nPss:  2500 kB\nShared_Clean: 1 kB\n") == 2500
+    assert bench_procs.parse_memory_kib("Name:\tjava\nVmRSS:\t  81920 kB\n") == 81920
+    assert bench_procs.parse_memory_kib("Name:\tkthreadd\n") == 0
+
+
+def _stat(pid: int, ppid: int, ticks: int) -> bench_procs.StatLine:
+    return bench_procs.StatLine(pid, ppid, ticks, 0, 0, 0)
+
+
+def test_a_group_counts_its_root_and_every_descendant_but_nothing_else() -> None:
+    stats = {
+        10: _stat(10, 1, 100),  # postmaster
+        11: _stat(11, 10, 50),  # a backend
+        12: _stat(12, 11, 5),  # its child (parallel worker)
+        20: _stat(20, 1, 1000),  # someone else
+    }
+    assert sorted(bench_procs.tree(10, stats)) == [10, 11, 12]
+    assert bench_procs.tree(99, stats) == []
+    before = bench_procs.cpu_seconds({"postgres": [10]}, stats)
+    assert before["postgres"] == pytest.approx(155 / bench_procs.CLOCK_TICKS)
+    # The backend ends and is reaped: its ticks move into the postmaster's cutime, so nothing is lost or doubled.
+    after_stats = {10: bench_procs.StatLine(10, 1, 100, 0, 55 + 30, 0), 20: _stat(20, 1, 5000)}
+    after = bench_procs.cpu_seconds({"postgres": [10]}, after_stats)
+    assert bench_procs.cpu_delta(before, after)["postgres"] == pytest.approx(30 / bench_procs.CLOCK_TICKS)
+
+
+def test_ratio_goal_and_verdict() -> None:
+    assert ratio(20.0, 100.0) == pytest.approx(0.2)
+    assert math.isnan(ratio(20.0, 0.0))
+    at_least = Goal("at least", 0.40)
+    throughput = Figure("p1", "P1 submissions", "/s", 45.0, 100.0, at_least)
+    assert throughput.measured == pytest.approx(0.45)
+    assert throughput.verdict == "met"
+    assert Figure("p1", "P1", "/s", 17.0, 106.0, at_least).verdict == "not met"
+    cpu = Figure("cpu", "P1 CPU", "ms", 75.0, 2.5, Goal("at most", 8.0))
+    assert cpu.verdict == "not met"
+    assert Figure("cpu", "P1 CPU", "ms", 16.0, 2.5, Goal("at most", 8.0)).verdict == "met"
+    assert Figure("p1", "P1", "/s", 17.0, math.nan, at_least).verdict == "not measured"
+    # No bare figure: the goal judges the figure itself (P4 against 100× the national peak).
+    assert Figure("p4", "P4", "/s", 42.0, None, Goal("at least", 42.0)).verdict == "met"
+    assert Figure("hop", "hop", "/s", 90.0, 100.0, None).verdict == "(no goal)"
+
+
+def test_a_figure_line_and_table_say_ratio_goal_and_verdict_in_words() -> None:
+    f = Figure("p1", "P1 submissions through the gateway", "/s", 22.0, 110.0, Goal("at least", 0.4))
+    line = figure_line(f)
+    assert "0.20" in line
+    assert "≥ 0.4" in line
+    assert line.endswith("not met")
+    table = markdown_table([f, Figure("p4", "P4 sustained", "/s", math.nan, None, Goal("at least", 42))])
+    assert "| P1 submissions through the gateway | 22.0 /s | 110.0 (bare) | 0.20 | ≥ 0.4 | not met |" in table
+    assert "| P4 sustained | n/a /s | — | n/a | ≥ 42 | not measured |" in table
+    assert f.as_dict()["measured"] == 0.2
+
+
+def _step(rate: float, **kw: float) -> Step:
+    fields = {
+        "offered": 100,
+        "receipts": 100,
+        "errors": 0,
+        "late": 0,
+        "receipt_p99_s": 0.2,
+        "case_p99_s": 0.3,
+    }
+    fields |= {"backlog": 0, **kw}
+    return Step(rate=rate, **fields)  # type: ignore[arg-type]
+
+
+def test_a_step_is_sustained_only_under_a_second_both_ways_and_without_backlog() -> None:
+    assert sustained(_step(10)) == (True, "kept up")
+    assert not sustained(_step(10, receipt_p99_s=1.0))[0]
+    slow_cases = sustained(_step(10, case_p99_s=1.4))
+    assert not slow_cases[0]
+    assert "submission → case p99 1400 ms" in slow_cases[1]
+    assert "3 cases not opened" in sustained(_step(10, backlog=3))[1]
+    assert not sustained(_step(10, errors=1))[0]
+    assert not sustained(_step(10, late=1))[0]
+    assert not sustained(_step(10, case_p99_s=math.nan))[0]  # no case opened at all
+
+
+def test_the_highest_sustained_rate_stops_at_the_first_failed_step() -> None:
+    steps = [_step(10), _step(20), _step(30, backlog=40), _step(42)]
+    assert highest_sustained(steps) == 20
+    assert highest_sustained([_step(10, receipt_p99_s=2.0)]) == 0
+    assert highest_sustained([]) == 0
+    # A rate tried again after a noisy step is credited when the second attempt kept up; one failed twice ends it.
+    retried = [_step(10), _step(20, receipt_p99_s=1.2), _step(20), _step(30, backlog=5), _step(30, backlog=2)]
+    assert highest_sustained(retried) == 20
+
+
+def test_quick_and_default_options_bound_the_run() -> None:
+    quick = bench.options(["--quick"])
+    assert quick.n == 100
+    assert quick.rates == [10.0, 20.0, 42.0]
+    assert quick.acts == 10
+    assert quick.rebuild_scale == 2000
+    full = bench.options(["--n", "50", "--rates", "5,7"])
+    assert full.n == 50
+    assert full.rates == [5.0, 7.0]
+    assert full.rebuild_events == 100
+    assert full.concurrency == 16
+
+
+def test_a_run_is_one_json_line_and_a_table_in_the_readme(tmp_path: Path) -> None:
+    figs = [Figure("p1_throughput", "P1", "/s", 20.0, 100.0, Goal("at least", 0.4))]
+    args = {"quick": True, "n": 10, "rates": [10.0, 42.0], "p2_rate": 5.0, "gateway": False}
+    run = bench_results.record(args, figs, {"p1": {"latency": {"p99_ms": math.nan}}})
+    bench_results.write(tmp_path, run, figs)
+    bench_results.write(tmp_path, run, figs)
+    lines = (tmp_path / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    stored = json.loads(lines[0])
+    assert stored["figures"]["p1_throughput"]["verdict"] == "not met"
+    assert stored["details"]["p1"]["latency"]["p99_ms"] is None  # NaN is not JSON
+    assert stored["cores"] >= 1
+    assert stored["commit"]
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.count("| P1 | 20.0 /s |") == 2
+    assert "`--quick --n 10 --rates 10,42 --p2-rate 5`" in readme

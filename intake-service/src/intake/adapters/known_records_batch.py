@@ -1,0 +1,103 @@
+"""The known records of a batch of replayed civ.record events, written at once (ADR 0027, "Batches").
+
+`intake.app.known_records.learn` decides what intake knows of each event, live and in a rebuild alike; during a
+rebuild it is given `KnownRecordsBatch`, which keeps what it is told, in order, and `write` then gives the table
+what `PgKnownRecords` would have made of it one by one: an added record already known stays as it is (the live
+`ON CONFLICT DO NOTHING`), an annulment changes a record known by then and nothing else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import TracebackType
+from typing import NoReturn, Self
+
+import asyncpg
+
+from btkernel.rebuild_rows import Column, insert_rows
+from intake.app.unit_of_work import KnownRecord
+
+COLUMNS: tuple[Column, ...] = (
+    ("record_id", "text"),
+    ("kind", "text"),
+    ("record_number", "text"),
+    ("subject_iin", "text"),
+    ("status", "text"),
+    ("registered_at", "timestamptz"),
+)
+ANNULLED = "annulled"  # what `PgKnownRecords.annul` writes
+
+
+class KnownRecordsBatch:
+    """`KnownRecords` for a replay: writes collected in order, reads refused."""
+
+    def __init__(self) -> None:
+        self.told: list[KnownRecord | str] = []  # a record added, or the id of one annulled
+
+    async def add(self, record: KnownRecord) -> None:
+        self.told.append(record)
+
+    async def annul(self, record_id: str) -> None:
+        self.told.append(record_id)
+
+    async def get(self, record_id: str) -> KnownRecord | None:
+        self._refused()
+
+    async def active_death_of(self, iin: str) -> str | None:
+        self._refused()
+
+    def _refused(self) -> NoReturn:
+        raise NotImplementedError("a replay only writes the records it is given")
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        ids = list({t.record_id if isinstance(t, KnownRecord) else t for t in self.told})
+        known = {
+            r["record_id"]
+            for r in await conn.fetch(
+                "SELECT record_id FROM known_records WHERE record_id = ANY($1::text[])", ids
+            )
+        }
+        new: dict[str, KnownRecord] = {}
+        annulled: list[str] = []
+        for told in self.told:
+            if isinstance(told, KnownRecord):
+                if told.record_id not in known and told.record_id not in new:
+                    new[told.record_id] = told
+            elif told in new:
+                new[told] = dataclasses.replace(new[told], status=ANNULLED)
+            elif told in known:
+                annulled.append(told)
+        if annulled:
+            await conn.execute(
+                f"UPDATE known_records SET status = '{ANNULLED}' WHERE record_id = ANY($1::text[])", annulled
+            )
+        await insert_rows(
+            conn,
+            "known_records",
+            COLUMNS,
+            [dataclasses.astuple(r) for r in new.values()],
+            on_conflict="ON CONFLICT (record_id) DO NOTHING",
+        )
+        self.told = []
+
+
+class LearningUnitOfWork:
+    """The unit of work `learn` is given in a replay: the batch's transaction is the caller's, so entering and
+    committing do nothing of their own (no savepoint per event)."""
+
+    def __init__(self, known_records: KnownRecordsBatch) -> None:
+        self.known_records = known_records
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+    async def commit(self) -> None:
+        return None
+
+    async def rollback(self) -> None:
+        return None

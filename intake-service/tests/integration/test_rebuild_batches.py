@@ -1,0 +1,78 @@
+"""Intake's `known_records` rebuilt in batches (ADR 0027, "Batches") equals, row for row, the replay through the
+consumer's own handler one event at a time, for a mixed history of registrations and annulments kept by the
+consumer; also when the build crashed mid-pass and resumed after more events were kept, and on two processes."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import pytest
+
+from btdeploy.bench_rebuild_scale import kept_rows, record_history, write_kept
+from btkernel import db, rebuild
+from btkernel.envelope import Envelope
+from intake.projections import PROJECTIONS, learn_many
+
+pytestmark = pytest.mark.integration
+
+KNOWN = next(p for p in PROJECTIONS if p.name == "known_records")
+assert isinstance(KNOWN.source, rebuild.ConsumedEvents)
+ONE_BY_ONE = dataclasses.replace(KNOWN, source=dataclasses.replace(KNOWN.source, apply_many=None))
+
+
+class Crash(RuntimeError):
+    pass
+
+
+calls = 0
+
+
+async def crashing_learn(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
+    """The batch entry point, dying in its third batch (the build's process killed mid-pass)."""
+    global calls
+    calls += 1
+    if calls == 3:
+        raise Crash("killed mid-pass")
+    await learn_many(conn, envelopes)
+
+
+CRASHING = dataclasses.replace(KNOWN, source=dataclasses.replace(KNOWN.source, apply_many=crashing_learn))
+
+
+async def _rows(dsn: str, table: str = "known_records") -> dict[str, dict[str, Any]]:
+    conn = await db.connect(dsn)
+    try:
+        return {r["record_id"]: dict(r) for r in await conn.fetch(f"SELECT * FROM {table}")}
+    finally:
+        await conn.close()
+
+
+async def test_batches_write_the_rows_of_the_handler_one_by_one_also_after_a_crash(
+    make_database: Any,
+) -> None:
+    dsn = await make_database("known")
+    conn = await db.connect(dsn)
+    try:
+        await db.migrate(conn, "intake.migrations")
+    finally:
+        await conn.close()
+    kept = kept_rows(record_history(900, seed=11))
+    first, later = kept[:600], kept[600:]
+    await write_kept(dsn, first)
+
+    with pytest.raises(Crash):
+        await rebuild.rebuild(dsn, CRASHING, batch=50, workers=1)
+    half_built = await _rows(dsn, "bt_rebuild_known_records.known_records")
+    assert 0 < len(half_built) < 600
+    await write_kept(dsn, later)
+
+    report = await rebuild.rebuild(dsn, KNOWN, batch=50, processes=2)
+    assert report.resumed
+    batched = await _rows(dsn)
+    statuses = {r["status"] for r in batched.values()}
+    assert statuses == {"active", "annulled"}
+    await rebuild.rebuild(dsn, ONE_BY_ONE, batch=50)
+    assert await _rows(dsn) == batched

@@ -1,0 +1,309 @@
+"""The consumer's partition batches on real PostgreSQL and Kafka (ADR 0041, issue 13): one transaction per batch with
+a savepoint per event, records of other groups' types passed over unread, offsets committed at most every interval
+and always on stop and rebalance, the dead-letter producer started only for a dead letter."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+
+from btkernel.consumer import IdempotentConsumer
+from btkernel.context import RequestContext
+from btkernel.envelope import Envelope
+from btkernel.events import upcast
+from btkernel.health import KafkaOffsets
+
+pytestmark = pytest.mark.integration
+
+TICK = "kz.civreg.test.tick.v1"
+OTHER = "kz.civreg.test.other.v1"
+OLD_TICK = "kz.civreg.test.tick.v0"
+
+
+@dataclass
+class _Record:
+    """What the consumer reads of a Kafka record, for batches handed to it directly (no fetch timing involved)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+def _env(n: int, type: str = TICK, subject: str = "agg") -> Envelope:
+    return Envelope.new(
+        type=type, source="/test", subject=subject, data={"n": n}, correlation_id="corr", causation_id=None
+    )
+
+
+def _records(topic: str, envs: list[Envelope]) -> list[_Record]:
+    out = []
+    for offset, env in enumerate(envs):
+        key, value, headers = env.to_kafka()
+        out.append(_Record(topic, 0, offset, key, value, headers))
+    return out
+
+
+class _Seen:
+    """A handler writing `ok(n, tx)` and counting its calls; `poison` fails for good, `flaky` fails transiently."""
+
+    def __init__(self, poison: frozenset[int] = frozenset(), flaky: dict[int, int] | None = None) -> None:
+        self.calls: dict[int, int] = {}
+        self.poison = poison
+        self.flaky = dict(flaky or {})
+
+    async def __call__(self, conn: asyncpg.Connection, env: Envelope, ctx: RequestContext) -> None:
+        n = env.data["n"]
+        self.calls[n] = self.calls.get(n, 0) + 1
+        await conn.execute("INSERT INTO ok VALUES ($1, txid_current())", n)
+        if n in self.poison:
+            raise ValueError(f"event {n} breaks a rule")
+        if self.flaky.get(n, 0) > 0:
+            self.flaky[n] -= 1
+            raise ConnectionResetError("database restarting")
+
+
+@pytest.fixture
+async def pool(kernel_db: tuple[str, asyncpg.Pool]) -> asyncpg.Pool:
+    _, pool = kernel_db
+    await pool.execute("CREATE TABLE ok (n int, tx bigint)")
+    return pool
+
+
+def _consumer(
+    pool: asyncpg.Pool, kafka: dict[str, Any], topic: str, handler: Any, **kw: Any
+) -> IdempotentConsumer:
+    options: dict[str, Any] = {"max_attempts": 3, "retry_backoff_s": 0.01, **kw}
+    # A group of its own per test (per topic): groups, and their committed offsets, outlive a test on the broker.
+    return IdempotentConsumer(
+        pool=pool,
+        kafka=kafka,
+        group_id=f"g-{topic}",
+        topics=[topic],
+        handler=handler,
+        service="test",
+        **options,
+    )
+
+
+async def _applied(pool: asyncpg.Pool) -> list[int]:
+    return sorted(r["n"] for r in await pool.fetch("SELECT n FROM ok"))
+
+
+async def test_a_poison_event_mid_batch_is_dead_lettered_and_the_others_applied_once_in_one_transaction(
+    pool: asyncpg.Pool, kafka_options: dict[str, Any], topic: str, read_all: Callable[..., Any]
+) -> None:
+    handler = _Seen(poison=frozenset({4}))
+    # No time bound here (starting the dead-letter producer takes a while): the batch is the seven events.
+    consumer = _consumer(pool, kafka_options, topic, handler, batch_max_s=60)
+    try:
+        await consumer._apply_records(_records(topic, [_env(n) for n in range(1, 8)]))
+    finally:
+        if consumer._producer is not None:
+            await consumer._producer.stop()
+    assert await _applied(pool) == [1, 2, 3, 5, 6, 7]
+    # One transaction for the batch: the poison's savepoint was rolled back, the others' writes kept.
+    assert await pool.fetchval("SELECT count(DISTINCT tx) FROM ok") == 1
+    assert handler.calls[4] == 3
+    assert await pool.fetchval("SELECT count(*) FROM processed_events") == 6
+    dead = await read_all(kafka_options, topic + ".dlq", 1)
+    assert len(dead) == 1
+    assert Envelope.from_kafka(dead[0].key, dead[0].value, list(dead[0].headers)).data == {"n": 4}
+    assert dict(dead[0].headers)["x-dlq-error"] == b"event 4 breaks a rule"
+
+
+async def test_a_transient_failure_mid_batch_rolls_the_batch_back_and_each_event_is_applied_once(
+    pool: asyncpg.Pool, kafka_options: dict[str, Any], topic: str, read_all: Callable[..., Any]
+) -> None:
+    handler = _Seen(flaky={5: 1})
+    consumer = _consumer(pool, kafka_options, topic, handler, batch_max_s=60)
+    await consumer._apply_records(_records(topic, [_env(n) for n in range(1, 8)]))
+    assert await _applied(pool) == list(range(1, 8))
+    # The events before the failure were applied twice, the first time rolled back with the batch.
+    assert [handler.calls[n] for n in range(1, 8)] == [2, 2, 2, 2, 2, 1, 1]
+    assert await pool.fetchval("SELECT count(*) FROM processed_events") == 7
+    assert consumer._producer is None  # no dead letter, no producer
+    assert await read_all(kafka_options, topic + ".dlq", 1, timeout_s=2) == []
+
+
+async def test_an_event_another_member_recorded_meanwhile_is_not_applied_twice(
+    pool: asyncpg.Pool, kafka_options: dict[str, Any], topic: str
+) -> None:
+    envs = [_env(n) for n in range(1, 6)]
+    calls: dict[int, int] = {}
+
+    async def handler(conn: asyncpg.Connection, env: Envelope, ctx: RequestContext) -> None:
+        n = env.data["n"]
+        calls[n] = calls.get(n, 0) + 1
+        await conn.execute("INSERT INTO ok VALUES ($1, txid_current())", n)
+        if n == 3 and calls[n] == 1:
+            # A member the partition moved to (a rebalance overlapping) applies and records event 3 first.
+            await pool.execute(
+                "INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)"
+                " VALUES ($1, $2, $3, 0, 2)",
+                f"g-{topic}",
+                env.id,
+                topic,
+            )
+
+    consumer = _consumer(pool, kafka_options, topic, handler, batch_max_s=60)
+    await consumer._apply_records(_records(topic, envs))
+    # The batch was undone when its record of event 3 collided, and read again: event 3 is the other member's.
+    assert await _applied(pool) == [1, 2, 4, 5]
+    assert calls == {1: 2, 2: 2, 3: 1, 4: 2, 5: 2}
+    assert await pool.fetchval("SELECT count(*) FROM processed_events") == 5
+
+
+async def test_a_batch_is_bounded_and_redelivery_is_a_no_op(
+    pool: asyncpg.Pool, kafka_options: dict[str, Any], topic: str
+) -> None:
+    handler = _Seen()
+    consumer = _consumer(pool, kafka_options, topic, handler, batch_max_events=3, batch_max_s=60)
+    records = _records(topic, [_env(n) for n in range(1, 8)])
+    await consumer._apply_records(records)
+    # 3 + 3 + 1 events, one transaction each.
+    assert await pool.fetchval("SELECT count(DISTINCT tx) FROM ok") == 3
+    # Delivered again, as after a crash before the offsets were committed.
+    await consumer._apply_records(records)
+    assert await _applied(pool) == list(range(1, 8))
+    # Each event is kept as received, where it came from: the history a rebuild replays (ADR 0027).
+    kept = await pool.fetch("SELECT envelope, kafka_offset FROM processed_events ORDER BY kafka_offset")
+    assert [r["kafka_offset"] for r in kept] == list(range(7))
+    assert [Envelope.from_json(r["envelope"]) for r in kept] == [
+        Envelope.from_kafka(r.key, r.value, r.headers) for r in records
+    ]
+
+
+@pytest.fixture
+def old_tick() -> Iterator[None]:
+    upcast.register(OLD_TICK, TICK, lambda data: {"n": data["old_n"]})
+    yield
+    upcast.unregister(OLD_TICK)
+
+
+async def test_a_record_of_another_groups_type_is_skipped_unread_and_an_old_version_is_applied(
+    pool: asyncpg.Pool,
+    kafka_options: dict[str, Any],
+    topic: str,
+    old_tick: None,
+    read_all: Callable[..., Any],
+) -> None:
+    handler = _Seen()
+    consumer = _consumer(pool, kafka_options, topic, handler, event_types=[TICK])
+    records = _records(
+        topic,
+        [
+            _env(1),
+            _env(2, type=OTHER),
+            Envelope.new(
+                type=OLD_TICK,
+                source="/t",
+                subject="agg",
+                data={"old_n": 3},
+                correlation_id=None,
+                causation_id=None,
+            ),
+            _env(4, type=OTHER),
+        ],
+    )
+    # Bodies no one can read: the other group's records are passed over by their type header alone.
+    records[1].value = b"\xff not json"
+    records[3].value = b""
+    await consumer._apply_records(records)
+    assert await _applied(pool) == [1, 3]
+    assert await pool.fetchval("SELECT count(*) FROM processed_events") == 2
+    assert consumer._producer is None
+    # The same unreadable body under this group's own type is a dead letter: the skip above was the header's.
+    mine = _records(topic, [_env(5)])[0]
+    mine.offset, mine.value = 9, b"\xff not json"
+    await consumer._apply_records([mine])
+    if consumer._producer is not None:
+        await consumer._producer.stop()
+    dead = await read_all(kafka_options, topic + ".dlq", 1)
+    assert [d.value for d in dead] == [b"\xff not json"]
+    assert dict(dead[0].headers)["x-dlq-attempts"] == b"1"
+
+
+async def _publish(kafka: dict[str, Any], topic: str, envs: list[Envelope]) -> None:
+    producer = AIOKafkaProducer(**kafka, enable_idempotence=True)
+    await producer.start()
+    try:
+        for env in envs:
+            key, value, headers = env.to_kafka()
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def _until(predicate: Callable[[], Any], timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def _committed(offsets: KafkaOffsets, topic: str) -> int:
+    return sum((await offsets.committed(f"g-{topic}")).values())
+
+
+async def test_offsets_wait_for_the_interval_and_are_committed_on_stop(
+    pool: asyncpg.Pool, kafka_options: dict[str, Any], topic: str
+) -> None:
+    await _publish(kafka_options, topic, [_env(n, subject=f"s{n}") for n in range(6)])
+    consumer = _consumer(pool, kafka_options, topic, _Seen(), commit_interval_s=3600)
+    offsets = KafkaOffsets(kafka_options, 10)
+    consumer.start()
+    try:
+        await _until(lambda: _count(pool, 6))
+        await asyncio.sleep(1.5)  # several rounds of the loop: none commits before the interval
+        assert await _committed(offsets, topic) == 0
+        assert consumer._producer is None
+        await consumer.stop()
+        assert await _committed(offsets, topic) == 6
+    finally:
+        await consumer.stop()
+        await offsets.close()
+
+
+async def test_a_rebalance_commits_the_partitions_it_takes_away(
+    pool: asyncpg.Pool, kafka_options: dict[str, Any], topic: str
+) -> None:
+    await _publish(kafka_options, topic, [_env(n, subject=f"s{n}") for n in range(9)])
+    first = _consumer(pool, kafka_options, topic, _Seen(), commit_interval_s=3600)
+    second = _consumer(pool, kafka_options, topic, _Seen(), commit_interval_s=3600)
+    offsets = KafkaOffsets(kafka_options, 10)
+    first.start()
+    try:
+        await _until(lambda: _count(pool, 9))
+        assert await _committed(offsets, topic) == 0
+        second.start()  # the group rebalances: `first` gives partitions up, committing what it applied of them
+        await _until(lambda: _positive(offsets, topic), timeout_s=60)
+        committed = await offsets.committed(f"g-{topic}")
+        ends = await offsets.end_offsets([topic])
+        assert committed
+        assert all(committed[tp] == ends[tp] for tp in committed)
+        assert set(committed) <= {TopicPartition(topic, p) for p in range(3)}
+    finally:
+        await second.stop()
+        await first.stop()
+        await offsets.close()
+    assert await pool.fetchval("SELECT count(*) FROM ok") == 9
+
+
+async def _positive(offsets: KafkaOffsets, topic: str) -> bool:
+    return await _committed(offsets, topic) > 0
+
+
+async def _count(pool: asyncpg.Pool, n: int) -> bool:
+    return bool(await pool.fetchval("SELECT count(*) >= $1 FROM processed_events", n))
