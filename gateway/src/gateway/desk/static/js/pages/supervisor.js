@@ -148,10 +148,12 @@ function loadChartJs() {
   return chartLoading;
 }
 
+// The offices' calendar day, not the browser's: a browser on UTC (a kiosk, the tests) is still on yesterday for
+// the first hours of an Almaty day, and a default period ending yesterday hides everything completed today.
+const OFFICE_DAY = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Almaty", year: "numeric", month: "2-digit", day: "2-digit" });
+
 function isoDay(date) {
-  // The browser's calendar day; only a default the supervisor changes.
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  return OFFICE_DAY.format(date);
 }
 
 function requiredMissing(form) {
