@@ -166,3 +166,24 @@ def test_a_run_is_one_json_line_and_a_table_in_the_readme(tmp_path: Path) -> Non
     readme = (tmp_path / "README.md").read_text()
     assert readme.count("| P1 | 20.0 /s |") == 2
     assert "`--quick --n 10 --rates 10,42 --p2-rate 5`" in readme
+
+
+async def test_the_load_submits_as_the_desk_does_with_one_idempotency_key_per_submission() -> None:
+    """ADR 0011: a submission with a key rides the gateway's pooled connections and may be retried; the desk sends
+    one per form, so the bench's load does too, on both sides, each key its own."""
+    import httpx
+
+    from btdeploy import bench_load
+
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Idempotency-Key"])
+        return httpx.Response(201, json={"application_id": f"a-{len(seen)}"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://bare") as http:
+        send = bench_load.bare_sender(http)
+        assert await send(1) == "a-1"
+        assert await send(2) == "a-2"
+    assert len(set(seen)) == 2
+    assert all(bench_load.RUN in key for key in seen)

@@ -41,7 +41,7 @@ def users() -> MemoryUsers:
 async def app(upstreams: FakeUpstreams, users: MemoryUsers) -> AsyncIterator[FastAPI]:
     # The lifespan is not run (it needs PostgreSQL): the fakes are attached the way the lifespan would.
     app = build_app(make_settings())
-    app.state.gateway.attach(users, httpx.AsyncClient(transport=upstreams.transport()))
+    app.state.gateway.attach(users, upstreams.transport())
     yield app
     await app.state.gateway.detach()
 

@@ -95,7 +95,7 @@ async def test_only_the_app_file_types_are_served(
     app = build_app(make_settings())
     # Put in front of the app's own desk routes, so these paths are answered from tmp_path.
     app.router.routes[:0] = serve.router(static_dir=tmp_path, vendor_dir=tmp_path).routes
-    app.state.gateway.attach(users, httpx.AsyncClient(transport=upstreams.transport()))
+    app.state.gateway.attach(users, upstreams.transport())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g.test") as client:
         assert (await client.get("/desk/static/notes.txt")).status_code == 404
         assert (await client.get("/desk/")).text == "<!doctype html>"
@@ -159,7 +159,7 @@ async def test_a_missing_asset_folder_says_how_to_install_it(
     tmp_path: Path, upstreams: FakeUpstreams, users: MemoryUsers
 ) -> None:
     app = build_app(make_settings(desk_assets_dir=str(tmp_path / "none")))
-    app.state.gateway.attach(users, httpx.AsyncClient(transport=upstreams.transport()))
+    app.state.gateway.attach(users, upstreams.transport())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://g.test") as client:
         response = await client.get("/desk/vendor/axe-core/axe.min.js")
     await app.state.gateway.detach()

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 import jwt
+import pytest
 from gateway_fakes import SECRET, MemoryUsers
 
 from gateway import tokens
@@ -124,3 +125,87 @@ async def test_none_algorithm_is_refused(users: MemoryUsers) -> None:
         pass
     else:
         raise AssertionError("an unsigned token was accepted")
+
+
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _raw(claims: dict[str, object]) -> str:
+    return _token(claims)["Authorization"].removeprefix("Bearer ")
+
+
+def test_a_verified_token_is_remembered_until_its_exp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: the signature is checked once per token string; the answer is reused only while PyJWT's own
+    time rule (iat <= now < exp) holds, and then the token is refused in PyJWT's words."""
+    now = int(time.time())
+    calls: list[str] = []
+    real = tokens.verify
+
+    def counted(token: str, *, secret: str) -> tokens.Principal:
+        calls.append(token)
+        return real(token, secret=secret)
+
+    monkeypatch.setattr(tokens, "verify", counted)
+    clock = _Clock(now)
+    verified = tokens.VerifiedTokens(SECRET, clock=clock)
+    token = _raw({"iat": now, "exp": now + 600})
+
+    first = verified.verify(token)
+    clock.now = now + 599.5
+    assert verified.verify(token) == first
+    assert len(calls) == 1
+
+    clock.now = now + 600
+    # The remembered answer is not used at exp; the full check runs (and, on the real clock, still passes).
+    assert verified.verify(token) == first
+    assert len(calls) == 2
+
+    expired = _raw({"iat": now - 7200, "exp": now - 1})
+    with pytest.raises(tokens.InvalidToken, match="expired"):
+        verified.verify(expired)
+    with pytest.raises(tokens.InvalidToken, match="expired"):
+        verified.verify(expired)
+    assert calls[2:] == [expired, expired]
+
+
+def test_only_good_tokens_are_kept_and_never_more_than_the_bound() -> None:
+    now = int(time.time())
+    verified = tokens.VerifiedTokens(SECRET, max_tokens=2)
+    forged = _token({}, secret="another-secret-0123456789abcdef-0123")["Authorization"].removeprefix(
+        "Bearer "
+    )
+    future = _raw({"iat": now + 3600, "exp": now + 7200})
+    for bad in (forged, future, "not-a-token"):
+        with pytest.raises(tokens.InvalidToken):
+            verified.verify(bad)
+    assert len(verified) == 0
+    for sub in ("operator1", "operator2", "head1"):
+        verified.verify(_raw({"sub": sub}))
+    assert len(verified) == 2
+
+
+def test_a_token_remembered_before_the_clock_went_back_is_checked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = int(time.time())
+    calls: list[str] = []
+    real = tokens.verify
+
+    def counted(token: str, *, secret: str) -> tokens.Principal:
+        calls.append(token)
+        return real(token, secret=secret)
+
+    monkeypatch.setattr(tokens, "verify", counted)
+    clock = _Clock(now)
+    verified = tokens.VerifiedTokens(SECRET, clock=clock)
+    token = _raw({"iat": now, "exp": now + 600})
+    verified.verify(token)
+    clock.now = now - 10
+    verified.verify(token)
+    # Before its iat the remembered answer is not used: PyJWT judges it again (on the real clock it passes).
+    assert calls == [token, token]

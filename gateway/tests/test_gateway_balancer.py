@@ -72,8 +72,8 @@ class Instance:
 
 
 def _client(handler: Instance) -> UpstreamClient:
-    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return UpstreamClient(http, http)
+    transport = httpx.MockTransport(handler)
+    return UpstreamClient(transport, transport)
 
 
 async def test_a_connect_error_goes_to_the_other_instance_for_any_request() -> None:
@@ -121,7 +121,7 @@ async def test_health_reports_each_instance_and_the_service_serves_while_one_doe
     upstreams: FakeUpstreams, users: MemoryUsers
 ) -> None:
     app = build_app(make_settings(intake_url="http://intake.test,http://intake2.test"))
-    app.state.gateway.attach(users, httpx.AsyncClient(transport=upstreams.transport()))
+    app.state.gateway.attach(users, upstreams.transport())
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test") as c:
         body = (await c.get("/health")).json()
         assert body["status"] == "ok"

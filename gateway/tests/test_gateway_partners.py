@@ -24,7 +24,7 @@ def _pem_file(path: Path, *keys: Ed25519PrivateKey) -> Path:
 
 
 async def _client(app: FastAPI, upstreams: FakeUpstreams, users: MemoryUsers) -> httpx.AsyncClient:
-    app.state.gateway.attach(users, httpx.AsyncClient(transport=upstreams.transport()))
+    app.state.gateway.attach(users, upstreams.transport())
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway.test")
 
 

@@ -218,3 +218,19 @@ async def test_service_timeout_is_504_naming_it(
 
     assert response.status_code == 504
     assert response.json()["service"] == "fee"
+
+
+async def test_a_relay_carries_no_cookie_a_service_once_set(
+    client: httpx.AsyncClient, upstreams: FakeUpstreams, auth: Auth
+) -> None:
+    """Relays go to the transport without an httpx client's cookie jar (gateway.upstream, issue 13): a cookie one
+    caller's answer set must never ride on another caller's request."""
+    upstreams.handlers["intake"] = lambda request: httpx.Response(
+        200, json={}, headers={"Set-Cookie": "session=operator1-secret; Path=/"}
+    )
+    await client.get("/api/v1/applications", headers=auth("operator1"))
+    await client.get("/api/v1/applications", headers=auth("operator2"))
+
+    sent = upstreams.last("intake")
+    assert "cookie" not in sent.headers
+    assert sent_claims(sent)["sub"] == "operator2"

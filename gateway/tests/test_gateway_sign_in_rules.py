@@ -37,7 +37,7 @@ class Clock:
 @asynccontextmanager
 async def gateway_app(settings: Settings, users: MemoryUsers) -> AsyncIterator[FastAPI]:
     app = build_app(settings)
-    app.state.gateway.attach(users, httpx.AsyncClient(transport=FakeUpstreams().transport()))
+    app.state.gateway.attach(users, FakeUpstreams().transport())
     try:
         yield app
     finally:

@@ -66,10 +66,7 @@ class Flaky:
 
 
 def _clients(pooled: Flaky, fresh: Flaky) -> UpstreamClient:
-    return UpstreamClient(
-        httpx.AsyncClient(transport=httpx.MockTransport(pooled)),
-        httpx.AsyncClient(transport=httpx.MockTransport(fresh)),
-    )
+    return UpstreamClient(httpx.MockTransport(pooled), httpx.MockTransport(fresh))
 
 
 async def test_a_replayable_request_goes_pooled_and_is_retried_once_on_a_fresh_connection() -> None:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from btdeploy import bench_load
 from btdeploy.e2e import Gateway, dev_user
 from btdeploy.samples import birth_application
 
@@ -61,7 +62,9 @@ async def run(gw: Gateway, count: int, concurrency: int, first: int = 0) -> Acts
 
     async def one(i: int) -> bool:
         body = birth_application(email=f"bench-act-{i}@example.kz")
-        r = await timed("submission", operator, "POST", "/api/v1/applications", json=body)
+        # With an Idempotency-Key, as the desk submits (ADR 0011).
+        key = {"Idempotency-Key": f"bench-act-{bench_load.RUN}-{i}"}
+        r = await timed("submission", operator, "POST", "/api/v1/applications", json=body, headers=key)
         if r.status_code != 201:
             return False
         application_id, receipt = r.json()["application_id"], r.json()["receipt"]["number"]

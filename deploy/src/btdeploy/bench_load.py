@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,13 +109,24 @@ def _body(i: int) -> dict[str, Any]:
     return birth_application(email=f"bench-{i}@example.kz")
 
 
+def _key(i: int) -> dict[str, str]:
+    """The desk sends one Idempotency-Key per form (ADR 0011), so a submission may be retried and rides the
+    gateway's pooled connections; the load does as the desk does. The bare endpoint gets the header too and
+    ignores it: the same requests on both sides."""
+    return {"Idempotency-Key": f"bench-{RUN}-{i}"}
+
+
+# Keys of one bench run never meet another run's (a second run against the same `--gateway`).
+RUN = uuid.uuid4().hex[:12]
+
+
 async def gateway_sender(gw: Gateway) -> Send:
     """Submissions through the gateway as the centre's operator (token taken once, before timing)."""
     operator = dev_user("centre_operator", CENTRE)
     await gw.token(operator)
 
     async def send(i: int) -> str | None:
-        r = await gw.as_(operator, "POST", SUBMIT, json=_body(i))
+        r = await gw.as_(operator, "POST", SUBMIT, json=_body(i), headers=_key(i))
         return str(r.json()["application_id"]) if r.status_code == 201 else None
 
     return send
@@ -124,7 +136,7 @@ def bare_sender(http: httpx.AsyncClient) -> Send:
     """The same bodies to the bare endpoint (or the bare proxy in front of it)."""
 
     async def send(i: int) -> str | None:
-        r = await http.post(SUBMIT, json=_body(i))
+        r = await http.post(SUBMIT, json=_body(i), headers=_key(i))
         return str(r.json()["application_id"]) if r.status_code == 201 else None
 
     return send

@@ -373,6 +373,11 @@ class KafkaServer(BrokerLogins):
         return [
             java,
             "-Djava.awt.headless=true",
+            # C1 only: on a 2-core machine the C2 compiler was half of a fresh broker's CPU under load (7 of 15 ms
+            # per submission, 8 s of CPU at start) and still compiling minutes later; C1's code is a little slower
+            # per request but the broker's total is a third lower and it starts faster (issue 13, ADR 0043). A
+            # long-lived broker of a real deployment (deploy/k8s, Strimzi) keeps the JVM's defaults.
+            "-XX:TieredStopAtLevel=1",
             f"-Dlog4j2.configurationFile={log4j_config_path()}",
             "-cp",
             f"{self.lib_dir}/*",

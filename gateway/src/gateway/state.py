@@ -15,6 +15,7 @@ from gateway.openapi import OpenApiCache
 from gateway.ratelimit import SignInGuard
 from gateway.routes import RouteTable
 from gateway.settings import Settings
+from gateway.tokens import VerifiedTokens
 from gateway.upstream import UpstreamClient
 from gateway.users import AccountCache, UserStore
 
@@ -38,16 +39,22 @@ class Gateway:
             settings.login_max_failures, settings.login_address_max_failures, settings.login_window_s
         )
         self.accounts = AccountCache(settings.account_cache_s)
+        # Bearer tokens already verified, until their exp (gateway.tokens.VerifiedTokens).
+        self.verified_tokens = VerifiedTokens(settings.jwt_secret)
         self.openapi = OpenApiCache()
         self.internal_tokens = InternalTokens(settings)
         self._users: UserStore | None = None
         self._upstream: UpstreamClient | None = None
 
-    def attach(self, users: UserStore, http: httpx.AsyncClient | UpstreamClient) -> None:
-        """`http` is the upstream client, or one httpx client (a test's fake transport) that plays both of its
-        parts: pooled and fresh connections are the same thing to a fake."""
+    def attach(self, users: UserStore, http: httpx.AsyncBaseTransport | UpstreamClient) -> None:
+        """`http` is the upstream client, or one transport (a test's fake network) that plays both of its parts:
+        pooled and fresh connections are the same thing to a fake."""
         self._users = users
-        self._upstream = http if isinstance(http, UpstreamClient) else UpstreamClient(http, http)
+        self._upstream = (
+            http
+            if isinstance(http, UpstreamClient)
+            else UpstreamClient(http, http, timeout_s=self.settings.upstream_timeout_s)
+        )
 
     async def detach(self) -> None:
         if self._upstream is not None:
@@ -78,8 +85,9 @@ class Gateway:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        """The pooled client, for the gateway's own GETs to the services (health probes, OpenAPI documents)."""
-        return self.upstream.pooled
+        """A client on the pooled connections, for the gateway's own GETs to the services (health probes, OpenAPI
+        documents)."""
+        return self.upstream.http
 
 
 # `async def`, though it awaits nothing: FastAPI runs a plain `def` dependency in a worker thread, a thread hop

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,8 @@ class Principal:
     expires_at: int
     # The account's session epoch at sign-in (claim "sess"); sign-out raises the account's, ending this token.
     session_epoch: int = 0
+    # Claim "iat": the moment from which the token is valid (PyJWT refuses one issued in the future).
+    issued_at: int = 0
 
 
 class InvalidToken(Exception):
@@ -79,4 +83,42 @@ def verify(token: str, *, secret: str) -> Principal:
         site=str(site) if site else None,
         expires_at=int(claims["exp"]),
         session_epoch=epoch,
+        issued_at=int(claims["iat"]),
     )
+
+
+class VerifiedTokens:
+    """`verify` once per token string (issue 13: the signature check and PyJWT's claim handling were a tenth of
+    the gateway's work per relayed request, for the same token over and over). A token that verified is a pure
+    function of its bytes and the secret; only time can change the answer, so a remembered one is used only while
+    `iat <= now < exp` holds, exactly PyJWT's rule without leeway. Keyed by the exact string: any other spelling
+    of the same claims is verified in full. Only tokens that verified are kept (a flood of forged ones adds
+    nothing), at most `max_tokens`, the oldest dropped first. Whether the account may still use the token
+    (switched off, moved, signed out) is not a property of the token: gateway.auth checks it on every request."""
+
+    def __init__(
+        self, secret: str, *, max_tokens: int = 10_000, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._secret = secret
+        self._max_tokens = max_tokens
+        # Wall time, as PyJWT judges exp and iat: a token's life is a security bound, never a test's clock.
+        self._clock = clock
+        self._known: OrderedDict[str, Principal] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def verify(self, token: str) -> Principal:
+        """`verify(token, secret=...)`'s answer; InvalidToken with the same reasons."""
+        known = self._known.get(token)
+        if known is not None:
+            now = self._clock()
+            if known.issued_at <= now < known.expires_at:
+                return known
+            # Expired (or the clock went back): forget it, and let PyJWT say why in its own words.
+            del self._known[token]
+        principal = verify(token, secret=self._secret)
+        self._known[token] = principal
+        while len(self._known) > self._max_tokens:
+            self._known.popitem(last=False)
+        return principal

@@ -36,6 +36,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The connection failed before any response came back; a timeout is not among them (the service may be working
 # on it: that is the gateway's 504).
 _BROKEN_CONNECTION = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+# Seconds for connect, write, read and a free pooled connection each (the gateway's BT_UPSTREAM_TIMEOUT_S).
+DEFAULT_TIMEOUT_S = 15.0
 
 
 def replayable(method: str, headers: Mapping[str, str]) -> bool:
@@ -52,11 +54,28 @@ def may_retry(exc: httpx.HTTPError, *, replay_ok: bool) -> bool:
 
 
 class UpstreamClient:
-    """`pooled` keeps connections alive; `fresh` opens one per request (no keep-alive)."""
+    """Relays on two transports: `pooled` keeps connections alive, `fresh` opens one per request (no keep-alive).
 
-    def __init__(self, pooled: httpx.AsyncClient, fresh: httpx.AsyncClient) -> None:
+    A relayed request goes to the transport itself, not through an `httpx.AsyncClient`: the client's layers (URL
+    merging, default headers, auth and redirect hooks, and a cookie jar that reads every response through the
+    stdlib's cookie policy) were about a third of the gateway's own work per relayed request and do nothing the
+    relay needs (issue 13); the cookie jar even kept a cookie one caller's answer set for the next caller's
+    request. The transport is the same httpcore pool with the same limits, timeouts and httpx exceptions, so
+    the rule above is unchanged. The gateway's own GETs (health probes, OpenAPI documents) use `http`, a client
+    on the pooled transport."""
+
+    def __init__(
+        self,
+        pooled: httpx.AsyncBaseTransport,
+        fresh: httpx.AsyncBaseTransport,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
         self.pooled = pooled
         self.fresh = fresh
+        # What an httpx client puts on each request it sends: connect, read, write and pool timeouts alike.
+        self._timeout = httpx.Timeout(timeout_s).as_dict()
+        self.http = httpx.AsyncClient(transport=pooled, timeout=timeout_s, trust_env=False)
 
     @classmethod
     def create(
@@ -67,22 +86,41 @@ class UpstreamClient:
         max_connections: int = 200,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> UpstreamClient:
-        # trust_env off: the services are on loopback, and an HTTP_PROXY meant for the outside must not apply.
-        pooled = httpx.AsyncClient(
-            timeout=timeout_s,
-            transport=transport,
-            trust_env=False,
+        """`transport` replaces both (a test's fake network). No proxy from the environment applies: the services
+        are on loopback, and an HTTP_PROXY meant for the outside must not reach them."""
+        if transport is not None:
+            return cls(transport, transport, timeout_s=timeout_s)
+        pooled = httpx.AsyncHTTPTransport(
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=50, keepalive_expiry=keepalive_s
             ),
         )
-        fresh = httpx.AsyncClient(
-            timeout=timeout_s,
-            transport=transport,
-            trust_env=False,
+        fresh = httpx.AsyncHTTPTransport(
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=0),
         )
-        return cls(pooled, fresh)
+        return cls(pooled, fresh, timeout_s=timeout_s)
+
+    async def _exchange(
+        self,
+        transport: httpx.AsyncBaseTransport,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        """One request and its whole response, as `AsyncClient.request` would send and read it."""
+        request = httpx.Request(
+            method, url, content=content, headers=headers, extensions={"timeout": self._timeout}
+        )
+        response = await transport.handle_async_request(request)
+        response.request = request
+        try:
+            # Read whole, which also hands the connection back to the pool (or closes a fresh one).
+            await response.aread()
+        except BaseException:
+            await response.aclose()
+            raise
+        return response
 
     async def send(
         self, method: str, url: str, *, content: bytes | None, headers: Mapping[str, str]
@@ -91,12 +129,12 @@ class UpstreamClient:
         replay_ok = replayable(method, headers)
         first = self.pooled if replay_ok else self.fresh
         try:
-            return await first.request(method, url, content=content, headers=dict(headers))
+            return await self._exchange(first, method, url, content, headers)
         except httpx.HTTPError as exc:
             if not may_retry(exc, replay_ok=replay_ok):
                 raise
             log.info("upstream_retry", method=method, url=url, error=repr(exc))
-        return await self.fresh.request(method, url, content=content, headers=dict(headers))
+        return await self._exchange(self.fresh, method, url, content, headers)
 
     async def send_balanced(
         self,
@@ -120,12 +158,10 @@ class UpstreamClient:
         replayed = False
         order = instances.failover_order(first)
         for attempt, base in enumerate(order):
-            client = self.pooled if replay_ok and attempt == 0 else self.fresh
+            transport = self.pooled if replay_ok and attempt == 0 else self.fresh
             try:
                 with instances.in_flight(base):
-                    response = await client.request(
-                        method, base + target, content=content, headers=dict(headers)
-                    )
+                    response = await self._exchange(transport, method, base + target, content, headers)
                 instances.mark_present(base)
                 return response
             except httpx.HTTPError as exc:
@@ -140,6 +176,7 @@ class UpstreamClient:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def aclose(self) -> None:
-        await self.pooled.aclose()
+        # The client closes the pooled transport it was given.
+        await self.http.aclose()
         if self.fresh is not self.pooled:
             await self.fresh.aclose()

@@ -71,6 +71,7 @@ PROJECTIONS = (
             IntakeSettings.model_fields["service_name"].default,
             apply_many=learn_many,
         ),
+        defer_indexes=True,
     ),
     Projection(
         name="cabinet_complaint_notifications",

@@ -83,6 +83,30 @@ async def test_a_repeated_key_gets_the_first_answer_and_submits_nothing_new() ->
     assert len(uow.events.streams) == 1
 
 
+async def test_a_repeat_that_could_not_run_again_still_gets_the_first_answer() -> None:
+    """The key is looked up only when a submission cannot commit (issue 13): a repeat runs again, is stopped (here
+    by the death the register announced since), and gets the first answer all the same; another request under
+    the key is a conflict, even one that would have been refused anyway."""
+    uow = FakeIntakeUnitOfWork()
+    subject = person("Бекова", "Роза", born=dt.date(1940, 1, 1))
+    body = act_application("death_registration", subject=subject, facts={"died_on": "2026-02-20"})
+    once = Once("applications:almaty-con-1", "key-2", "hash-2")
+    first = await submit(submit_command(body, once=once), uow)
+    uow.known_records.rows["r-death"] = KnownRecord("r-death", "death", "D-1", subject["iin"], "active", NOW)
+    again = await submit(submit_command(body, once=once), uow)
+    assert again.replayed
+    assert again.answer() == first.answer()
+    assert len(uow.events.streams) == 1
+    with pytest.raises(errors.Conflict):
+        await submit(submit_command(body, once=Once(once.scope, once.key, "another-request")), uow)
+    # Without a key nothing is looked up: the refusal itself is the answer.
+    with pytest.raises(errors.RuleViolation):
+        await submit(submit_command(body), uow)
+    # A new key's refusal is the refusal: nothing was answered under it.
+    with pytest.raises(errors.RuleViolation):
+        await submit(submit_command(body, once=Once(once.scope, "key-3", "hash-2")), uow)
+
+
 async def test_a_refusal_halfway_leaves_no_trace_not_even_a_receipt_number() -> None:
     uow = FakeIntakeUnitOfWork()
     await submit(submit_command(birth_application(born=born_yesterday())), uow)

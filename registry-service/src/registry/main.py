@@ -135,7 +135,9 @@ def _start_partner_publisher(rt: Runtime, settings: RegistrySettings) -> None:
     publisher = PartnerPublisher(
         partners.all_contracts(),
         store=PgFeedStore(rt.pool),
-        open_log=partner_kafka.opener(client_options(settings)),
+        open_log=partner_kafka.opener(
+            client_options(settings), fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms
+        ),
         leadership=AdvisoryLeadership(settings.database_url),
         key=signing.load_private_key(Path(settings.partner_signing_key_file)),
         request_poll_s=settings.partner_request_poll_s,

@@ -97,6 +97,7 @@ PROJECTIONS = (
         description="the civil-status register's search (records), from the record streams",
         tables=("records",),
         source=OwnStreams(("record",), replay_record, replay_records),
+        defer_indexes=True,
     ),
     Projection(
         name="cases",

@@ -130,6 +130,28 @@ def test_garbage_is_malformed() -> None:
         _verifier().verify("not-a-token")
 
 
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t + ".extra",  # four segments
+        lambda t: _b64(b"[1, 2]") + t[t.index(".") :],  # a header that is no object
+        lambda t: "%%%%" + t[t.index(".") :],  # a header that is no base64
+        lambda t: t.split(".")[0] + ".%%%%." + t.split(".")[2],  # a payload that is no base64
+    ],
+)
+def test_a_token_broken_anywhere_is_malformed(mangle: Any) -> None:
+    """The key is picked from the header alone (issue 13); whatever else is broken is still found by PyJWT."""
+    with pytest.raises(InvalidToken, match="malformed"):
+        _verifier().verify(mangle(GATEWAY.sign(ACTOR, "intake")))
+
+
+def test_junk_the_header_reader_skips_is_refused_by_the_full_check() -> None:
+    """Python's base64 ignores characters outside the alphabet; PyJWT's check of the whole token does not."""
+    token = GATEWAY.sign(ACTOR, "intake")
+    with pytest.raises(InvalidToken):
+        _verifier().verify("!" + token)
+
+
 def test_rollover_accepts_old_and_new_keys_from_several_pem_blocks() -> None:
     new = Signer(internal_token.generate_private_key())
     both = internal_token.public_key_pem(GATEWAY.public_key) + internal_token.public_key_pem(new.public_key)
@@ -212,3 +234,62 @@ def test_a_production_service_without_a_key_does_not_start() -> None:
     app = _app("", env="production")
     with pytest.raises(RuntimeError, match="BT_INTERNAL_TOKEN_PUBLIC_KEY"), TestClient(app):
         pass
+
+
+class _Decodes:
+    """Counts the full checks (`jwt.decode`) a verifier makes."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+        original = jwt.decode
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(jwt, "decode", counting)
+
+
+def test_a_token_is_checked_once_and_remembered_until_it_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    token = GATEWAY.sign(ACTOR, "intake")
+    exp = _claims(token)["exp"]
+    decodes = _Decodes(monkeypatch)
+    clock = [time.time()]
+    verifier = Verifier([GATEWAY.public_key], "intake", now=lambda: clock[0])
+    first = verifier.verify(token)
+    assert verifier.verify(token) == first
+    assert decodes.calls == 1
+    clock[0] = exp + internal_token.LEEWAY_S - 0.5  # still accepted by jwt.decode's rule
+    assert verifier.verify(token) == first
+    assert decodes.calls == 1
+    clock[0] = exp + internal_token.LEEWAY_S  # jwt.decode would refuse it now: checked again
+    verifier.verify(token)
+    assert decodes.calls == 2
+
+
+def test_a_refusal_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    decodes = _Decodes(monkeypatch)
+    verifier = _verifier()
+    token = GATEWAY.sign(ACTOR, "intake", ttl_s=-(internal_token.LEEWAY_S + 1))
+    for _ in range(2):
+        with pytest.raises(InvalidToken, match="expired"):
+            verifier.verify(token)
+    assert decodes.calls == 2
+    header, claims, signature = GATEWAY.sign(ACTOR, "intake").split(".")
+    good = f"{header}.{claims}.{signature}"
+    verifier.verify(good)
+    with pytest.raises(InvalidToken, match="bad signature"):
+        verifier.verify(f"{header}.{_b64(b'{}')}.{signature}")
+
+
+def test_the_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    decodes = _Decodes(monkeypatch)
+    verifier = Verifier([GATEWAY.public_key], "intake", cache_size=2)
+    tokens = [GATEWAY.sign(ACTOR, "intake") for _ in range(3)]
+    for token in tokens:
+        verifier.verify(token)
+    verifier.verify(tokens[2])
+    verifier.verify(tokens[1])
+    assert decodes.calls == 3
+    verifier.verify(tokens[0])  # the least recently used, forgotten
+    assert decodes.calls == 4

@@ -4,13 +4,14 @@ forwarding to the registry office. A command with an Idempotency-Key runs once: 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from btkernel.context import Actor, RequestContext
-from btkernel.errors import Forbidden, InvalidInput
+from btkernel.errors import Conflict, Forbidden, InvalidInput
 from civreg import catalogue, countries, duty, pilots, sites
 from civreg.calendar import ALMATY
 from civreg.events.application import ApplicationAcceptanceRefused, ApplicationSubmitted
@@ -31,7 +32,7 @@ from intake.app import channels, home_visits, known_records, queue, site_country
 from intake.app.applications import SOURCE, application_row, project_cabinet
 from intake.app.unit_of_work import IntakeUnitOfWork, Once
 from intake.domain.application import ACCEPTED, Application
-from workcal import REGISTRY_OFFICE, builtin_schedule
+from workcal import REGISTRY_OFFICE, Schedule, builtin_schedule
 
 
 @dataclass(frozen=True)
@@ -115,14 +116,45 @@ def planned_issue_date(
         cal.add_working_days(on, service.forward_term.value) if channel == "state_corporation" else on
     )
     start = dt.datetime.combine(forwarded_by, dt.time(9, 0), tzinfo=tz)
-    return due_at(term, start, cal, REGISTRY_OFFICE.with_timezone(tz.key)).astimezone(tz).date()
+    return due_at(term, start, cal, _office_hours(tz.key)).astimezone(tz).date()
+
+
+@functools.cache
+def _office_hours(timezone: str) -> Schedule:
+    """The registry office's hours in `timezone`, built once per zone: a Schedule validates itself when built, a
+    third of the receipt date's cost on every submission (issue 13). Schedules are frozen, so one may be shared."""
+    return REGISTRY_OFFICE.with_timezone(timezone)
 
 
 async def submit(cmd: Submit, uow: IntakeUnitOfWork) -> Submitted:
-    """Accept (receipt) or refuse (refusal receipt) the application, and forward an accepted one."""
+    """Accept (receipt) or refuse (refusal receipt) the application, and forward an accepted one.
+
+    With an Idempotency-Key the first answer is kept with the submission, and a repeat gets it. The key is not
+    looked up first: a repeat is rare, and the look-up (a lock on the key, then a read) was two of a submission's
+    seven round trips (issue 13, docs/adr/0043-submission-cost.md). A repeat runs again instead and cannot commit
+    (the key's row is unique: its insert waits for a twin still in flight, then fails once the twin commits);
+    whatever stopped it, the key is then looked up in a transaction of its own, and the first answer is given (or
+    409 for another request). A repeat that fails while its twin has not yet committed gets its own error; the
+    client's next retry gets the answer."""
+    if cmd.once is None:
+        return await _submit_once(cmd, uow)
+    try:
+        return await _submit_once(cmd, uow)
+    except Exception as failure:
+        try:
+            async with uow:
+                first = await uow.answers.given(cmd.once)
+        except Conflict:
+            raise
+        except Exception:
+            raise failure from None  # the key cannot be read either (an outage): the first failure says why
+        if first is None:
+            raise
+        return Submitted(**first, replayed=True)
+
+
+async def _submit_once(cmd: Submit, uow: IntakeUnitOfWork) -> Submitted:
     async with uow:
-        if cmd.once is not None and (first := await uow.answers.given(cmd.once)) is not None:
-            return Submitted(**first, replayed=True)
         submitted = await _submit(cmd, uow)
         if cmd.once is not None:
             await uow.answers.remember(cmd.once, submitted.answer())

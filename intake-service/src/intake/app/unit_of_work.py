@@ -131,8 +131,9 @@ class Answers(Protocol):
     """The answers given to Idempotency-Keys (btkernel.idempotency), kept in the command's transaction."""
 
     async def given(self, once: Once) -> dict[str, Any] | None:
-        """The first answer to this key (waiting for a concurrent first request to finish); `Conflict` when the
-        key was used for a different request."""
+        """The first answer to this key, as committed (a concurrent first request is waited for only if it looked
+        the key up too: `submit` looks up after a failure only, see there); `Conflict` when the key was used for a
+        different request."""
         ...
 
     async def remember(self, once: Once, answer: dict[str, Any]) -> None: ...

@@ -1,9 +1,14 @@
 """The registry's working calendar in PostgreSQL: transfer decrees (`calendar_overrides`) and per-site schedule
-exceptions; read into a `SiteClock` per transaction, so a change is effective at once."""
+exceptions. The `SiteClock` built from them is kept by the process under the calendar's version (`calendar_version`,
+changed by a trigger in every transaction that changes either table): a transaction reads the version alone while
+it stands, and the tables again, in the same statement, when it changed — so a change is still effective at once
+(issue 13: a case opened read both tables and built the schedules every time)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
 from typing import Any
 
 import asyncpg
@@ -11,21 +16,42 @@ import asyncpg
 from registry.domain import site_clock
 from registry.domain.site_clock import Override, SiteClock
 
+# One statement, one snapshot: the version, and the tables only when the version is not the one given ($1).
+_CLOCK = (
+    "SELECT v.version, CASE WHEN v.version IS DISTINCT FROM $1::uuid THEN"
+    " json_build_object("
+    "'overrides', (SELECT coalesce(json_agg(json_build_array(country, day, kind, reason, source) ORDER BY day),"
+    " '[]') FROM calendar_overrides),"
+    " 'exceptions', (SELECT coalesce(json_agg(json_build_array(site_id, day, hours) ORDER BY site_id, day), '[]')"
+    " FROM site_schedule_exceptions))::text END AS tables"
+    " FROM calendar_version v"
+)
+
+# The clock last built in this process, and the version it was built from.
+_kept: tuple[uuid.UUID, SiteClock] | None = None
+
 
 class CalendarRows:
     def __init__(self, db: asyncpg.Connection) -> None:
         self._db = db
 
     async def site_clock(self) -> SiteClock:
+        global _kept
+        kept = _kept
+        row = await self._db.fetchrow(_CLOCK, kept[0] if kept is not None else None)
+        if row["tables"] is None:
+            assert kept is not None
+            return kept[1]
+        tables = json.loads(row["tables"])
         overrides: dict[str, list[Override]] = {}
-        for r in await self._db.fetch(
-            "SELECT country, day, kind, reason, source FROM calendar_overrides ORDER BY day"
-        ):
-            overrides.setdefault(r["country"], []).append((r["day"], r["kind"], r["reason"], r["source"]))
+        for country, day, kind, reason, source in tables["overrides"]:
+            overrides.setdefault(country, []).append((dt.date.fromisoformat(day), kind, reason, source))
         exceptions: dict[str, list[dict[str, Any]]] = {}
-        for r in await self._db.fetch("SELECT site_id, day, hours FROM site_schedule_exceptions"):
-            exceptions.setdefault(r["site_id"], []).append({"day": r["day"], "hours": r["hours"]})
-        return site_clock.build(overrides, exceptions)
+        for site_id, day, hours in tables["exceptions"]:
+            exceptions.setdefault(site_id, []).append({"day": dt.date.fromisoformat(day), "hours": hours})
+        clock = site_clock.build(overrides, exceptions)
+        _kept = (row["version"], clock)
+        return clock
 
     async def overrides(self, country: str | None) -> list[dict[str, Any]]:
         rows = await self._db.fetch(

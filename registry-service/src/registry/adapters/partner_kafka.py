@@ -40,9 +40,11 @@ class KafkaPartnerLog:
         topic: str | None = None,
         group: str | None = None,
         txn_id: str | None = None,
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         """`source_topic`, `topic`, `group`, `txn_id`: the contract's own unless given (tests on topics of their
-        own)."""
+        own). `fetch_max_wait_ms`: the service's `consumer_fetch_max_wait_ms`, a long poll (one feed per agency,
+        each asking twice a second at Kafka's default, was most of an idle broker's work: issue 13)."""
         self.kafka = kafka
         self.contract = contract
         self.max_records = max_records
@@ -55,6 +57,7 @@ class KafkaPartnerLog:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            fetch_max_wait_ms=fetch_max_wait_ms,
         )
         self.producer = AIOKafkaProducer(
             **kafka,
@@ -145,12 +148,12 @@ def _render(offsets: dict[TopicPartition, int]) -> dict[str, int]:
     return {f"{tp.topic}:{tp.partition}": n for tp, n in sorted(offsets.items())}
 
 
-def opener(kafka: KafkaOptions) -> Any:
+def opener(kafka: KafkaOptions, fetch_max_wait_ms: int = 500) -> Any:
     """`open_log(contract)` for PartnerPublisher: a started log, stopped on leaving."""
 
     @contextlib.asynccontextmanager
     async def open_log(contract: Contract) -> AsyncIterator[KafkaPartnerLog]:
-        partner_log = KafkaPartnerLog(kafka, contract)
+        partner_log = KafkaPartnerLog(kafka, contract, fetch_max_wait_ms=fetch_max_wait_ms)
         try:
             await partner_log.start()
             yield partner_log

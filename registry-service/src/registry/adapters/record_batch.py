@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import asyncpg
 
 from btkernel.eventstore import StoredEvent
-from btkernel.rebuild_rows import Column, insert_rows
+from btkernel.rebuild_rows import Column, insert_rows, json_text
 from registry.domain.record import fold_name
 
 COLUMNS: tuple[Column, ...] = (
@@ -71,7 +71,8 @@ class RecordBatch:
                 subject_iin,
                 subject_name,
                 registered_at,
-                content,
+                # Made of an event's `to_data()` and lists of IINs: JSON's own types, encoded here at once.
+                json_text(content),
                 search_names or fold_name(subject_name),
                 registered_at,
             )

@@ -1,11 +1,11 @@
 """Computing due moments for a site from the working calendar: public holidays, the transfer decrees of the
-registry's calendar, and the site's schedule with its per-day exceptions. Built per transaction from what the
-adapter read (registry.adapters.calendar), so an override is effective at once."""
+registry's calendar, and the site's schedule with its per-day exceptions. Built from what the adapter read
+(registry.adapters.calendar), which keeps it while the calendar's version stands: a change is effective at once."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -20,8 +20,16 @@ class SiteClock:
 
     calendars: dict[str, WorkingCalendar]
     exceptions: dict[str, list[dict[str, Any]]]
+    # Each site's schedule, built once per clock (a clock serves many transactions: issue 13).
+    _schedules: dict[str, tuple[Schedule, str]] = field(default_factory=dict, repr=False, compare=False)
 
     def schedule(self, site_id: str) -> tuple[Schedule, str]:
+        built = self._schedules.get(site_id)
+        if built is None:
+            built = self._schedules[site_id] = self._build_schedule(site_id)
+        return built
+
+    def _build_schedule(self, site_id: str) -> tuple[Schedule, str]:
         reference = sites.load()
         site = reference.office(site_id) or reference.centre(site_id)
         if site is None:

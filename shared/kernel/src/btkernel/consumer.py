@@ -4,8 +4,9 @@ Offsets are committed only after the transaction, so a crash means redelivery, n
 are recognised by their CloudEvents id and skipped. A failing event is retried a bounded number of times, then
 sent to the topic's dead-letter topic with the error in headers, so one bad event cannot stall a partition.
 
-The records of a partition batch are applied in one transaction, each event in a savepoint of its own; records of
-types the group does not act on are passed over by their type header, unread; offsets are committed at most every
+The records of a partition batch are applied in one transaction, recorded as processed by its first statement;
+savepoints, one per event, are taken only when the batch is done again after an event failed; records of types the
+group does not act on are passed over by their type header, unread; offsets are committed at most every
 `commit_interval_s` and on stop and rebalance (docs/adr/0041-consumers-apply-batches.md, issue 13).
 """
 
@@ -105,6 +106,7 @@ class IdempotentConsumer:
         batch_max_s: float = 0.5,
         commit_interval_s: float = 1.0,
         commit_max_events: int = 2000,
+        fetch_max_wait_ms: int = 500,
     ) -> None:
         self.pool = pool
         self.kafka = kafka
@@ -123,6 +125,7 @@ class IdempotentConsumer:
         # redelivers what was applied since, and processed_events turns it into no-ops (ADR 0041).
         self.commit_interval_s = commit_interval_s
         self.commit_max_events = commit_max_events
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         # Next offset to commit per partition: every record before it was applied (committed) or dead-lettered.
@@ -163,6 +166,7 @@ class IdempotentConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
         self._pending.clear()
         self._uncommitted = 0
@@ -270,12 +274,31 @@ class IdempotentConsumer:
 
     async def _apply_batch(self, records: Sequence[ConsumerRecord], start: int) -> int:
         """Apply records from `start` in one transaction, tried again whole while the surroundings fail (then the
-        consumer restarts from its committed offset, ADR 0007); the index after the last record applied."""
-        for attempt in range(1, self.max_attempts + 1):
+        consumer restarts from its committed offset, ADR 0007); the index after the last record applied.
+
+        The first try takes no savepoint per event; when an event fails, its transaction is rolled back and the
+        batch done again with one savepoint per event, so that the failing event alone is retried and then
+        dead-lettered (ADR 0041, "Savepoints only after a failure")."""
+        redo: _Redo | None = None
+        attempt = 0
+        while True:
             try:
-                return await self._try_batch(records, start)
+                return await self._try_batch(records, start, redo)
+            except _Redo as failed:
+                # Raised only by a try without savepoints: the next one takes them.
+                redo = failed
+                log.warning(
+                    "consumer_batch_redone",
+                    group=self.group_id,
+                    topic=records[failed.index].topic,
+                    partition=records[failed.index].partition,
+                    offset=records[failed.index].offset,
+                    error=repr(failed.error),
+                )
+                continue
             except _Transient as failure:
                 error = failure.error
+                attempt += 1
                 log.warning(
                     "consumer_batch_failed",
                     group=self.group_id,
@@ -285,25 +308,37 @@ class IdempotentConsumer:
                     attempt=attempt,
                     error=repr(error),
                 )
-                if attempt < self.max_attempts:
-                    await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
+                if attempt >= self.max_attempts:
+                    break
+                await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
         # The events are fine; the database or a neighbour is not. Dead-lettering would lose them: instead the
         # consumer starts over from its last committed offset, and what it applied since is deduplicated.
         raise InfrastructureUnavailable(f"{self.group_id}: {error!r}") from error
 
-    async def _try_batch(self, records: Sequence[ConsumerRecord], start: int) -> int:
-        deadline = time.monotonic() + self.batch_max_s
+    async def _try_batch(self, records: Sequence[ConsumerRecord], start: int, redo: _Redo | None) -> int:
+        """One transaction over the records from `start`. Without `redo`, no savepoints: a failing event raises
+        `_Redo`. With it, each event in a savepoint of its own, and the event that failed has had one attempt."""
         end = min(len(records), start + self.batch_max_events)
+        # Read before a connection is taken: what cannot be read is dead-lettered, other types skipped.
+        read = [await self._read(record) for record in records[start:end]]
+        claims = [
+            _processed_row(item, records[start + i])
+            for i, item in enumerate(read)
+            if isinstance(item, Envelope)
+        ]
         outcomes: list[str] = []
         try:
             async with self.pool.acquire() as conn, conn.transaction():
-                # Read first: what cannot be read is dead-lettered, other types skipped, and the ids already
-                # applied found in one query (not one INSERT … ON CONFLICT per event).
-                read = [await self._read(record) for record in records[start:end]]
-                ids = [item.id for item in read if isinstance(item, Envelope)]
-                done = set(await conn.fetchval(_APPLIED, self.group_id, ids)) if ids else set()
-                savepoint = _EventSavepoint(conn)
-                rows: list[tuple[str, str, int, int, str]] = []
+                deadline = time.monotonic() + self.batch_max_s
+                # The events are recorded as processed first, in one statement, which answers which of them this
+                # group applied before; another member of the group recording one at the same time (a rebalance
+                # overlapping) waits for this transaction, then finds it done.
+                todo: set[str] = (
+                    set(await conn.fetchval(_CLAIM, self.group_id, *zip(*claims, strict=True)))
+                    if claims
+                    else set()
+                )
+                savepoint = _EventSavepoint(conn) if redo is not None else None
                 index = start
                 for item in read:
                     if index > start and time.monotonic() >= deadline:
@@ -312,28 +347,40 @@ class IdempotentConsumer:
                     index += 1
                     if isinstance(item, str):
                         outcomes.append(item)
-                    elif item.id in done:
+                    elif item.id not in todo:
                         outcomes.append("duplicate")
+                    elif savepoint is None:
+                        todo.discard(item.id)
+                        await self._process_at_once(conn, index - 1, record, item)
+                        outcomes.append("applied")
                     else:
-                        outcome = await self._process(savepoint, record, item)
+                        assert redo is not None
+                        failed = redo.error if index - 1 == redo.index else None
+                        outcome = await self._process(savepoint, record, item, failed=failed)
                         outcomes.append(outcome)
                         if outcome == "applied":
-                            done.add(item.id)
-                            rows.append(_processed_row(item, record))
-                if rows:
-                    recorded = await conn.fetchval(_RECORD, self.group_id, *zip(*rows, strict=True))
-                    if recorded != len(rows):
-                        # Another member of the group applied one of these meanwhile (a rebalance overlapped): undo
-                        # the batch and read again; the other's record now says which are done.
-                        raise ConcurrencyConflict(
-                            f"{len(rows) - recorded} event(s) applied elsewhere meanwhile"
-                        )
+                            todo.discard(item.id)
+                # Recorded but not applied (dead-lettered, or left for the next transaction): not processed.
+                if todo:
+                    await conn.execute(_UNCLAIM, self.group_id, list(todo))
         except TRANSIENT_ERRORS as exc:
             raise _Transient(exc) from exc
         # Counted once committed: a batch rolled back and tried again counts its events once.
         for outcome in outcomes:
             metrics.CONSUMER_PROCESSED.labels(self.service, self.group_id, outcome).inc()
         return index
+
+    async def _process_at_once(
+        self, conn: asyncpg.Connection, index: int, record: ConsumerRecord, received: Envelope
+    ) -> None:
+        """One event in the batch's transaction, without a savepoint: a failure of the surroundings propagates (the
+        batch is tried again), any other failure is `_Redo` (the batch is done again with savepoints)."""
+        try:
+            await self._run_handler(conn, upcast_envelope(received), record)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            raise _Redo(index, exc) from exc
 
     async def _read(self, record: ConsumerRecord) -> Envelope | str:
         """The record's envelope as received, or its outcome when there is nothing to apply: `dead_lettered`
@@ -347,13 +394,23 @@ class IdempotentConsumer:
             return "dead_lettered"
         return received if self._handles(upcast_envelope(received)) else "skipped"
 
-    async def _process(self, savepoint: _EventSavepoint, record: ConsumerRecord, received: Envelope) -> str:
+    async def _process(
+        self,
+        savepoint: _EventSavepoint,
+        record: ConsumerRecord,
+        received: Envelope,
+        *,
+        failed: BaseException | None = None,
+    ) -> str:
         """One event inside the batch's transaction, in its savepoint: `applied` or `dead_lettered`. A failure of the
         surroundings propagates (the batch is tried again); any other failure of the event is tried again, then the
-        event is dead-lettered and the batch goes on."""
+        event is dead-lettered and the batch goes on. `failed`: how its first attempt, without a savepoint, failed."""
         envelope = upcast_envelope(received)
-        error: BaseException | None = None
-        for attempt in range(1, self.max_attempts + 1):
+        error = failed
+        for attempt in range(1 if failed is None else 2, self.max_attempts + 1):
+            if attempt == 2 and failed is not None:
+                # After the first attempt's failure, as after any failed attempt.
+                await asyncio.sleep(self.retry_backoff_s)
             await savepoint.begin()
             try:
                 await self._run_handler(savepoint.conn, envelope, record)
@@ -465,20 +522,17 @@ class IdempotentConsumer:
         )
 
 
-# Which of a batch's events this group has applied before (its processed-events record).
-_APPLIED = (
-    "SELECT coalesce(array_agg(event_id), '{}') FROM processed_events"
-    " WHERE consumer_group = $1 AND event_id = ANY($2)"
-)
-# The batch's applied events recorded in one statement, with each envelope as received (the rebuild's history,
-# ADR 0027); the count says whether another member of the group recorded one first.
-_RECORD = (
+# The batch's events recorded as processed in one statement, each with its envelope as received (the rebuild's
+# history, ADR 0027), before they are applied; the ids inserted are those this group had not applied before.
+_CLAIM = (
     "WITH r AS (INSERT INTO processed_events"
     " (consumer_group, event_id, topic, kafka_partition, kafka_offset, envelope)"
     " SELECT $1, e, t, p, o, j::jsonb"
     " FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[]) AS u(e, t, p, o, j)"
-    " ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM r"
+    " ON CONFLICT DO NOTHING RETURNING event_id) SELECT coalesce(array_agg(event_id), '{}') FROM r"
 )
+# Recorded but, in the end, not applied in the transaction: a dead letter, or an event left for the next one.
+_UNCLAIM = "DELETE FROM processed_events WHERE consumer_group = $1 AND event_id = ANY($2::text[])"
 
 
 def _processed_row(received: Envelope, record: ConsumerRecord) -> tuple[str, str, int, int, str]:
@@ -487,9 +541,18 @@ def _processed_row(received: Envelope, record: ConsumerRecord) -> tuple[str, str
     return received.id, record.topic, record.partition, record.offset, envelope
 
 
+class _Redo(Exception):
+    """An event failed in a batch applied without savepoints: the batch is rolled back and done again with them."""
+
+    def __init__(self, index: int, error: BaseException) -> None:
+        super().__init__(repr(error))
+        self.index = index
+        self.error = error
+
+
 class _EventSavepoint:
-    """The savepoint of the event being applied in a batch's transaction: a failing event is rolled back to it and
-    the events before it stay. Releasing one event's savepoint travels with the next one's start, in one simple-query
+    """The savepoint of the event being applied in a batch done again after a failure: a failing event is rolled
+    back to it and the events before it stay. Releasing one event's savepoint travels with the next one's start, in one simple-query
     round trip (the per-event round trips are the batch's cost, issue 13); COMMIT releases the last."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:

@@ -41,6 +41,15 @@ class Pool(asyncpg.Pool):  # type: ignore[misc]
         return super().acquire(timeout=ACQUIRE_TIMEOUT_S if timeout is None else timeout)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What a connection needs between two borrowers of the pool: nothing beyond what asyncpg always does (roll
+    back an open transaction, drop listeners). Its default reset (`pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL`) was one more round trip on every release, a submission's and each consumer batch's
+    (issue 13, ADR 0043). The rule that makes it safe: session state never lives on a pooled connection. Session
+    advisory locks (the relay's, the partner feeds', migrations', rebuilds'), LISTEN and plain SET are taken on
+    connections of their own (`connect`); pooled work uses transactions, `SET LOCAL` and transaction-level locks."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     # What asyncpg.create_pool does, with this module's Pool class (create_pool has no parameter for it).
     pool = Pool(
@@ -53,6 +62,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
         max_inactive_connection_lifetime=300.0,
         loop=None,
         init=_init_connection,
+        reset=_keep_session,
         timeout=CONNECT_TIMEOUT_S,
     )
     await pool

@@ -195,7 +195,7 @@ _INSERT_KEPT = (
 
 
 async def keep(
-    conn: asyncpg.Connection | asyncpg.Pool,
+    conn: asyncpg.Connection | asyncpg.Pool | db.Later,
     *,
     stream_id: str,
     stream_type: str,
@@ -206,11 +206,14 @@ async def keep(
     what is never published (audited reads, a decision's facts, the delivery log's changes) or was queued by its
     writer with a subject other than its stream (a deadline's warning, a fee decision). `append` mints and queues.
     After the stream's head as it stands: the caller holds what serialises the stream's writers (a row lock), or
-    says `new_stream` (version 1 on: a second writer fails on the primary key, and a pool will do)."""
+    says `new_stream` (version 1 on: a second writer fails on the primary key, and a pool will do). A new stream
+    may be written through a `db.Later`, with the transaction's other writes that need no answer (issue 13)."""
     if not events:
         return
     version, prev_hash = 0, None
     if not new_stream:
+        if isinstance(conn, db.Later):
+            raise TypeError("the head of an existing stream is read first: keep() needs the connection")
         head = await conn.fetchrow(
             "SELECT version, hash FROM events WHERE stream_id = $1 ORDER BY version DESC LIMIT 1", stream_id
         )

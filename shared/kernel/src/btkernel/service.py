@@ -122,6 +122,7 @@ def create_app(
                     max_attempts=settings.consumer_max_attempts,
                     retry_backoff_s=settings.consumer_retry_backoff_s,
                     event_types=spec.event_types,
+                    fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
                 )
                 consumer.start()
                 rt.consumers.append(consumer)

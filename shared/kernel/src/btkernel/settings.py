@@ -38,6 +38,11 @@ class ServiceSettings(BaseSettings):
     # How many times a consumer retries one event before it dead-letters it.
     consumer_max_attempts: int = 5
     consumer_retry_backoff_s: float = 0.2
+    # How long the broker holds a consumer's fetch when there is nothing new (a long poll: a record that arrives
+    # is answered at once, so this costs no latency). Kafka's 500 ms default makes every idle consumer ask twice a
+    # second: with ~15 consumer groups per platform that was most of an idle broker's CPU (issue 13). A rebalance's
+    # new partitions may wait up to this long for their first fetch.
+    consumer_fetch_max_wait_ms: int = 2000
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 0.5
     # The largest event (key + value + headers) the outbox accepts: below Kafka's default message.max.bytes

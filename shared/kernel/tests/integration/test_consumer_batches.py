@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
 
+from btkernel import db
 from btkernel.consumer import IdempotentConsumer
 from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
@@ -135,32 +136,91 @@ async def test_a_transient_failure_mid_batch_rolls_the_batch_back_and_each_event
     assert await read_all(kafka_options, topic + ".dlq", 1, timeout_s=2) == []
 
 
-async def test_an_event_another_member_recorded_meanwhile_is_not_applied_twice(
+async def test_an_event_another_member_recorded_before_is_not_applied_twice(
     pool: asyncpg.Pool, kafka_options: dict[str, Any], topic: str
 ) -> None:
     envs = [_env(n) for n in range(1, 6)]
-    calls: dict[int, int] = {}
-
-    async def handler(conn: asyncpg.Connection, env: Envelope, ctx: RequestContext) -> None:
-        n = env.data["n"]
-        calls[n] = calls.get(n, 0) + 1
-        await conn.execute("INSERT INTO ok VALUES ($1, txid_current())", n)
-        if n == 3 and calls[n] == 1:
-            # A member the partition moved to (a rebalance overlapping) applies and records event 3 first.
-            await pool.execute(
-                "INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)"
-                " VALUES ($1, $2, $3, 0, 2)",
-                f"g-{topic}",
-                env.id,
-                topic,
-            )
-
+    handler = _Seen()
+    # A member the partition moved from (a rebalance) applied and recorded event 3 before its offset was committed.
+    await pool.execute(
+        "INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)"
+        " VALUES ($1, $2, $3, 0, 2)",
+        f"g-{topic}",
+        envs[2].id,
+        topic,
+    )
     consumer = _consumer(pool, kafka_options, topic, handler, batch_max_s=60)
     await consumer._apply_records(_records(topic, envs))
-    # The batch was undone when its record of event 3 collided, and read again: event 3 is the other member's.
     assert await _applied(pool) == [1, 2, 4, 5]
-    assert calls == {1: 2, 2: 2, 3: 1, 4: 2, 5: 2}
+    assert handler.calls == {1: 1, 2: 1, 4: 1, 5: 1}
     assert await pool.fetchval("SELECT count(*) FROM processed_events") == 5
+
+
+async def test_an_event_another_member_is_applying_waits_for_it_and_is_not_applied_twice(
+    pool: asyncpg.Pool, kafka_options: dict[str, Any], topic: str
+) -> None:
+    envs = [_env(n) for n in range(1, 6)]
+    handler = _Seen()
+    consumer = _consumer(pool, kafka_options, topic, handler, batch_max_s=60)
+    async with pool.acquire() as other:
+        # The other member is applying event 3 (a rebalance overlapping): recorded, not committed yet.
+        tx = other.transaction()
+        await tx.start()
+        await other.execute(
+            "INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)"
+            " VALUES ($1, $2, $3, 0, 2)",
+            f"g-{topic}",
+            envs[2].id,
+            topic,
+        )
+        applying = asyncio.create_task(consumer._apply_records(_records(topic, envs)))
+        await asyncio.sleep(0.5)
+        # This batch records its events first: it waits for the other's transaction, applying nothing meanwhile.
+        assert not applying.done()
+        assert handler.calls == {}
+        await tx.commit()
+        await asyncio.wait_for(applying, timeout=10)
+    assert await _applied(pool) == [1, 2, 4, 5]
+    assert handler.calls == {1: 1, 2: 1, 4: 1, 5: 1}
+    assert await pool.fetchval("SELECT count(*) FROM processed_events") == 5
+
+
+async def test_a_batch_without_failures_takes_no_savepoint_and_a_failure_redoes_it_with_them(
+    kernel_db: tuple[str, asyncpg.Pool],
+    pool: asyncpg.Pool,
+    kafka_options: dict[str, Any],
+    topic: str,
+    read_all: Callable[..., Any],
+) -> None:
+    statements: list[str] = []
+    one = await db.create_pool(kernel_db[0], min_size=1, max_size=1)
+    async with one.acquire() as conn:
+        conn.add_query_logger(lambda r: statements.append(r.query))
+    handler = _Seen(poison=frozenset({3}))
+    consumer = _consumer(one, kafka_options, topic, handler, batch_max_s=60, max_attempts=1)
+    try:
+        await consumer._apply_records(_records(topic, [_env(n) for n in (1, 2)]))
+        clean = list(statements)
+        statements.clear()
+        await consumer._apply_records(_records(topic, [_env(n) for n in (3, 4)]))
+    finally:
+        if consumer._producer is not None:
+            await consumer._producer.stop()
+        await one.close()
+    # Two events in one transaction: their record, the two handlers' INSERTs, and no savepoint.
+    assert not [q for q in clean if "SAVEPOINT" in q]
+    assert sum(1 for q in clean if q.startswith("INSERT INTO ok")) == 2
+    assert sum(1 for q in clean if "processed_events" in q) == 1
+    # Event 3 failed: the batch was rolled back and done again, each event in a savepoint.
+    assert "ROLLBACK;" in statements
+    dead = await read_all(kafka_options, topic + ".dlq", 1)
+    assert [q for q in statements if "SAVEPOINT" in q]
+    assert await _applied(pool) == [1, 2, 4]
+    # One attempt in all (max_attempts=1): the one without a savepoint counts.
+    assert handler.calls == {1: 1, 2: 1, 3: 1, 4: 1}
+    assert dict(dead[0].headers)["x-dlq-error"] == b"event 3 breaks a rule"
+    # The dead letter is not recorded as processed: a replay of the dead-letter topic would apply it.
+    assert await pool.fetchval("SELECT count(*) FROM processed_events") == 3
 
 
 async def test_a_batch_is_bounded_and_redelivery_is_a_no_op(

@@ -351,3 +351,68 @@ async def test_the_journal_cost_per_append_is_measured(history: History) -> None
             "SELECT count(*) FROM events"
         )
     assert (await _verify(history)).ok
+
+
+@pytest.mark.parametrize("name", sorted(ALTERATIONS))
+async def test_a_round_after_a_clean_one_hashes_only_what_was_written_since_and_names_each_alteration(
+    history: History, name: str
+) -> None:
+    """The running check (issue 13): after a clean verification, the next one hashes again only the events written
+    since (their `xmin` at or above its horizon), and an alteration is one of them."""
+    async with history.owner.acquire() as conn:
+        await ledger.link(conn)
+    clean = await _verify(history)
+    assert clean.ok
+    assert clean.hashed == clean.events == 4
+    assert clean.checked is not None
+    async with history.owner.acquire() as conn:
+        quiet = await verify(conn, since=clean.checked)
+        assert quiet.ok
+        assert (quiet.events, quiet.hashed) == (4, 0)
+    await history.append("rec-2", "record", 0, _birth("rec-2"))
+    async with history.owner.acquire() as conn:
+        grown = await verify(conn, since=quiet.checked)
+    assert grown.ok
+    assert (grown.events, grown.hashed) == (5, 1)
+    await history.as_owner(ALTERATIONS[name])
+    async with history.owner.acquire() as conn:
+        report = await verify(conn, since=grown.checked)
+    kind, stream, version = EXPECTED[name]
+    first = report.first
+    assert first is not None
+    assert (first.kind, first.stream_id, first.version) == (kind, stream, version), str(first)
+    assert report.hashed <= 1
+
+
+async def test_a_ledger_entry_altered_after_a_clean_round_is_named(history: History) -> None:
+    async with history.owner.acquire() as conn:
+        await ledger.link(conn)
+        clean = await verify(conn)
+    async with history.owner.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE history_ledger DISABLE TRIGGER USER")
+        await conn.execute("UPDATE history_ledger SET version = 9 WHERE position = 4")
+        await conn.execute("ALTER TABLE history_ledger ENABLE TRIGGER USER")
+    async with history.owner.acquire() as conn:
+        report = await verify(conn, since=clean.checked)
+    assert any(f.kind == "reordered" and "ledger entry 4" in f.detail for f in report.findings), (
+        report.findings
+    )
+
+
+async def test_a_seal_altered_after_a_clean_round_is_named_by_the_next(history: History) -> None:
+    key = Ed25519PrivateKey.generate()
+    keys = by_id([key.public_key()])
+    async with history.owner.acquire() as conn:
+        await ledger.seal(conn, key, "registry")
+        clean = await verify(conn, keys)
+        assert clean.ok
+        assert clean.seals == 1
+    async with history.owner.acquire() as conn, conn.transaction():
+        await conn.execute("ALTER TABLE history_seals DISABLE TRIGGER history_append_only")
+        await conn.execute("UPDATE history_seals SET document = jsonb_set(document, '{head}', '\"00\"')")
+        await conn.execute("ALTER TABLE history_seals ENABLE TRIGGER history_append_only")
+    async with history.owner.acquire() as conn:
+        first = (await verify(conn, keys, since=clean.checked)).first
+    assert first is not None
+    assert first.kind == "seal", first
+    assert "signature" in first.detail

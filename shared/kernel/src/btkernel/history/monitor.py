@@ -1,10 +1,14 @@
 """The history's work inside a running service: seal every BT_SEAL_INTERVAL_S (and once more at shutdown), verify
 every BT_VERIFY_INTERVAL_S, and answer /health's `history` check from the last verification — a broken chain makes
-the service `unavailable`, with the first finding as the reason."""
+the service `unavailable`, with the first finding as the reason.
+
+A round hashes again only the events written since the last clean one (`verify(since=...)`, issue 13); the first
+round, one after a finding, and one at least every `FULL_EVERY_S` hash them all."""
 
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 import asyncpg
@@ -14,11 +18,18 @@ from btkernel import logging as btlog
 from btkernel.health import OK, Check
 from btkernel.history import keys as history_keys
 from btkernel.history.ledger import latest_seals, seal
-from btkernel.history.verify import Report, verify
+from btkernel.history.verify import Checked, Report, verify
 from btkernel.loops import Periodic
 from btkernel.settings import ServiceSettings
 
 log = btlog.get(__name__)
+
+# A verification hashes every event again at least this often (seconds).
+FULL_EVERY_S = 3600.0
+
+
+def _now() -> float:
+    return time.monotonic()
 
 
 class HistoryMonitor:
@@ -31,6 +42,9 @@ class HistoryMonitor:
         )
         self.last: Report | None = None
         self._error: str | None = None
+        # Where the last clean verification stood, and when the last full one began.
+        self._checked: Checked | None = None
+        self._full_at: float | None = None
         self._loops: list[Periodic] = []
         if self.key is not None and settings.seal_interval_s > 0:
             self._loops.append(Periodic(f"history-seal-{service}", self.seal, settings.seal_interval_s))
@@ -59,12 +73,19 @@ class HistoryMonitor:
         return document
 
     async def verify(self) -> Report:
+        started = _now()
+        full = self._full_at is None or started - self._full_at >= FULL_EVERY_S
+        since = None if full else self._checked
         try:
             async with self.pool.acquire() as conn:
-                report = await verify(conn, self.public)
+                report = await verify(conn, self.public, since=since)
         except Exception as exc:
             self._error = f"{type(exc).__name__}: {exc}"
             raise
+        if since is None:
+            self._full_at = started
+        # A broken history is verified whole again next round: what was found is not taken as checked.
+        self._checked = report.checked if report.ok else None
         self._error = None
         self.last = report
         if not report.ok:
