@@ -5,7 +5,8 @@ are recognised by their CloudEvents id and skipped. A failing event is retried a
 sent to the topic's dead-letter topic with the error in headers, so one bad event cannot stall a partition.
 
 The records of a partition batch are applied in one transaction, recorded as processed by its first statement;
-savepoints, one per event, are taken only when the batch is done again after an event failed; records of types the
+savepoints, one per event, are taken only when the batch is done again after an event failed (until then a handler's
+unit of work joins the batch's transaction, `unit_of_work.joining`); records of types the
 group does not act on are passed over by their type header, unread; offsets are committed at most every
 `commit_interval_s` and on stop and rebalance (docs/adr/0041-consumers-apply-batches.md, issue 13).
 """
@@ -31,7 +32,7 @@ from aiokafka import (
 )
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from btkernel import context, metrics, topics, tracing
+from btkernel import context, metrics, topics, tracing, unit_of_work
 from btkernel import logging as btlog
 from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope, kafka_type
@@ -375,12 +376,17 @@ class IdempotentConsumer:
     ) -> None:
         """One event in the batch's transaction, without a savepoint: a failure of the surroundings propagates (the
         batch is tried again), any other failure is `_Redo` (the batch is done again with savepoints)."""
-        try:
-            await self._run_handler(conn, upcast_envelope(received), record)
-        except TRANSIENT_ERRORS:
-            raise
-        except Exception as exc:
-            raise _Redo(index, exc) from exc
+        with unit_of_work.joining(conn) as joined:
+            try:
+                await self._run_handler(conn, upcast_envelope(received), record)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as exc:
+                raise _Redo(index, exc) from exc
+        if joined.spoiled:
+            # A unit of work left without committing, its writes still in the batch: done again with savepoints,
+            # where it undoes them itself. Not a failure of the event: its attempts start afresh.
+            raise _Redo(index, None)
 
     async def _read(self, record: ConsumerRecord) -> Envelope | str:
         """The record's envelope as received, or its outcome when there is nothing to apply: `dead_lettered`
@@ -544,8 +550,8 @@ def _processed_row(received: Envelope, record: ConsumerRecord) -> tuple[str, str
 class _Redo(Exception):
     """An event failed in a batch applied without savepoints: the batch is rolled back and done again with them."""
 
-    def __init__(self, index: int, error: BaseException) -> None:
-        super().__init__(repr(error))
+    def __init__(self, index: int, error: BaseException | None) -> None:
+        super().__init__(repr(error) if error is not None else "a unit of work left without committing")
         self.index = index
         self.error = error
 

@@ -1,10 +1,11 @@
 """The consumer's partition batches on real PostgreSQL and Kafka (ADR 0041, issue 13): one transaction per batch with
-a savepoint per event, records of other groups' types passed over unread, offsets committed at most every interval
+savepoints only after a failure (units of work joining its transaction), records of other groups' types passed over unread, offsets committed at most every interval
 and always on stop and rebalance, the dead-letter producer started only for a dead letter."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from btkernel.context import RequestContext
 from btkernel.envelope import Envelope
 from btkernel.events import upcast
 from btkernel.health import KafkaOffsets
+from btkernel.unit_of_work import PgUnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -221,6 +223,55 @@ async def test_a_batch_without_failures_takes_no_savepoint_and_a_failure_redoes_
     assert dict(dead[0].headers)["x-dlq-error"] == b"event 3 breaks a rule"
     # The dead letter is not recorded as processed: a replay of the dead-letter topic would apply it.
     assert await pool.fetchval("SELECT count(*) FROM processed_events") == 3
+
+
+class _InUnitsOfWork:
+    """A handler writing `ok(n, tx)` in a unit of work on the batch's connection, as the services' handlers do;
+    for the events in `undone` it writes, then leaves the unit of work without committing (a refusal it catches)."""
+
+    def __init__(self, undone: frozenset[int] = frozenset()) -> None:
+        self.calls: dict[int, int] = {}
+        self.undone = undone
+
+    async def __call__(self, conn: asyncpg.Connection, env: Envelope, ctx: RequestContext) -> None:
+        n = env.data["n"]
+        self.calls[n] = self.calls.get(n, 0) + 1
+        with contextlib.suppress(ValueError):
+            async with PgUnitOfWork.on(conn) as uow:
+                await uow.conn.execute("INSERT INTO ok VALUES ($1, txid_current())", n)
+                if n in self.undone:
+                    raise ValueError("refused")
+                await uow.commit()
+
+
+async def test_a_unit_of_work_joins_the_batch_and_one_left_uncommitted_is_undone_by_a_redo(
+    kernel_db: tuple[str, asyncpg.Pool], pool: asyncpg.Pool, kafka_options: dict[str, Any], topic: str
+) -> None:
+    statements: list[str] = []
+    one = await db.create_pool(kernel_db[0], min_size=1, max_size=1)
+    async with one.acquire() as conn:
+        conn.add_query_logger(lambda r: statements.append(r.query))
+    handler = _InUnitsOfWork(undone=frozenset({5}))
+    consumer = _consumer(one, kafka_options, topic, handler, batch_max_s=60, max_attempts=1)
+    try:
+        await consumer._apply_records(_records(topic, [_env(n) for n in (1, 2, 3)]))
+        clean = list(statements)
+        statements.clear()
+        await consumer._apply_records(_records(topic, [_env(n) for n in (4, 5, 6)]))
+    finally:
+        await one.close()
+    # The units of work joined the batch's transaction: no savepoint of their own.
+    assert not [q for q in clean if "SAVEPOINT" in q]
+    assert await pool.fetchval("SELECT count(DISTINCT tx) FROM ok WHERE n <= 3") == 1
+    # Event 5's unit of work wrote and was left: its write is not kept, though the handler went on without error;
+    # the batch was done again with savepoints, where the unit of work undid it itself. Nothing was dead-lettered:
+    # leaving a unit of work is not a failure, and 5 is recorded as processed like the others.
+    assert "ROLLBACK;" in statements
+    assert [q for q in statements if "SAVEPOINT" in q]
+    assert await _applied(pool) == [1, 2, 3, 4, 6]
+    assert handler.calls == {1: 1, 2: 1, 3: 1, 4: 2, 5: 2, 6: 1}
+    assert consumer._producer is None
+    assert await pool.fetchval("SELECT count(*) FROM processed_events") == 6
 
 
 async def test_a_batch_is_bounded_and_redelivery_is_a_no_op(
