@@ -187,3 +187,26 @@ async def test_the_load_submits_as_the_desk_does_with_one_idempotency_key_per_su
         assert await send(2) == "a-2"
     assert len(set(seen)) == 2
     assert all(bench_load.RUN in key for key in seen)
+
+
+async def test_a_broken_connection_or_a_timeout_is_an_error_of_the_step_not_the_end_of_the_run() -> None:
+    """P4's highest step once ended the whole section (httpx.ReadError from an overloaded gateway), losing the rates
+    found kept; now it counts as that step's error, as a refusal does."""
+    import httpx
+
+    from btdeploy import bench_load
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        n = int(json.loads(request.content)["contact"]["email"].split("-")[1].split("@")[0])
+        if n == 2:
+            raise httpx.ReadError("connection closed", request=request)
+        if n == 3:
+            raise httpx.ReadTimeout("timed out", request=request)
+        if n == 4:
+            return httpx.Response(503, headers={"Retry-After": "1"})
+        return httpx.Response(201, json={"application_id": f"a-{n}"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://bare") as http:
+        load = await bench_load.closed_loop(bench_load.bare_sender(http), 5, 2, first=1)
+    assert sorted(load.accepted_at) == ["a-1", "a-5"]
+    assert load.errors == 3

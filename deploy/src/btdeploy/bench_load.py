@@ -120,14 +120,24 @@ def _key(i: int) -> dict[str, str]:
 RUN = uuid.uuid4().hex[:12]
 
 
+async def _application_id(request: Awaitable[httpx.Response]) -> str | None:
+    """The submitted application's id, or None when it was refused — or when the connection broke or the request
+    timed out: an overloaded platform (P4's highest steps, a gateway cutting connections whose headers it could not
+    read in time) fails that step as an error, instead of ending the whole section and losing the rates found kept."""
+    try:
+        r = await request
+    except httpx.TransportError:
+        return None
+    return str(r.json()["application_id"]) if r.status_code == 201 else None
+
+
 async def gateway_sender(gw: Gateway) -> Send:
     """Submissions through the gateway as the centre's operator (token taken once, before timing)."""
     operator = dev_user("centre_operator", CENTRE)
     await gw.token(operator)
 
     async def send(i: int) -> str | None:
-        r = await gw.as_(operator, "POST", SUBMIT, json=_body(i), headers=_key(i))
-        return str(r.json()["application_id"]) if r.status_code == 201 else None
+        return await _application_id(gw.as_(operator, "POST", SUBMIT, json=_body(i), headers=_key(i)))
 
     return send
 
@@ -136,8 +146,7 @@ def bare_sender(http: httpx.AsyncClient) -> Send:
     """The same bodies to the bare endpoint (or the bare proxy in front of it)."""
 
     async def send(i: int) -> str | None:
-        r = await http.post(SUBMIT, json=_body(i), headers=_key(i))
-        return str(r.json()["application_id"]) if r.status_code == 201 else None
+        return await _application_id(http.post(SUBMIT, json=_body(i), headers=_key(i)))
 
     return send
 
