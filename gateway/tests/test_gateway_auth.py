@@ -139,10 +139,8 @@ def _raw(claims: dict[str, object]) -> str:
     return _token(claims)["Authorization"].removeprefix("Bearer ")
 
 
-def test_a_verified_token_is_remembered_until_its_exp(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 13: the signature is checked once per token string; the answer is reused only while PyJWT's own
-    time rule (iat <= now < exp) holds, and then the token is refused in PyJWT's words."""
-    now = int(time.time())
+def _count_verifications(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens `tokens.verify` checks in full from now on, in order."""
     calls: list[str] = []
     real = tokens.verify
 
@@ -151,6 +149,14 @@ def test_a_verified_token_is_remembered_until_its_exp(monkeypatch: pytest.Monkey
         return real(token, secret=secret)
 
     monkeypatch.setattr(tokens, "verify", counted)
+    return calls
+
+
+def test_a_verified_token_is_remembered_until_its_exp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: the signature is checked once per token string; the answer is reused only while PyJWT's own
+    time rule (iat <= now < exp) holds, and then the token is refused in PyJWT's words."""
+    now = int(time.time())
+    calls = _count_verifications(monkeypatch)
     clock = _Clock(now)
     verified = tokens.VerifiedTokens(SECRET, clock=clock)
     token = _raw({"iat": now, "exp": now + 600})
@@ -193,14 +199,7 @@ def test_a_token_remembered_before_the_clock_went_back_is_checked_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     now = int(time.time())
-    calls: list[str] = []
-    real = tokens.verify
-
-    def counted(token: str, *, secret: str) -> tokens.Principal:
-        calls.append(token)
-        return real(token, secret=secret)
-
-    monkeypatch.setattr(tokens, "verify", counted)
+    calls = _count_verifications(monkeypatch)
     clock = _Clock(now)
     verified = tokens.VerifiedTokens(SECRET, clock=clock)
     token = _raw({"iat": now, "exp": now + 600})

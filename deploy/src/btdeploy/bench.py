@@ -39,6 +39,22 @@ T = TypeVar("T")
 PRODUCTION_INTERVALS = {"BT_SEAL_INTERVAL_S": "60", "BT_VERIFY_INTERVAL_S": "300"}
 
 
+def bench_stack(run_dir: Path, progress: Callable[[str], None]) -> Stack:
+    """The platform as `make bench` (and `bench_profile`) measure it, in `run_dir` (which the postgres OS user must
+    be able to enter): PostgreSQL with fsync on, Kafka, the five services on free ports."""
+    return Stack(
+        run_dir,
+        PortPlan.free(),
+        env_name="test",
+        fast=False,
+        # No trace files: the figures are the platform's own cost (tracing is off by default, ADR 0028).
+        # The history's seal and verification rounds at production's intervals, not the tests' 2 s: a
+        # verification every 2 s was a fifth of the consumers' CPU in the bench (ADR 0043).
+        extra_env={"BT_LOG_LEVEL": "WARNING", "BT_TRACE_FILE": "", **PRODUCTION_INTERVALS},
+        progress=progress,
+    )
+
+
 def _say(msg: str) -> None:
     print(f"bench: {msg}", flush=True)
 
@@ -177,17 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bt-bench-") as tmp:
         run_dir = Path(tmp)
         run_dir.chmod(0o755)  # the postgres OS user must enter it
-        stack = Stack(
-            run_dir,
-            PortPlan.free(),
-            env_name="test",
-            fast=False,
-            # No trace files: the figures are the platform's own cost (tracing is off by default, ADR 0028).
-            # The history's seal and verification rounds at production's intervals, not the tests' 2 s: a
-            # verification every 2 s was a fifth of the consumers' CPU in the bench (ADR 0043).
-            extra_env={"BT_LOG_LEVEL": "WARNING", "BT_TRACE_FILE": "", **PRODUCTION_INTERVALS},
-            progress=_say,
-        )
+        stack = bench_stack(run_dir, _say)
         with stack:
             run_sync(stack.postgres.create_database(bench_p1.BARE_DATABASE))
             with BareProcesses(run_dir / "logs", stack.postgres.owner_dsn(bench_p1.BARE_DATABASE)) as bare:

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from btdeploy import bench_load
-from btdeploy.bench import PRODUCTION_INTERVALS
+from btdeploy.bench import bench_stack
 from btdeploy.e2e import Gateway
-from btdeploy.stack import PortPlan, Stack
+from btdeploy.stack import Stack
 
 SERVICES = ("gateway", "intake", "registry", "notification", "fee")
 
@@ -83,14 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bt-profile-") as tmp:
         run_dir = Path(tmp)
         run_dir.chmod(0o755)
-        stack = Stack(
-            run_dir,
-            PortPlan.free(),
-            env_name="test",
-            fast=False,
-            extra_env={"BT_LOG_LEVEL": "WARNING", "BT_TRACE_FILE": "", **PRODUCTION_INTERVALS},
-            progress=_say,
-        )
+        stack = bench_stack(run_dir, _say)
         with stack:
             pids = stack.pids()
 

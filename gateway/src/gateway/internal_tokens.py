@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from btkernel import internal_token
 from btkernel import logging as btlog
 from btkernel.context import Actor
+from btkernel.lru import LRU
 from gateway.settings import Settings
 from gateway.tokens import Principal
 
@@ -57,7 +57,8 @@ REUSE_S = 15.0
 
 class SignedTokens:
     """Signing an Ed25519 token per relayed request was a tenth of the gateway's CPU per submission (issue 13):
-    each (actor, service) is signed at most once per `reuse_s`. At most `max_tokens` kept, oldest dropped."""
+    each (actor, service) is signed at most once per `reuse_s`. At most `max_tokens` kept, the least recently used
+    dropped."""
 
     def __init__(
         self,
@@ -72,11 +73,10 @@ class SignedTokens:
             raise ValueError(f"reuse_s must be between 0 and half the token's life ({signer.ttl_s} s)")
         self._signer = signer
         self._reuse_s = reuse_s
-        self._max_tokens = max_tokens
         # Wall time, as the token's iat and exp are (btkernel.internal_token): a security bound, never a test's
         # clock.
         self._clock = clock
-        self._signed: OrderedDict[tuple[Actor, str], tuple[float, str]] = OrderedDict()
+        self._signed: LRU[tuple[Actor, str], tuple[float, str]] = LRU(max_tokens)
 
     def token(self, actor: Actor, service: str) -> str:
         key = (actor, service)
@@ -86,8 +86,5 @@ class SignedTokens:
         if kept is not None and 0 <= now - kept[0] < self._reuse_s:
             return kept[1]
         token = self._signer.sign(actor, service)
-        self._signed[key] = (now, token)
-        self._signed.move_to_end(key)
-        while len(self._signed) > self._max_tokens:
-            self._signed.popitem(last=False)
+        self._signed.put(key, (now, token))
         return token

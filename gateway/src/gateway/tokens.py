@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 
+from btkernel.lru import LRU
 from gateway import roles
 from gateway.users import User
 
@@ -93,17 +93,17 @@ class VerifiedTokens:
     function of its bytes and the secret; only time can change the answer, so a remembered one is used only while
     `iat <= now < exp` holds, exactly PyJWT's rule without leeway. Keyed by the exact string: any other spelling
     of the same claims is verified in full. Only tokens that verified are kept (a flood of forged ones adds
-    nothing), at most `max_tokens`, the oldest dropped first. Whether the account may still use the token
-    (switched off, moved, signed out) is not a property of the token: gateway.auth checks it on every request."""
+    nothing), at most `max_tokens`, the least recently used dropped first. Whether the account may still use the
+    token (switched off, moved, signed out) is not a property of the token: gateway.auth checks it on every
+    request."""
 
     def __init__(
         self, secret: str, *, max_tokens: int = 10_000, clock: Callable[[], float] = time.time
     ) -> None:
         self._secret = secret
-        self._max_tokens = max_tokens
         # Wall time, as PyJWT judges exp and iat: a token's life is a security bound, never a test's clock.
         self._clock = clock
-        self._known: OrderedDict[str, Principal] = OrderedDict()
+        self._known: LRU[str, Principal] = LRU(max_tokens)
 
     def __len__(self) -> int:
         return len(self._known)
@@ -116,9 +116,7 @@ class VerifiedTokens:
             if known.issued_at <= now < known.expires_at:
                 return known
             # Expired (or the clock went back): forget it, and let PyJWT say why in its own words.
-            del self._known[token]
+            self._known.pop(token)
         principal = verify(token, secret=self._secret)
-        self._known[token] = principal
-        while len(self._known) > self._max_tokens:
-            self._known.popitem(last=False)
+        self._known.put(token, principal)
         return principal

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 import asyncpg
 
+from btkernel.lru import LRU
 from gateway import passwords, roles
 
 
@@ -140,8 +140,7 @@ class AccountCache:
     ) -> None:
         self.ttl_s = ttl_s
         self._clock = clock
-        self._max_keys = max_keys
-        self._read: OrderedDict[str, tuple[float, User | None]] = OrderedDict()
+        self._read: LRU[str, tuple[float, User | None]] = LRU(max_keys)
 
     async def get(self, store: UserStore, username: str) -> User | None:
         key = normalise(username)
@@ -150,13 +149,10 @@ class AccountCache:
         if cached is not None and now - cached[0] < self.ttl_s:
             return cached[1]
         user = await store.get(key)
-        self._read[key] = (now, user)
-        self._read.move_to_end(key)
-        while len(self._read) > self._max_keys:
-            self._read.popitem(last=False)
+        self._read.put(key, (now, user))
         return user
 
     def forget(self, username: str) -> None:
         """Read the account from the store next time: after sign-out this instance refuses the old tokens at
         once (other instances within `ttl_s`)."""
-        self._read.pop(normalise(username), None)
+        self._read.pop(normalise(username))

@@ -19,7 +19,6 @@ import json
 import re
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from btkernel.context import Actor
+from btkernel.lru import LRU
 
 # The request header that carries it. Not Authorization: that is the person's own token, which never leaves the
 # gateway.
@@ -177,24 +177,19 @@ class Verifier:
         self._audience = [audience] if isinstance(audience, str) else list(audience)
         self._issuer = issuer
         self._leeway_s = leeway_s
-        self._cache_size = cache_size
         self._now = now
-        # token → (what it vouches for, the moment it stops being accepted: exp + leeway), least recent first.
-        self._verified: OrderedDict[str, tuple[Verified, float]] = OrderedDict()
+        # token → (what it vouches for, the moment it stops being accepted: exp + leeway).
+        self._verified: LRU[str, tuple[Verified, float]] = LRU(cache_size)
 
     def verify(self, token: str) -> Verified:
         remembered = self._verified.get(token)
         if remembered is not None:
             verified, until = remembered
             if self._now() < until:
-                self._verified.move_to_end(token)
                 return verified
-            del self._verified[token]
+            self._verified.pop(token)
         verified, exp = self._verify(token)
-        if self._cache_size > 0:
-            self._verified[token] = (verified, exp + self._leeway_s)
-            if len(self._verified) > self._cache_size:
-                self._verified.popitem(last=False)
+        self._verified.put(token, (verified, exp + self._leeway_s))
         return verified
 
     def _verify(self, token: str) -> tuple[Verified, float]:

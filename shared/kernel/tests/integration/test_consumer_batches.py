@@ -98,6 +98,14 @@ def _consumer(
     )
 
 
+async def _logged_pool(dsn: str, statements: list[str]) -> asyncpg.Pool:
+    """A pool of one connection whose every statement is appended to `statements`."""
+    one = await db.create_pool(dsn, min_size=1, max_size=1)
+    async with one.acquire() as conn:
+        conn.add_query_logger(lambda r: statements.append(r.query))
+    return one
+
+
 async def _applied(pool: asyncpg.Pool) -> list[int]:
     return sorted(r["n"] for r in await pool.fetch("SELECT n FROM ok"))
 
@@ -195,9 +203,7 @@ async def test_a_batch_without_failures_takes_no_savepoint_and_a_failure_redoes_
     read_all: Callable[..., Any],
 ) -> None:
     statements: list[str] = []
-    one = await db.create_pool(kernel_db[0], min_size=1, max_size=1)
-    async with one.acquire() as conn:
-        conn.add_query_logger(lambda r: statements.append(r.query))
+    one = await _logged_pool(kernel_db[0], statements)
     handler = _Seen(poison=frozenset({3}))
     consumer = _consumer(one, kafka_options, topic, handler, batch_max_s=60, max_attempts=1)
     try:
@@ -248,9 +254,7 @@ async def test_a_unit_of_work_joins_the_batch_and_one_left_uncommitted_is_undone
     kernel_db: tuple[str, asyncpg.Pool], pool: asyncpg.Pool, kafka_options: dict[str, Any], topic: str
 ) -> None:
     statements: list[str] = []
-    one = await db.create_pool(kernel_db[0], min_size=1, max_size=1)
-    async with one.acquire() as conn:
-        conn.add_query_logger(lambda r: statements.append(r.query))
+    one = await _logged_pool(kernel_db[0], statements)
     handler = _InUnitsOfWork(undone=frozenset({5}))
     consumer = _consumer(one, kafka_options, topic, handler, batch_max_s=60, max_attempts=1)
     try:
