@@ -3,6 +3,7 @@ an independent client: `kcat` (Debian's package; see `kcat()` below for the libr
 
 from __future__ import annotations
 
+import atexit
 import functools
 import glob
 import json
@@ -46,6 +47,8 @@ def _librdkafka_dir() -> str:
     if not found:
         pytest.fail("no librdkafka in the confluent-kafka wheel to run kcat with")
     folder = tempfile.mkdtemp(prefix="bt-rdkafka-")
+    # Gone with the test process: one such folder per run was left in /tmp.
+    atexit.register(shutil.rmtree, folder, True)
     os.symlink(found[0], os.path.join(folder, "librdkafka.so.1"))
     return folder
 

@@ -2,6 +2,11 @@
 measured at, acks=all, into a scratch topic with the platform topics' partition count, as the administrator
 (the same login bench_rebuild's raw reader uses). Each record's latency runs from its scheduled send moment to its
 arrival at a bare consumer (no group, no database): the broker's own floor for one hop.
+
+Beside it, the same records each in a Kafka transaction of its own, read by a read_committed consumer: what the
+outbox relay's guarantee costs on that broker before any platform code runs (ADR 0029: each relay round is a
+transaction, so partner agencies never read a record twice). Reported beside P2 with no goal of its own: it
+shows how much of the 3× the transaction alone takes.
 """
 
 from __future__ import annotations
@@ -21,25 +26,37 @@ PARTITIONS = 6  # as every platform topic (civreg.topics)
 
 
 async def produce_consume(
-    kafka: BrokerLogins, rate: float, seconds: float, settle_s: float = 10.0
+    kafka: BrokerLogins, rate: float, seconds: float, settle_s: float = 10.0, *, transactional: bool = False
 ) -> tuple[list[float], int]:
-    """Latencies in seconds of records sent at `rate` for `seconds`, and how many were sent."""
+    """Latencies in seconds of records sent at `rate` for `seconds`, and how many were sent; `transactional`: each
+    record in a transaction of its own (begin, send, commit), consumed read_committed."""
     topic = f"bench.raw.{uuid.uuid4().hex[:12]}"
     admin = kafka.admin()
     await asyncio.to_thread(admin.ensure_topics, [TopicSpec(topic, partitions=PARTITIONS)])
     try:
-        return await _measure(kafka.admin_options(), topic, rate, seconds, settle_s)
+        return await _measure(kafka.admin_options(), topic, rate, seconds, settle_s, transactional)
     finally:
         await asyncio.to_thread(admin.delete_topic, topic)
 
 
 async def _measure(
-    options: dict[str, Any], topic: str, rate: float, seconds: float, settle_s: float
+    options: dict[str, Any], topic: str, rate: float, seconds: float, settle_s: float, transactional: bool
 ) -> tuple[list[float], int]:
     consumer = AIOKafkaConsumer(
-        topic, **options, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+        topic,
+        **options,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        isolation_level="read_committed" if transactional else "read_uncommitted",
     )
-    producer = AIOKafkaProducer(**options, acks="all", enable_idempotence=True, linger_ms=0)
+    producer = AIOKafkaProducer(
+        **options,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=0,
+        transactional_id=f"{topic}.tx" if transactional else None,
+    )
     await consumer.start()
     await producer.start()
     scheduled: dict[int, float] = {}
@@ -64,7 +81,12 @@ async def _measure(
             delay = scheduled[k] - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            sends.append(asyncio.create_task(producer.send_and_wait(topic, str(k).encode())))
+            if transactional:
+                # One at a time, as the relay's rounds: a producer has one transaction open at most.
+                async with producer.transaction():
+                    await producer.send_and_wait(topic, str(k).encode())
+            else:
+                sends.append(asyncio.create_task(producer.send_and_wait(topic, str(k).encode())))
         await asyncio.gather(*sends)
         # Those still missing after `settle_s` are reported as not received.
         with contextlib.suppress(TimeoutError):

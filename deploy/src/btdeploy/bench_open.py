@@ -54,6 +54,10 @@ async def p2(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
     step, delays = await _platform_step(stack, opts.p2_rate, opts.p2_seconds, 30.0)
     _say(f"P2 raw: aiokafka produce → consume {opts.p2_rate}/s for {opts.p2_seconds} s, acks=all")
     raw, sent = await bench_kafka.produce_consume(stack.kafka, opts.p2_rate, opts.p2_seconds)
+    _say("P2 raw in transactions: the same, each record in a transaction, read_committed (the relay's floor)")
+    raw_tx, sent_tx = await bench_kafka.produce_consume(
+        stack.kafka, opts.p2_rate, opts.p2_seconds, transactional=True
+    )
     return {
         "rate": opts.p2_rate,
         "seconds": opts.p2_seconds,
@@ -62,6 +66,8 @@ async def p2(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
         "raw_kafka": latency_summary(raw),
         "raw_sent": sent,
         "raw_lost": sent - len(raw),
+        "raw_kafka_transactions": latency_summary(raw_tx),
+        "raw_transactions_lost": sent_tx - len(raw_tx),
     }
 
 

@@ -110,6 +110,15 @@ def figures(results: dict[str, Any]) -> list[Figure]:
             bare_name="raw aiokafka",
         ),
         Figure(
+            "p2_transaction_p99",
+            "P2 raw aiokafka, a transaction per record (the relay's floor)",
+            "ms",
+            p2.get("raw_kafka_transactions", {}).get("p99_ms", nan),
+            p2.get("raw_kafka", {}).get("p99_ms", nan),
+            None,
+            bare_name="raw aiokafka",
+        ),
+        Figure(
             "p3_rebuild",
             f"P3 rebuild known_records ({p3.get('record_events', 0)} events)",
             "ev/s",
@@ -151,6 +160,11 @@ def report(results: dict[str, Any], figs: list[Figure]) -> str:
             f"{p2['platform_case']['p99_ms']:.1f} ms (backlog {p2['platform_backlog']}); raw aiokafka p99 "
             f"{p2['raw_kafka']['p99_ms']:.1f} ms ({p2['raw_lost']} of {p2['raw_sent']} not received)"
         )
+        if tx := p2.get("raw_kafka_transactions"):
+            lines.append(
+                f"  raw aiokafka, a transaction per record, read_committed: p50 {tx['p50_ms']:.1f} ms, p99 "
+                f"{tx['p99_ms']:.1f} ms ({p2['raw_transactions_lost']} not received)"
+            )
     if p4 := results.get("p4"):
         lines.append("P4 — open-loop steps:")
         lines += [
