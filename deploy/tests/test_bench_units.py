@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from btdeploy import bench, bench_procs, bench_results
+from btdeploy import bench, bench_p3, bench_procs, bench_results
+from btdeploy.bench_rebuild import Rate
 from btdeploy.bench_stats import (
     Figure,
     Goal,
@@ -210,3 +211,11 @@ async def test_a_broken_connection_or_a_timeout_is_an_error_of_the_step_not_the_
         load = await bench_load.closed_loop(bench_load.bare_sender(http), 5, 2, first=1)
     assert sorted(load.accepted_at) == ["a-1", "a-5"]
     assert load.errors == 3
+
+
+def test_p3_keeps_the_median_run_of_each_measurement() -> None:
+    # Three runs of 20,000 events: 2, 1 and 4 s; the median is the 2 s one whatever the order.
+    runs = [Rate(20_000, 2.0), Rate(20_000, 1.0), Rate(20_000, 4.0)]
+    assert bench_p3.median_rate(runs) == Rate(20_000, 2.0)
+    assert bench_p3.median_rate(list(reversed(runs))) == Rate(20_000, 2.0)
+    assert bench_p3.median_rate([Rate(5, 1.0)]) == Rate(5, 1.0)
