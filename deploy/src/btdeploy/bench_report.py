@@ -119,6 +119,15 @@ def figures(results: dict[str, Any]) -> list[Figure]:
             bare_name="raw aiokafka",
         ),
         Figure(
+            "p2_case_over_floor",
+            "P2 submission → case opened p99, over the relay's floor",
+            "ms",
+            p2.get("platform_case", {}).get("p99_ms", nan),
+            p2.get("raw_kafka_transactions", {}).get("p99_ms", nan),
+            None,
+            bare_name="a transaction per record",
+        ),
+        Figure(
             "p3_rebuild",
             f"P3 rebuild known_records ({p3.get('record_events', 0)} events)",
             "ev/s",
