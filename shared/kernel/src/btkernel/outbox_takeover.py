@@ -84,8 +84,9 @@ async def _ids_in_topics(
     consumer = AIOKafkaConsumer(
         *sorted(since), **kafka, group_id=None, enable_auto_commit=False, isolation_level="read_committed"
     )
-    await consumer.start()
     try:
+        # Started inside: a start that fails (the broker away) is stopped too, not left open until collected.
+        await consumer.start()
         while {tp.topic for tp in consumer.assignment()} != set(since):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         tps = sorted(consumer.assignment())
