@@ -81,20 +81,24 @@ class KafkaOffsets:
         self.timeout_s = timeout_s
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
+        # /health's calls and the lag sampler ask at once while the clients start: without it each started a pair
+        # and all but the last were dropped unclosed (intake's "Unclosed AIOKafkaConsumer" at start-up).
+        self._starting = asyncio.Lock()
 
     async def _clients(self) -> tuple[AIOKafkaAdminClient, AIOKafkaConsumer]:
-        if self._admin is None or self._consumer is None:
-            ms = int(self.timeout_s * 1000)
-            admin = AIOKafkaAdminClient(**self.kafka, request_timeout_ms=ms)
-            consumer = AIOKafkaConsumer(**self.kafka, group_id=None, request_timeout_ms=ms)
-            try:
-                await admin.start()
-                await consumer.start()
-            except BaseException:
-                await _close(admin, consumer)
-                raise
-            self._admin, self._consumer = admin, consumer
-        return self._admin, self._consumer
+        async with self._starting:
+            if self._admin is None or self._consumer is None:
+                ms = int(self.timeout_s * 1000)
+                admin = AIOKafkaAdminClient(**self.kafka, request_timeout_ms=ms)
+                consumer = AIOKafkaConsumer(**self.kafka, group_id=None, request_timeout_ms=ms)
+                try:
+                    await admin.start()
+                    await consumer.start()
+                except BaseException:
+                    await _close(admin, consumer)
+                    raise
+                self._admin, self._consumer = admin, consumer
+            return self._admin, self._consumer
 
     async def end_offsets(self, names: Sequence[str]) -> dict[TopicPartition, int]:
         """End offset of every partition of the topics that exist (a missing topic has nothing in it)."""
