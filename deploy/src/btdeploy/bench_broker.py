@@ -15,21 +15,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from btdeploy import bench_kafka
+from btdeploy import bench_kafka, bench_procs
 from btdeploy import kafka as kafka_mod
 from btdeploy.bench_stats import latency_summary
 from btdeploy.kafka import KafkaServer
 from btdeploy.ports import free_ports
-from btkernel.topics import TopicSpec
 
 RECORD = b"x" * 800  # about a kept envelope's size
 # Longer than a commit's markers take on this machine: the next transaction's AddPartitionsToTxn is not refused
@@ -38,45 +35,46 @@ TRANSACTION_GAP_S = 0.03
 
 
 def process_cpu_s(pid: int) -> float:
-    """User and system CPU of a process, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU of a process, all its threads (and its children's, none for the JVM)."""
+    return bench_procs.cpu_seconds({"broker": [pid]}, bench_procs.all_stats())["broker"]
 
 
 async def cpu_per_record(
     kafka: KafkaServer, seconds: float, *, transactional: bool, idle_ms_per_s: float
 ) -> float:
     """Broker CPU in ms per record sent for `seconds` (one at a time), above its idle CPU."""
-    topic = f"bench.broker.{uuid.uuid4().hex[:12]}"
-    await asyncio.to_thread(
-        kafka.admin().ensure_topics, [TopicSpec(topic, partitions=bench_kafka.PARTITIONS)]
-    )
-    producer = AIOKafkaProducer(
-        **kafka.admin_options(),
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=0,
-        transactional_id=f"{topic}.tx" if transactional else None,
-    )
-    await producer.start()
-    try:
-        pid = kafka.pid
-        assert pid is not None
-        sent, before, started = 0, process_cpu_s(pid), time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            if transactional:
-                async with producer.transaction():
-                    await producer.send_and_wait(topic, RECORD, key=str(sent).encode())
-                await asyncio.sleep(TRANSACTION_GAP_S)
-            else:
+    async with bench_kafka.scratch_topic(kafka, "bench.broker") as topic:
+        producer = bench_kafka.raw_producer(kafka.admin_options(), topic, transactional=transactional)
+        await producer.start()
+        try:
+            return await _send_one_at_a_time(kafka, producer, topic, seconds, transactional, idle_ms_per_s)
+        finally:
+            await producer.stop()
+
+
+async def _send_one_at_a_time(
+    kafka: KafkaServer,
+    producer: AIOKafkaProducer,
+    topic: str,
+    seconds: float,
+    transactional: bool,
+    idle_ms_per_s: float,
+) -> float:
+    """Broker CPU in ms per record, `producer` sending one at a time for `seconds`, above its idle CPU."""
+    pid = kafka.pid
+    assert pid is not None
+    sent, before, started = 0, process_cpu_s(pid), time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        if transactional:
+            async with producer.transaction():
                 await producer.send_and_wait(topic, RECORD, key=str(sent).encode())
-            sent += 1
-        wall = time.perf_counter() - started
-        used_ms = (process_cpu_s(pid) - before) * 1000 - idle_ms_per_s * wall
-        return used_ms / sent
-    finally:
-        await producer.stop()
-        await asyncio.to_thread(kafka.admin().delete_topic, topic)
+            await asyncio.sleep(TRANSACTION_GAP_S)
+        else:
+            await producer.send_and_wait(topic, RECORD, key=str(sent).encode())
+        sent += 1
+    wall = time.perf_counter() - started
+    used_ms = (process_cpu_s(pid) - before) * 1000 - idle_ms_per_s * wall
+    return used_ms / sent
 
 
 async def measure(kafka: KafkaServer, seconds: float, rate: float) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -25,18 +26,36 @@ from btkernel.topics import TopicSpec
 PARTITIONS = 6  # as every platform topic (civreg.topics)
 
 
+@contextlib.asynccontextmanager
+async def scratch_topic(kafka: BrokerLogins, prefix: str) -> AsyncIterator[str]:
+    """A fresh topic with the platform topics' partition count, deleted afterwards."""
+    topic = f"{prefix}.{uuid.uuid4().hex[:12]}"
+    admin = kafka.admin()
+    await asyncio.to_thread(admin.ensure_topics, [TopicSpec(topic, partitions=PARTITIONS)])
+    try:
+        yield topic
+    finally:
+        await asyncio.to_thread(admin.delete_topic, topic)
+
+
+def raw_producer(options: dict[str, Any], topic: str, *, transactional: bool) -> AIOKafkaProducer:
+    """The baselines' producer: idempotent, acks=all, no linger; with a transactional id of its own when asked."""
+    return AIOKafkaProducer(
+        **options,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=0,
+        transactional_id=f"{topic}.tx" if transactional else None,
+    )
+
+
 async def produce_consume(
     kafka: BrokerLogins, rate: float, seconds: float, settle_s: float = 10.0, *, transactional: bool = False
 ) -> tuple[list[float], int]:
     """Latencies in seconds of records sent at `rate` for `seconds`, and how many were sent; `transactional`: each
     record in a transaction of its own (begin, send, commit), consumed read_committed."""
-    topic = f"bench.raw.{uuid.uuid4().hex[:12]}"
-    admin = kafka.admin()
-    await asyncio.to_thread(admin.ensure_topics, [TopicSpec(topic, partitions=PARTITIONS)])
-    try:
+    async with scratch_topic(kafka, "bench.raw") as topic:
         return await _measure(kafka.admin_options(), topic, rate, seconds, settle_s, transactional)
-    finally:
-        await asyncio.to_thread(admin.delete_topic, topic)
 
 
 async def _measure(
@@ -50,13 +69,7 @@ async def _measure(
         enable_auto_commit=False,
         isolation_level="read_committed" if transactional else "read_uncommitted",
     )
-    producer = AIOKafkaProducer(
-        **options,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=0,
-        transactional_id=f"{topic}.tx" if transactional else None,
-    )
+    producer = raw_producer(options, topic, transactional=transactional)
     await consumer.start()
     await producer.start()
     scheduled: dict[int, float] = {}
