@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from btdeploy import bench, bench_p3, bench_procs, bench_results
+from btdeploy import bench, bench_p3, bench_procs, bench_report, bench_results
 from btdeploy.bench_rebuild import Rate
 from btdeploy.bench_stats import (
     Figure,
@@ -219,3 +219,52 @@ def test_p3_keeps_the_median_run_of_each_measurement() -> None:
     assert bench_p3.median_rate(runs) == Rate(20_000, 2.0)
     assert bench_p3.median_rate(list(reversed(runs))) == Rate(20_000, 2.0)
     assert bench_p3.median_rate([Rate(5, 1.0)]) == Rate(5, 1.0)
+
+
+def test_the_skeletons_figures_read_the_platform_against_the_least_the_cards_shape_costs() -> None:
+    skeleton = {
+        "load": {
+            "per_second": 120.0,
+            "accepted": 400,
+            "errors": 0,
+            "latency": {"p50_ms": 1.0, "p99_ms": 2.0},
+        },
+        "not_kept": {"registry": 0, "fee": 0, "notification": 1},
+        "cpu_ms_per_submission": {
+            "skeleton proxy": 3.0,
+            "kafka (above its rest)": 4.0,
+            "skeleton endpoint": 5.0,
+        },
+        "cpu_total_ms": 12.0,
+        "broker_rest_ms_per_s": 40.0,
+        "p2": {
+            "rate": 5.0,
+            "seconds": 20.0,
+            "accepted": 100,
+            "kept": {role: {"p50_ms": 5.0, "p99_ms": 10.0} for role in ("registry", "fee", "notification")},
+            "not_kept": {"registry": 0, "fee": 0, "notification": 0},
+        },
+    }
+    results = {
+        "p1": {
+            "platform": {"per_second": 48.0},
+            "bare": {"per_second": 300.0},
+            "cpu_total_ms": 36.0,
+            "bare_cpu_total_ms": 1.5,
+        },
+        "p2": {"platform_case": {"p99_ms": 30.0}, "raw_kafka": {"p99_ms": 5.0}},
+        "p3_scale": {"raw_consume_per_s": 80_000.0, "skeleton_replay_per_s": 40_000.0},
+        "skeleton": skeleton,
+    }
+    figs = {f.key: f for f in bench_report.figures(results)}
+    assert figs["p1_skeleton"].measured == pytest.approx(0.4)
+    assert figs["p1_skeleton_cpu"].measured == pytest.approx(8.0)
+    assert figs["p1_cpu_over_skeleton"].measured == pytest.approx(3.0)
+    assert figs["p2_skeleton_p99"].measured == pytest.approx(2.0)
+    assert figs["p2_case_over_skeleton"].measured == pytest.approx(3.0)
+    assert figs["p3_skeleton"].measured == pytest.approx(0.5)
+    # Read beside the goals, judged by none of them.
+    assert all(figs[k].goal is None for k in figs if "skeleton" in k)
+    text = "\n".join(bench_report.skeleton_lines(skeleton))
+    assert "notification 1" in text
+    assert "total                               12.00" in text

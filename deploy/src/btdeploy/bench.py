@@ -5,6 +5,9 @@ one breaks:
 
 * P1 (`bench_p1`): submissions/s through the gateway vs the bare insert endpoint and a bare proxy in front of it
   (`bench_bare`); CPU per submission per process (`bench_procs`); memory per process idle and under load.
+* The card's skeleton (`bench_skeleton`, `bench_skeleton_measure`): P1's and P2's loads through the least the
+  design card's shape allows (proxy → insert + one Kafka record → three consumers), no goal: what any
+  implementation of the card pays on this machine, beside what the platform pays.
 * P2 and P4 (`bench_open`): submission → case opened p99 at a fixed rate vs raw aiokafka (`bench_kafka`); the
   highest rate sustained in increasing open-loop steps.
 * The whole act (`bench_act`): acts/s and each request's p50/p99.
@@ -26,7 +29,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from btdeploy import bench_act, bench_load, bench_open, bench_p1, bench_p3, bench_report, bench_results
+from btdeploy import (
+    bench_act,
+    bench_load,
+    bench_open,
+    bench_p1,
+    bench_p3,
+    bench_report,
+    bench_results,
+    bench_skeleton_measure,
+)
 from btdeploy.aio import run_sync
 from btdeploy.bench_bare import BareProcesses
 from btdeploy.bench_stats import latency_summary
@@ -88,6 +100,11 @@ async def _acts(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
 async def measure_all(stack: Stack, bare: BareProcesses, opts: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     results["p1"] = await _section("P1", lambda: bench_p1.measure(stack, bare, opts))
+    if opts.skeleton:
+        results["skeleton"] = await _section(
+            "the card's skeleton",
+            lambda: bench_skeleton_measure.measure(stack, bare.dsn, bare.log_dir, opts),
+        )
     results["p2"] = await _section("P2", lambda: bench_open.p2(stack, opts))
     results["p4"] = await _section("P4", lambda: bench_open.p4(stack, opts))
     results["acts"] = await _section("the whole act", lambda: _acts(stack, opts)) if opts.acts else None
@@ -131,6 +148,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="P3 at scale: record events written straight into scratch databases and a scratch topic, then "
         "rebuilt beside a raw consumer; the P3 goal judges this one (default 20000; quick 2000; 0: none)",
+    )
+    parser.add_argument(
+        "--no-skeleton",
+        dest="skeleton",
+        action="store_false",
+        help="leave out the card's skeleton (proxy → insert + Kafka → three consumers) beside P1 and P2",
     )
     parser.add_argument(
         "--idle-seconds", type=float, default=3.0, help="idle CPU window before P1 (default 3)"

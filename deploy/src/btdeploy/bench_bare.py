@@ -162,6 +162,7 @@ class BareProcesses:
     """The bare endpoint and the bare proxy in front of it, as processes on free ports, stopped by pid."""
 
     def __init__(self, log_dir: Path, dsn: str) -> None:
+        self.log_dir, self.dsn = log_dir, dsn
         endpoint_port, proxy_port = free_ports(2)
         self.endpoint = ServiceProcess(
             "bench-bare",

@@ -32,9 +32,9 @@ def _ms(seconds: float) -> float:
     return seconds * 1000
 
 
-async def _bare_backends(stack: Stack) -> list[int]:
-    """The PostgreSQL backends serving the bare endpoint's pool: the bare run's share of the server, without the
-    platform's idle polling that runs meanwhile."""
+async def bare_backends(stack: Stack) -> list[int]:
+    """The PostgreSQL backends on the bare database (the bare endpoint's pool; the card's skeleton's too, once it
+    runs): the bare run's share of the server, without the platform's idle polling that runs meanwhile."""
     conn = await asyncpg.connect(stack.postgres.admin_dsn())
     try:
         rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", BARE_DATABASE)
@@ -96,7 +96,7 @@ async def measure(stack: Stack, bare: BareProcesses, opts: argparse.Namespace) -
             out["memory_load_mib"] = dict(peak.peak)
 
             _say(f"P1 bare: {opts.n} submissions to the bare endpoint, concurrency {opts.concurrency}")
-            backends = await _bare_backends(stack)
+            backends = await bare_backends(stack)
             bare_cpu_groups = {
                 "bare endpoint": bare_groups["bare endpoint"],
                 "postgres (bare backends)": backends,

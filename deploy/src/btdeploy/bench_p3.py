@@ -95,6 +95,7 @@ async def at_scale(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
     raws: list[bench_rebuild.Rate] = []
     owns: list[bench_rebuild.Rate] = []
     consumeds: list[bench_rebuild.Rate] = []
+    skeletons: list[bench_rebuild.Rate] = []
     try:
         history = scale.record_history(n)
         registry_dsn, intake_dsn = await _scratch_databases(stack, suffix)
@@ -118,9 +119,13 @@ async def at_scale(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
                     bench_rebuild.rebuild, intake_dsn, "intake.projections", "known_records"
                 )
             )
+            skeletons.append(
+                await asyncio.to_thread(bench_rebuild.replay_skeleton, intake_dsn, scale.INTAKE_GROUP)
+            )
     finally:
         await asyncio.to_thread(admin.delete_topic, topic)
     raw, own, consumed = median_rate(raws), median_rate(owns), median_rate(consumeds)
+    skeleton = median_rate(skeletons)
     return {
         "record_events": n,
         "generated_through": "straight into scratch databases and a scratch topic (bench_rebuild_scale)",
@@ -136,23 +141,29 @@ async def at_scale(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
         "rebuild_records_per_s": own.per_second,
         "rebuild_records_events": own.events,
         "rebuild_records_all_per_s": [r.per_second for r in owns],
+        "skeleton_replay_per_s": skeleton.per_second,
+        "skeleton_replay_all_per_s": [r.per_second for r in skeletons],
         "lines": [
             f"the platform quiet after {waited:.0f} s; each measured {ROUNDS} times in turn, the median kept",
             *_lines(n, applied, raw, own, consumed),
+            _line("skeleton replay (intake.records)", skeleton, raw),
         ],
     }
+
+
+def _line(name: str, r: bench_rebuild.Rate, raw: bench_rebuild.Rate) -> str:
+    ratio = f"{r.per_second / raw.per_second:.2f}" if raw.per_second else "n/a"
+    return (
+        f"{name:<32} {r.events:>8} events in {r.seconds:7.2f} s {r.per_second:9.0f} events/s   × raw {ratio}"
+    )
 
 
 def _lines(
     n: int, applied: int, raw: bench_rebuild.Rate, own: bench_rebuild.Rate, consumed: bench_rebuild.Rate
 ) -> list[str]:
-    def line(name: str, r: bench_rebuild.Rate) -> str:
-        ratio = f"{r.per_second / raw.per_second:.2f}" if raw.per_second else "n/a"
-        return f"{name:<32} {r.events:>8} events in {r.seconds:7.2f} s {r.per_second:9.0f} events/s   × raw {ratio}"
-
     return [
         f"{n} record events generated ({applied} of them applied by intake.records)",
-        line("raw consumer, scratch topic", raw),
-        line("rebuild records (registry)", own),
-        line("rebuild known_records (intake)", consumed),
+        _line("raw consumer, scratch topic", raw, raw),
+        _line("rebuild records (registry)", own, raw),
+        _line("rebuild known_records (intake)", consumed, raw),
     ]

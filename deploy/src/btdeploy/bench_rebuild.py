@@ -96,6 +96,23 @@ async def raw_read(
     return Rate(read, time.perf_counter() - started)
 
 
+def replay_skeleton(dsn: str, group: str) -> Rate:
+    """`python -m btdeploy.bench_replay_skeleton` (the least a rebuild from the kept history can do), run as the
+    rebuild is, in a process of its own; the rate it prints."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "btdeploy.bench_replay_skeleton", dsn, group],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = _PRINTED.search(done.stdout)
+    if found is None:
+        raise RuntimeError(f"unexpected output of the replay skeleton: {done.stdout!r} {done.stderr!r}")
+    return Rate(int(found.group(1)), float(found.group(2)))
+
+
 def rebuild(dsn: str, target: str, projection: str, options: Sequence[str] = ()) -> Rate:
     """`python -m btkernel.rebuild`, as an operator runs it; the rate it prints (its own time, prepare to swap)."""
     import subprocess

@@ -63,6 +63,28 @@ def p1_lines(p1: dict[str, Any]) -> list[str]:
     return lines
 
 
+def skeleton_lines(sk: dict[str, Any]) -> list[str]:
+    load, lat = sk["load"], sk["load"]["latency"]
+    lines = [
+        "The card's skeleton — bare proxy → insert + one Kafka record → three consumers (no goal: the shape's floor)",
+        f"  {'closed loop':<24} {load['per_second']:8.1f} /s   {load['accepted']} accepted, {load['errors']} errors"
+        f"   latency p50 {lat['p50_ms']:.1f} ms  p99 {lat['p99_ms']:.1f} ms   not kept: "
+        + ", ".join(f"{role} {n}" for role, n in sk["not_kept"].items()),
+        f"  CPU per submission (ms), per process (the broker's rest, {sk['broker_rest_ms_per_s']:.1f} ms/s, left out):",
+    ]
+    for name, ms in sorted(sk["cpu_ms_per_submission"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"    {name:<32} {ms:8.2f}")
+    lines.append(f"    {'total':<32} {sk['cpu_total_ms']:8.2f}")
+    p2 = sk["p2"]
+    lines.append(f"  open loop {p2['rate']}/s for {p2['seconds']} s, submission → kept:")
+    for role, s in p2["kept"].items():
+        lines.append(
+            f"    {role:<32} p50 {s['p50_ms']:8.1f} ms   p99 {s['p99_ms']:8.1f} ms   "
+            f"({p2['not_kept'][role]} of {p2['accepted']} not kept)"
+        )
+    return lines
+
+
 def act_lines(acts: dict[str, Any]) -> list[str]:
     lines = [
         f"The whole act — {acts['completed']} completed, {acts['failed']} failed, concurrency {acts['concurrency']}: "
@@ -80,6 +102,8 @@ def figures(results: dict[str, Any]) -> list[Figure]:
     thr = p1.get("platform", {}).get("per_second", nan)
     bare_thr = p1.get("bare", {}).get("per_second", nan)
     acts = results.get("acts") or {}
+    sk = results.get("skeleton") or {}
+    sk_p99 = sk.get("p2", {}).get("kept", {}).get("registry", {}).get("p99_ms", nan)
     return [
         Figure(
             "p1_throughput", "P1 submissions through the gateway", "/s", thr, bare_thr, Goal("at least", 0.40)
@@ -99,6 +123,31 @@ def figures(results: dict[str, Any]) -> list[Figure]:
             p1.get("cpu_total_ms", nan),
             p1.get("bare_cpu_total_ms", nan),
             Goal("at most", 8.0),
+        ),
+        Figure(
+            "p1_skeleton",
+            "P1 the card's skeleton (proxy → insert + Kafka → 3 consumers)",
+            "/s",
+            sk.get("load", {}).get("per_second", nan),
+            bare_thr,
+            None,
+        ),
+        Figure(
+            "p1_skeleton_cpu",
+            "P1 CPU per submission, the card's skeleton",
+            "ms",
+            sk.get("cpu_total_ms", nan),
+            p1.get("bare_cpu_total_ms", nan),
+            None,
+        ),
+        Figure(
+            "p1_cpu_over_skeleton",
+            "P1 CPU per submission, the platform over the skeleton",
+            "ms",
+            p1.get("cpu_total_ms", nan),
+            sk.get("cpu_total_ms", nan),
+            None,
+            bare_name="skeleton",
         ),
         Figure(
             "p2_case_p99",
@@ -128,12 +177,39 @@ def figures(results: dict[str, Any]) -> list[Figure]:
             bare_name="a transaction per record",
         ),
         Figure(
+            "p2_skeleton_p99",
+            "P2 the card's skeleton: submission → kept p99",
+            "ms",
+            sk_p99,
+            p2.get("raw_kafka", {}).get("p99_ms", nan),
+            None,
+            bare_name="raw aiokafka",
+        ),
+        Figure(
+            "p2_case_over_skeleton",
+            "P2 submission → case opened p99, over the skeleton",
+            "ms",
+            p2.get("platform_case", {}).get("p99_ms", nan),
+            sk_p99,
+            None,
+            bare_name="skeleton",
+        ),
+        Figure(
             "p3_rebuild",
             f"P3 rebuild known_records ({p3.get('record_events', 0)} events)",
             "ev/s",
             p3.get("rebuild_known_records_per_s", nan),
             p3.get("raw_consume_per_s", nan),
             Goal("at least", 0.5),
+            bare_name="raw consumer",
+        ),
+        Figure(
+            "p3_skeleton",
+            "P3 the card's skeleton: intake's history read, decoded, copied",
+            "ev/s",
+            p3.get("skeleton_replay_per_s", nan),
+            p3.get("raw_consume_per_s", nan),
+            None,
             bare_name="raw consumer",
         ),
         Figure(
@@ -179,6 +255,8 @@ def report(results: dict[str, Any], figs: list[Figure]) -> str:
         lines += [
             f"  {s['rate']:>6}/s  {'kept up' if s['sustained'] else 'NOT: ' + s['why']}" for s in p4["steps"]
         ]
+    if results.get("skeleton"):
+        lines += skeleton_lines(results["skeleton"])
     if results.get("acts"):
         lines += act_lines(results["acts"])
     if p3 := results.get("p3"):

@@ -1,0 +1,276 @@
+"""The design card's skeleton for `make bench` (issue 13): what the card's shape costs on this machine before any of
+the platform's own work, so the platform's figures can be read against the least that shape allows, not only
+against a single insert.
+
+The card fixes the shape (docs/adr/0043, "the card's skeleton"): a request comes through the gateway; intake keeps
+the application and publishes an event to Kafka; the registry, the fee service and the notification service each
+consume that event independently and keep what they need in PostgreSQL. The skeleton is that path and nothing more:
+
+* the bare proxy (`bench_bare.proxy_app`) in front of
+* `endpoint_app`: `bench_bare`'s pydantic body and one INSERT, then one record to Kafka (acks=all, idempotent, no
+  transaction, no outbox: an application whose record is lost in a crash stays unpublished, which no real intake
+  may allow);
+* `consumer_app`, three processes (as registry, fee, notification), a consumer group each: every batch of records
+  decoded and inserted in one transaction, then its offsets committed.
+
+No sign-in, idempotency, receipt number, outbox, event store, history chain, case, deadline or fee logic: the
+platform's figures over the skeleton's are what those cost. Every part runs as its own process on a free port
+(the consumers answer /health once their group has its partitions) so that its CPU is measured by pid, like the
+platform's. Settings from the environment: `BT_BENCH_BARE_DSN`, `BT_BENCH_SKELETON_TOPIC`, `BT_BENCH_KAFKA_*`,
+`BT_BENCH_SKELETON_ROLE` (a consumer's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from fastapi import FastAPI, Response
+
+from btdeploy.bench_bare import POOL_SIZE, ROUTE, Accepted, BirthApplication
+from btdeploy.ports import free_ports
+from btdeploy.processes import ServiceProcess
+from btkernel.kafka_client import sasl_options
+
+APPLICATIONS = "skeleton_applications"
+ROLES = ("registry", "fee", "notification")  # the card's three consumers of the submission's event
+MAX_RECORDS = 500  # records per batch at most, as a consumer of the platform takes them
+
+
+def table_of(role: str) -> str:
+    return f"skeleton_{role}"
+
+
+def _kafka_options() -> dict[str, Any]:
+    return sasl_options(
+        os.environ["BT_BENCH_KAFKA_BOOTSTRAP"],
+        os.environ["BT_BENCH_KAFKA_USERNAME"],
+        os.environ["BT_BENCH_KAFKA_PASSWORD"],
+    )
+
+
+def endpoint_app() -> FastAPI:
+    """The application kept, then its event published; 201 once the broker has it (acks=all)."""
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        state["db"] = await asyncpg.create_pool(
+            os.environ["BT_BENCH_BARE_DSN"], min_size=POOL_SIZE, max_size=POOL_SIZE
+        )
+        await state["db"].execute(
+            f"CREATE TABLE IF NOT EXISTS {APPLICATIONS} (application_id uuid PRIMARY KEY, service_id text NOT NULL,"
+            " applicant_iin text NOT NULL, body jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"
+        )
+        state["kafka"] = AIOKafkaProducer(
+            **_kafka_options(), acks="all", enable_idempotence=True, linger_ms=0
+        )
+        await state["kafka"].start()
+        yield
+        await state["kafka"].stop()
+        await state["db"].close()
+
+    app = FastAPI(lifespan=lifespan)
+    topic = os.environ.get("BT_BENCH_SKELETON_TOPIC", "")
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(ROUTE, status_code=201)
+    async def submit(body: BirthApplication) -> Accepted:
+        application_id = uuid.uuid4()
+        document = body.model_dump_json()
+        received_at = await state["db"].fetchval(
+            f"INSERT INTO {APPLICATIONS} (application_id, service_id, applicant_iin, body)"
+            " VALUES ($1, $2, $3, $4::jsonb) RETURNING received_at",
+            application_id,
+            body.service_id,
+            body.applicant.iin,
+            document,
+        )
+        event = {
+            "application_id": str(application_id),
+            "submitted_at": received_at.isoformat(),
+            "application": json.loads(document),
+        }
+        await state["kafka"].send_and_wait(topic, json.dumps(event).encode(), key=application_id.bytes)
+        return Accepted(application_id=str(application_id))
+
+    return app
+
+
+def consumer_app() -> FastAPI:
+    """One of the card's consumers: each batch of events kept in one transaction, offsets committed after it. The
+    row's `consumed_at` is its transaction's start, as a case's `opened_at` in the registry."""
+    role = os.environ.get("BT_BENCH_SKELETON_ROLE", "registry")
+    table = table_of(role)
+    state: dict[str, Any] = {}
+
+    async def consume(consumer: AIOKafkaConsumer, conn: asyncpg.Connection) -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=MAX_RECORDS)
+            rows = []
+            for records in batches.values():
+                for record in records:
+                    event = json.loads(record.value or b"{}")
+                    rows.append(
+                        (
+                            uuid.UUID(event["application_id"]),
+                            event["submitted_at"],
+                            json.dumps(event["application"]),
+                        )
+                    )
+            if not rows:
+                continue
+            async with conn.transaction():
+                await conn.executemany(
+                    f"INSERT INTO {table} (application_id, submitted_at, application)"
+                    " VALUES ($1, $2::text::timestamptz, $3::jsonb) ON CONFLICT DO NOTHING",
+                    rows,
+                )
+            await consumer.commit()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        conn = await asyncpg.connect(os.environ["BT_BENCH_BARE_DSN"])
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table} (application_id uuid PRIMARY KEY,"
+            " submitted_at timestamptz NOT NULL, application jsonb NOT NULL,"
+            " consumed_at timestamptz NOT NULL DEFAULT now())"
+        )
+        topic = os.environ["BT_BENCH_SKELETON_TOPIC"]
+        consumer = AIOKafkaConsumer(
+            topic,
+            **_kafka_options(),
+            group_id=f"{topic}.{role}",
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        state["consumer"] = consumer
+        task = asyncio.create_task(consume(consumer, conn))
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await consumer.stop()
+        await conn.close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/health")
+    async def health() -> Response:
+        # Ready once the group has given this consumer its partitions: a record sent before that would still be
+        # read (earliest), but the load's first latencies would include the group's join.
+        ready = bool(state.get("consumer") and state["consumer"].assignment())
+        return Response(status_code=200 if ready else 503)
+
+    return app
+
+
+# What `btkernel.serve` runs ("<module>:<attribute>"); their settings are read at start (lifespan), not here.
+endpoint = endpoint_app()
+consumer = consumer_app()
+
+
+class SkeletonProcesses:
+    """The skeleton's five processes on free ports, stopped by pid: the bare proxy, the endpoint, three consumers."""
+
+    def __init__(self, log_dir: Path, dsn: str, kafka_options: Mapping[str, Any], topic: str) -> None:
+        endpoint_port, proxy_port, *consumer_ports = free_ports(2 + len(ROLES))
+        common = {
+            "BT_BENCH_BARE_DSN": dsn,
+            "BT_BENCH_SKELETON_TOPIC": topic,
+            "BT_BENCH_KAFKA_BOOTSTRAP": str(kafka_options["bootstrap_servers"]),
+            "BT_BENCH_KAFKA_USERNAME": str(kafka_options["sasl_plain_username"]),
+            "BT_BENCH_KAFKA_PASSWORD": str(kafka_options["sasl_plain_password"]),
+        }
+        self.endpoint = ServiceProcess(
+            "skeleton-endpoint",
+            "btdeploy.bench_skeleton:endpoint",
+            endpoint_port,
+            {"BT_SERVICE_NAME": "skeleton-endpoint", **common},
+            log_dir / "skeleton-endpoint.log",
+        )
+        self.proxy = ServiceProcess(
+            "skeleton-proxy",
+            "btdeploy.bench_bare:proxy",
+            proxy_port,
+            {"BT_SERVICE_NAME": "skeleton-proxy", "BT_BENCH_UPSTREAM": self.endpoint.url},
+            log_dir / "skeleton-proxy.log",
+        )
+        self.consumers = {
+            role: ServiceProcess(
+                f"skeleton-{role}",
+                "btdeploy.bench_skeleton:consumer",
+                port,
+                {"BT_SERVICE_NAME": f"skeleton-{role}", "BT_BENCH_SKELETON_ROLE": role, **common},
+                log_dir / f"skeleton-{role}.log",
+            )
+            for role, port in zip(ROLES, consumer_ports, strict=True)
+        }
+
+    def processes(self) -> list[ServiceProcess]:
+        return [self.endpoint, self.proxy, *self.consumers.values()]
+
+    def pids(self) -> dict[str, list[int]]:
+        """By part, named as `make bench` prints them."""
+        found = {"skeleton proxy": self.proxy.pid, "skeleton endpoint": self.endpoint.pid}
+        found |= {f"skeleton {role} consumer": p.pid for role, p in self.consumers.items()}
+        return {name: [pid] for name, pid in found.items() if pid is not None}
+
+    def __enter__(self) -> SkeletonProcesses:
+        try:
+            for process in self.processes():
+                process.start()
+            for process in self.processes():
+                process.wait_ready()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for process in reversed(self.processes()):
+            process.stop()
+
+
+async def consumed(dsn: str, application_ids: list[str]) -> dict[str, dict[str, float]]:
+    """Per consumer, submission → the event kept, in seconds, for each of `application_ids` it has kept."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        found: dict[str, dict[str, float]] = {}
+        for role in ROLES:
+            rows = await conn.fetch(
+                f"SELECT application_id::text AS id, extract(epoch FROM consumed_at - submitted_at) AS d"
+                f" FROM {table_of(role)} WHERE application_id = ANY($1::uuid[])",
+                application_ids,
+            )
+            found[role] = {r["id"]: float(r["d"]) for r in rows}
+    finally:
+        await conn.close()
+    return found
+
+
+async def wait_consumed(
+    dsn: str, application_ids: list[str], timeout_s: float
+) -> dict[str, dict[str, float]]:
+    """`consumed` once every consumer has kept every one, or when `timeout_s` has passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = await consumed(dsn, application_ids)
+        done = all(len(kept) >= len(application_ids) for kept in found.values())
+        if done or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.1)
