@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -18,7 +19,10 @@ from btdeploy.bench_bare import ROUTE
 from btdeploy.bench_rebuild import replay_skeleton
 from btdeploy.bench_replay_skeleton import shard_table
 from btdeploy.bench_skeleton import APPLICATIONS, ROLES, SkeletonProcesses, table_of, wait_consumed
+from btdeploy.bench_skeleton_measure import Skeleton
+from btdeploy.kafka import KafkaServer
 from btdeploy.samples import birth_application
+from btdeploy.stack import Stack
 from btdeploy.testing import DatabaseFactory, TopicFactory
 from btkernel import db
 
@@ -97,3 +101,24 @@ async def test_the_replay_skeleton_reads_every_kept_event_of_its_group_and_leave
             assert await conn.fetchval("SELECT to_regclass($1)", shard_table(shard)) is None
     finally:
         await conn.close()
+
+
+async def test_p2s_open_loop_through_the_skeleton_counts_what_each_consumer_kept_and_stops_what_it_started(
+    make_database: DatabaseFactory, kafka_server: KafkaServer, bt_workdir: Path
+) -> None:
+    dsn = await make_database("bench_skeleton_open")
+    # Only the broker of the stack is used to start the skeleton.
+    skeleton = Skeleton(
+        cast(Stack, SimpleNamespace(kafka=kafka_server)), dsn, bt_workdir / "bench-skeleton-open"
+    )
+    try:
+        found = await skeleton.open_loop(20.0, 0.5)
+        processes = skeleton.processes
+        assert processes is not None
+    finally:
+        await skeleton.close()
+    assert found["accepted"] == 10
+    assert found["not_kept"] == {role: 0 for role in ROLES}
+    assert all(found["kept"][role]["p99_ms"] > 0 for role in ROLES)
+    assert skeleton.processes is None
+    assert not any(p.running for p in processes.processes())

@@ -237,13 +237,6 @@ def test_the_skeletons_figures_read_the_platform_against_the_least_the_cards_sha
         },
         "cpu_total_ms": 12.0,
         "broker_rest_ms_per_s": 40.0,
-        "p2": {
-            "rate": 5.0,
-            "seconds": 20.0,
-            "accepted": 100,
-            "kept": {role: {"p50_ms": 5.0, "p99_ms": 10.0} for role in ("registry", "fee", "notification")},
-            "not_kept": {"registry": 0, "fee": 0, "notification": 0},
-        },
     }
     results = {
         "p1": {
@@ -252,8 +245,23 @@ def test_the_skeletons_figures_read_the_platform_against_the_least_the_cards_sha
             "cpu_total_ms": 36.0,
             "bare_cpu_total_ms": 1.5,
         },
-        "p2": {"platform_case": {"p99_ms": 30.0}, "raw_kafka": {"p99_ms": 5.0}},
-        "p3_scale": {"raw_consume_per_s": 80_000.0, "skeleton_replay_per_s": 40_000.0},
+        "p2": {
+            "rate": 5.0,
+            "seconds": 20.0,
+            "platform_case": {"p99_ms": 30.0},
+            "platform_backlog": 0,
+            "raw_kafka": {"p99_ms": 5.0},
+            "raw_sent": 100,
+            "raw_lost": 0,
+            "skeleton_beside": {
+                "accepted": 100,
+                "kept": {
+                    role: {"p50_ms": 5.0, "p99_ms": 10.0} for role in ("registry", "fee", "notification")
+                },
+                "not_kept": {"registry": 0, "fee": 2, "notification": 0},
+            },
+        },
+        "p3_scale": {"raw_consume_per_s": 80_000.0, "skeleton_replay_per_s": 40_000.0, "lines": []},
         "skeleton": skeleton,
     }
     figs = {f.key: f for f in bench_report.figures(results)}
@@ -268,3 +276,5 @@ def test_the_skeletons_figures_read_the_platform_against_the_least_the_cards_sha
     text = "\n".join(bench_report.skeleton_lines(skeleton))
     assert "notification 1" in text
     assert "total                               12.00" in text
+    report = bench_report.report(results | {"p1": None}, list(figs.values()))
+    assert "(2 of 100 not kept)" in report

@@ -100,12 +100,15 @@ async def _acts(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
 async def measure_all(stack: Stack, bare: BareProcesses, opts: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     results["p1"] = await _section("P1", lambda: bench_p1.measure(stack, bare, opts))
-    if opts.skeleton:
-        results["skeleton"] = await _section(
-            "the card's skeleton",
-            lambda: bench_skeleton_measure.measure(stack, bare.dsn, bare.log_dir, opts),
-        )
-    results["p2"] = await _section("P2", lambda: bench_open.p2(stack, opts))
+    skeleton = bench_skeleton_measure.Skeleton(stack, bare.dsn, bare.log_dir) if opts.skeleton else None
+    try:
+        if skeleton is not None:
+            results["skeleton"] = await _section("the card's skeleton", lambda: skeleton.p1(opts))
+        running = skeleton if skeleton is not None and skeleton.processes is not None else None
+        results["p2"] = await _section("P2", lambda: bench_open.p2(stack, opts, running))
+    finally:
+        if skeleton is not None:
+            await skeleton.close()
     results["p4"] = await _section("P4", lambda: bench_open.p4(stack, opts))
     results["acts"] = await _section("the whole act", lambda: _acts(stack, opts)) if opts.acts else None
     if opts.rebuild_events:

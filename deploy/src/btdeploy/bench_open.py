@@ -6,10 +6,11 @@ over increasing rates (`bench_stats.sustained` decides each step).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 from typing import Any
 
-from btdeploy import bench_kafka, bench_load
+from btdeploy import bench_kafka, bench_load, bench_skeleton_measure
 from btdeploy.bench_stats import Step, highest_sustained, latency_summary, percentile, sustained
 from btdeploy.e2e import Gateway
 from btdeploy.stack import Stack
@@ -49,9 +50,23 @@ async def _platform_step(
     return step, list(delays.values())
 
 
-async def p2(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
-    _say(f"P2 platform: open loop {opts.p2_rate}/s for {opts.p2_seconds} s through the gateway")
-    step, delays = await _platform_step(stack, opts.p2_rate, opts.p2_seconds, 30.0)
+async def p2(
+    stack: Stack, opts: argparse.Namespace, skeleton: bench_skeleton_measure.Skeleton | None = None
+) -> dict[str, Any]:
+    """The platform's open loop, and the card's skeleton's at the same moments when it runs (both meet the same
+    fsync stalls of the disk); then the raw baselines, one after the other."""
+    _say(
+        f"P2 platform: open loop {opts.p2_rate}/s for {opts.p2_seconds} s through the gateway"
+        + (", the card's skeleton beside it at the same rate" if skeleton else "")
+    )
+    platform = _platform_step(stack, opts.p2_rate, opts.p2_seconds, 30.0)
+    beside: dict[str, Any] | None = None
+    if skeleton is None:
+        step, delays = await platform
+    else:
+        (step, delays), beside = await asyncio.gather(
+            platform, skeleton.open_loop(opts.p2_rate, opts.p2_seconds)
+        )
     _say(f"P2 raw: aiokafka produce → consume {opts.p2_rate}/s for {opts.p2_seconds} s, acks=all")
     raw, sent = await bench_kafka.produce_consume(stack.kafka, opts.p2_rate, opts.p2_seconds)
     _say("P2 raw in transactions: the same, each record in a transaction, read_committed (the relay's floor)")
@@ -68,6 +83,7 @@ async def p2(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
         "raw_lost": sent - len(raw),
         "raw_kafka_transactions": latency_summary(raw_tx),
         "raw_transactions_lost": sent_tx - len(raw_tx),
+        "skeleton_beside": beside,
     }
 
 
