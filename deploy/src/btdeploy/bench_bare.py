@@ -78,19 +78,23 @@ class Accepted(BaseModel):
     application_id: str
 
 
+async def applications_pool(table: str) -> asyncpg.Pool:
+    """A service-sized pool on `BT_BENCH_BARE_DSN`, and `table` for the applications made there if missing."""
+    pool = await asyncpg.create_pool(os.environ["BT_BENCH_BARE_DSN"], min_size=POOL_SIZE, max_size=POOL_SIZE)
+    await pool.execute(
+        f"CREATE TABLE IF NOT EXISTS {table} (application_id uuid PRIMARY KEY, service_id text NOT NULL,"
+        " applicant_iin text NOT NULL, body jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"
+    )
+    return pool
+
+
 def endpoint_app() -> FastAPI:
     """The bare insert endpoint; the table is made at start if missing."""
     pool: dict[str, asyncpg.Pool] = {}
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        pool["db"] = await asyncpg.create_pool(
-            os.environ["BT_BENCH_BARE_DSN"], min_size=POOL_SIZE, max_size=POOL_SIZE
-        )
-        await pool["db"].execute(
-            f"CREATE TABLE IF NOT EXISTS {TABLE} (application_id uuid PRIMARY KEY, service_id text NOT NULL,"
-            " applicant_iin text NOT NULL, body jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"
-        )
+        pool["db"] = await applications_pool(TABLE)
         yield
         await pool["db"].close()
 

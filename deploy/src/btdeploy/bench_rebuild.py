@@ -96,38 +96,30 @@ async def raw_read(
     return Rate(read, time.perf_counter() - started)
 
 
+def _printed_rate(what: str, argv: Sequence[str], env: dict[str, str] | None = None) -> Rate:
+    """Run `python -m <argv>` in a process of its own and read the rate it prints (`…: N events in S s`)."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-m", *argv], env=env, capture_output=True, text=True, check=True)
+    found = _PRINTED.search(done.stdout)
+    if found is None:
+        raise RuntimeError(f"unexpected output of the {what}: {done.stdout!r} {done.stderr!r}")
+    return Rate(int(found.group(1)), float(found.group(2)))
+
+
 def replay_skeleton(dsn: str, group: str) -> Rate:
     """`python -m btdeploy.bench_replay_skeleton` (the least a rebuild from the kept history can do), run as the
     rebuild is, in a process of its own; the rate it prints."""
-    import subprocess
-
-    done = subprocess.run(
-        [sys.executable, "-m", "btdeploy.bench_replay_skeleton", dsn, group],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    found = _PRINTED.search(done.stdout)
-    if found is None:
-        raise RuntimeError(f"unexpected output of the replay skeleton: {done.stdout!r} {done.stderr!r}")
-    return Rate(int(found.group(1)), float(found.group(2)))
+    return _printed_rate("replay skeleton", ["btdeploy.bench_replay_skeleton", dsn, group])
 
 
 def rebuild(dsn: str, target: str, projection: str, options: Sequence[str] = ()) -> Rate:
     """`python -m btkernel.rebuild`, as an operator runs it; the rate it prints (its own time, prepare to swap)."""
-    import subprocess
-
-    done = subprocess.run(
-        [sys.executable, "-m", "btkernel.rebuild", target, projection, *options],
-        env={**os.environ, "BT_DATABASE_URL": dsn, "BT_LOG_LEVEL": "WARNING"},
-        capture_output=True,
-        text=True,
-        check=True,
+    return _printed_rate(
+        "rebuild",
+        ["btkernel.rebuild", target, projection, *options],
+        {**os.environ, "BT_DATABASE_URL": dsn, "BT_LOG_LEVEL": "WARNING"},
     )
-    found = _PRINTED.search(done.stdout)
-    if found is None:
-        raise RuntimeError(f"unexpected output of the rebuild: {done.stdout!r} {done.stderr!r}")
-    return Rate(int(found.group(1)), float(found.group(2)))
 
 
 def lines(registered: int, consumed: Rate, raw: Rate, own: Rate) -> list[str]:

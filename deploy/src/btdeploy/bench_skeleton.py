@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI, Response
 
-from btdeploy.bench_bare import POOL_SIZE, ROUTE, Accepted, BirthApplication
+from btdeploy.bench_bare import ROUTE, Accepted, BirthApplication, applications_pool
+from btdeploy.bench_kafka import raw_producer
 from btdeploy.ports import free_ports
 from btdeploy.processes import ServiceProcess
 from btkernel.kafka_client import sasl_options
@@ -65,23 +66,15 @@ def endpoint_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        state["db"] = await asyncpg.create_pool(
-            os.environ["BT_BENCH_BARE_DSN"], min_size=POOL_SIZE, max_size=POOL_SIZE
-        )
-        await state["db"].execute(
-            f"CREATE TABLE IF NOT EXISTS {APPLICATIONS} (application_id uuid PRIMARY KEY, service_id text NOT NULL,"
-            " applicant_iin text NOT NULL, body jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now())"
-        )
-        state["kafka"] = AIOKafkaProducer(
-            **_kafka_options(), acks="all", enable_idempotence=True, linger_ms=0
-        )
+        state["topic"] = os.environ["BT_BENCH_SKELETON_TOPIC"]
+        state["db"] = await applications_pool(APPLICATIONS)
+        state["kafka"] = raw_producer(_kafka_options(), state["topic"], transactional=False)
         await state["kafka"].start()
         yield
         await state["kafka"].stop()
         await state["db"].close()
 
     app = FastAPI(lifespan=lifespan)
-    topic = os.environ.get("BT_BENCH_SKELETON_TOPIC", "")
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -104,7 +97,9 @@ def endpoint_app() -> FastAPI:
             "submitted_at": received_at.isoformat(),
             "application": json.loads(document),
         }
-        await state["kafka"].send_and_wait(topic, json.dumps(event).encode(), key=application_id.bytes)
+        await state["kafka"].send_and_wait(
+            state["topic"], json.dumps(event).encode(), key=application_id.bytes
+        )
         return Accepted(application_id=str(application_id))
 
     return app
