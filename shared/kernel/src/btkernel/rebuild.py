@@ -18,13 +18,16 @@ The history is the projection's source of truth:
 Phases: **prepare** (one transaction: schema, copies, progress table — a crash leaves all or nothing; a second run
 finds it and resumes), **replay** (batches, each one transaction with its progress, until nothing is pending —
 live traffic keeps adding to the history meanwhile; a projection that defers its indexes has its copies' secondary
-ones added after the first pass, `Projection.defer_indexes`), **swap** (one transaction: an ACCESS EXCLUSIVE lock on the live
-tables — writers and readers wait, nobody fails — the last pending events applied, the live tables moved to
-`bt_retired_<projection>` and the copies to `public`, the build's schema dropped). A live transaction that appended
-an event but had not yet written the projection when the lock was taken writes the new table after the swap
-(PostgreSQL resolves the name again once it gets its lock), and the build did not see its uncommitted event: each
-event lands in the new table exactly once. The consumer's checkpoint — its processed-events record and committed
-Kafka offsets — stays as it is and is right for the new table, which holds exactly the events it names.
+ones added after the first pass, `Projection.defer_indexes`), **swap** (one transaction: an ACCESS EXCLUSIVE lock on
+the live tables — writers and readers wait, nobody fails — the last pending events applied, the live tables moved to
+`bt_retired_<projection>` and the copies to `public`, the build's schema dropped; the retired tables are dropped
+after it, once the live ones are free, unless `--keep-retired`). The catch-up rounds and the swap's locked one look
+only at the own streams journaled since the first pass's horizon (`Horizon`), not at the whole history. A live
+transaction that appended an event but had not yet written the projection when the lock was taken writes the new
+table after the swap (PostgreSQL resolves the name again once it gets its lock), and the build did not see its
+uncommitted event: each event lands in the new table exactly once. The consumer's checkpoint — its processed-events
+record and committed Kafka offsets — stays as it is and is right for the new table, which holds exactly the events
+it names.
 
 A source may also offer a batch entry point (`OwnStreams.replay_many`, `ConsumedEvents.apply_many`): the same live
 function decides the rows of many events, and they are written a statement per table (`btkernel.rebuild_rows`).
@@ -337,6 +340,10 @@ async def add_deferred_indexes(conn: asyncpg.Connection, p: Projection) -> None:
     if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{schema}.{DEFERRED}"):
         return  # a build prepared before deferring existed: it kept its indexes
     async with conn.transaction():
+        # Committed once flushed: the indexes' pages go to the WAL as they are built, tens of megabytes, and left to
+        # the swap's durable commit that flush was most of the time it held its lock (68 of 81 ms at 100,000
+        # records; issue 13 P3).
+        await conn.execute("SET LOCAL synchronous_commit = on")
         for r in await conn.fetch(f"SELECT name, ddl FROM {schema}.{DEFERRED} ORDER BY name"):
             await conn.execute(r["ddl"])
         await conn.execute(f"DELETE FROM {schema}.{DEFERRED}")
@@ -355,17 +362,59 @@ class Shard:
     of: int
 
 
+@dataclass(frozen=True)
+class Horizon:
+    """Where a build's first pass stood in the own history: the oldest transaction still running (`xmin` of a
+    snapshot, as `xid8` text) when it began, taken before any shard's snapshot. Every event appended by an older
+    transaction had committed by then, so every shard's pass saw it; an event it did not see was appended by this
+    transaction or a later one, and the journal (`history_journal`, ADR 0030: an entry per event, in the appending
+    transaction, with its `xid`) names its stream. So the catch-up rounds and the swap's locked one look only at
+    the streams journaled since (`history_journal_xid`), not at the whole history: at 100,000 events that scan
+    was most of the swap's 140–230 ms under its ACCESS EXCLUSIVE lock, and it grows with the history (issue 13
+    P3; ADR 0027). Own streams only: a kept envelope has no journal, and a merged history is asked of its sources."""
+
+    xmin: str
+
+
+# A stream journaled since the horizon: the parameter's number is filled in.
+_SINCE_HORIZON = (
+    " AND e.stream_id IN (SELECT j.stream_id FROM history_journal j WHERE j.xid >= $%d::text::xid8)"
+)
+
+
+async def horizon(conn: asyncpg.Connection, p: Projection) -> Horizon | None:
+    """The horizon of a first pass about to begin (see `Horizon`); None for a source other than own streams. On a
+    connection outside a transaction, so the snapshot is the moment's."""
+    if not isinstance(p.source, OwnStreams):
+        return None
+    # A journal never analyzed (a database just loaded, before autovacuum came by) leaves the planner guessing a
+    # third of it newer than any horizon: it read all of it, filtering by xid. With any statistics, PostgreSQL reads
+    # the index's true end and takes the few entries by `history_journal_xid` (ANALYZE samples; once).
+    if await conn.fetchval(
+        "SELECT last_analyze IS NULL AND last_autoanalyze IS NULL FROM pg_stat_user_tables"
+        " WHERE relid = 'history_journal'::regclass"
+    ):
+        await conn.execute("ANALYZE history_journal")
+    return Horizon(await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))
+
+
 async def replay_pending(
-    conn: asyncpg.Connection, p: Projection, *, batch: int = 500, shard: Shard | None = None
+    conn: asyncpg.Connection,
+    p: Projection,
+    *,
+    batch: int = 500,
+    shard: Shard | None = None,
+    since: Horizon | None = None,
 ) -> int:
     """Project everything in the history the build has not projected yet (of `shard`, or all), a batch per
-    transaction; the number of events projected."""
+    transaction; the number of events projected. With `since` (own streams), only streams appended to since the
+    first pass's horizon are looked at."""
     total = 0
     after: Any = None
     while True:
         async with conn.transaction():
             if isinstance(p.source, OwnStreams):
-                done, after = await _replay_streams(conn, p.source, batch, after, shard)
+                done, after = await _replay_streams(conn, p.source, batch, after, shard, since)
             elif isinstance(p.source, MergedHistory):
                 done, after = await _replay_merged(conn, p.source, batch, after, shard)
             else:
@@ -385,19 +434,26 @@ _SUBJECT = "coalesce(pe.envelope->>'subject', '')"
 
 
 async def _replay_streams(
-    conn: asyncpg.Connection, source: OwnStreams, batch: int, after: str | None, shard: Shard | None
+    conn: asyncpg.Connection,
+    source: OwnStreams,
+    batch: int,
+    after: str | None,
+    shard: Shard | None,
+    since: Horizon | None = None,
 ) -> tuple[int, str | None]:
     heads = await conn.fetch(
         "SELECT e.stream_id, max(e.version) AS head, coalesce(max(p.version), 0) AS done FROM events e"
         f" LEFT JOIN {PROGRESS} p ON p.stream_id = e.stream_id"
         " WHERE e.stream_type = ANY($1::text[]) AND ($2::text IS NULL OR e.stream_id > $2)"
         f" AND {_IN_SHARD % (4, 'e.stream_id', 5, 4)}"
+        f"{_SINCE_HORIZON % 6 if since is not None else ''}"
         " GROUP BY e.stream_id HAVING max(e.version) > coalesce(max(p.version), 0)"
         " ORDER BY e.stream_id LIMIT $3",
         list(source.stream_types),
         after,
         batch,
         *_shard_args(shard),
+        *([since.xmin] if since is not None else []),
     )
     if not heads:
         return 0, None
@@ -672,15 +728,18 @@ async def _replay_merged_kept(
     return len(rows), (last["processed_at"], last["topic"], last["kafka_partition"], last["kafka_offset"])
 
 
-async def _anything_pending(conn: asyncpg.Connection, p: Projection) -> bool:
-    """Whether the history holds an event the build has not projected; a merged history is always asked of its
-    sources (its progress is by event and group, and it settles its reference data as each pass begins)."""
+async def _anything_pending(conn: asyncpg.Connection, p: Projection, since: Horizon | None = None) -> bool:
+    """Whether the history holds an event the build has not projected (of the streams journaled since `since`);
+    a merged history is always asked of its sources (its progress is by event and group, and it settles its
+    reference data as each pass begins)."""
     if isinstance(p.source, OwnStreams):
         found: bool = await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM events e"
             f" LEFT JOIN {PROGRESS} p ON p.stream_id = e.stream_id"
-            " WHERE e.stream_type = ANY($1::text[]) AND e.version > coalesce(p.version, 0))",
+            " WHERE e.stream_type = ANY($1::text[]) AND e.version > coalesce(p.version, 0)"
+            f"{_SINCE_HORIZON % 2 if since is not None else ''})",
             list(p.source.stream_types),
+            *([since.xmin] if since is not None else []),
         )
         return found
     if isinstance(p.source, ConsumedEvents):
@@ -697,10 +756,15 @@ async def _anything_pending(conn: asyncpg.Connection, p: Projection) -> bool:
 
 
 async def swap(
-    conn: asyncpg.Connection, p: Projection, *, keep_retired: bool = False, lock_timeout_s: float = 5.0
+    conn: asyncpg.Connection,
+    p: Projection,
+    *,
+    keep_retired: bool = False,
+    lock_timeout_s: float = 5.0,
+    since: Horizon | None = None,
 ) -> int:
     """The last pending events and the exchange of the tables, in one transaction; the number of events projected
-    under the lock."""
+    under the lock (of the streams journaled since `since`, when the build's first pass took one)."""
     schema, retired = _ident(p.build_schema), _ident(p.retired_schema)
     live = ", ".join(f"public.{_ident(t)}" for t in p.tables)
     async with conn.transaction():
@@ -718,16 +782,30 @@ async def swap(
             await _check_same_shape(conn, schema, table)
         # Added after the first pass already; a build that swaps without one (a test's) adds them here.
         await add_deferred_indexes(conn, p)
-        caught_up = await replay_pending(conn, p, batch=5000)
+        caught_up = await replay_pending(conn, p, batch=5000, since=since)
         await conn.execute(f"DROP SCHEMA IF EXISTS {retired} CASCADE")
         await conn.execute(f"CREATE SCHEMA {retired}")
         for table in p.tables:
             await conn.execute(f"ALTER TABLE public.{table} SET SCHEMA {retired}")
             await conn.execute(f"ALTER TABLE {schema}.{table} SET SCHEMA public")
         await conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        if not keep_retired:
-            await conn.execute(f"DROP SCHEMA {retired} CASCADE")
+    if not keep_retired:
+        await _drop_retired(conn, p, lock_timeout_s)
     return caught_up
+
+
+async def _drop_retired(conn: asyncpg.Connection, p: Projection, lock_timeout_s: float) -> None:
+    """The swapped-out tables dropped once the live ones are free again: dropped under the swap's lock, their files
+    were unlinked by its commit, most of the time it held the lock (65 of 87 ms at 100,000 records; issue 13 P3).
+    Dropping a foreign key locks the table it points at, so not waited for longer than the swap would; left for the
+    next swap to drop when that cannot be had."""
+    try:
+        async with conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+            await conn.execute(f"DROP SCHEMA IF EXISTS {_ident(p.retired_schema)} CASCADE")
+    except asyncpg.PostgresError as exc:
+        # Housekeeping after a swap that is done: said, not raised (the next swap drops the schema under its lock).
+        log.warning("rebuild_retired_left", projection=p.name, schema=p.retired_schema, error=repr(exc))
 
 
 async def _check_same_shape(conn: asyncpg.Connection, schema: str, table: str) -> None:
@@ -774,7 +852,9 @@ async def rebuild(
         # Opened at once: each is a log-in and two type lookups, ~8 ms of a 20,000-event build's 700.
         helpers = list(await asyncio.gather(*(_build_connection(dsn, p) for _ in range(workers - 1))))
         shards = [conn, *helpers]
-        # The first pass reads the history once per shard; the rounds after it take what arrived meanwhile.
+        # The first pass reads the history once per shard; the rounds after it take what arrived meanwhile, from
+        # the streams journaled since this horizon on (taken before any shard's snapshot).
+        since = await horizon(conn, p)
         if not isinstance(p.source, (OwnStreams, ConsumedEvents)):
             counts = [0]  # no first pass of its own: the rounds do it all
         elif processes > 1:
@@ -801,14 +881,15 @@ async def rebuild(
         )
         for _ in range(rounds):
             # Each round takes what arrived during the one before; the swap's locked catch-up gets what is left.
-            # Whether anything did is asked first, in one query: each shard of a round reads the whole history to
-            # find its part (issue 13 P3: after a first pass that nothing followed, four shards' scans were a
-            # quarter of the database's work of a build).
-            if not await _anything_pending(conn, p):
+            # Whether anything did is asked first, in one query: each shard of a round reads the history to find
+            # its part (own streams: those journaled since the horizon; kept envelopes: all of the group's), and
+            # after a first pass that nothing followed four shards' scans were a quarter of the database's work of
+            # a build (issue 13 P3).
+            if not await _anything_pending(conn, p, since):
                 break
             counts = await asyncio.gather(
                 *(
-                    replay_pending(c, p, batch=batch, shard=Shard(i, len(shards)))
+                    replay_pending(c, p, batch=batch, shard=Shard(i, len(shards)), since=since)
                     for i, c in enumerate(shards)
                 )
             )
@@ -817,11 +898,11 @@ async def rebuild(
                 break
         for attempt in range(1, 6):
             try:
-                events += await swap(conn, p, keep_retired=keep_retired)
+                events += await swap(conn, p, keep_retired=keep_retired, since=since)
                 break
             except asyncpg.LockNotAvailableError:
                 log.warning("rebuild_swap_waited", projection=p.name, attempt=attempt)
-                events += await replay_pending(conn, p, batch=batch)
+                events += await replay_pending(conn, p, batch=batch, since=since)
         else:
             raise RebuildRefused(f"{p.name}: the live tables stayed busy; run again (the build resumes)")
         report = Report(p.name, events, time.monotonic() - started, resumed)

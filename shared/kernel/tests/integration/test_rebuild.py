@@ -431,3 +431,51 @@ async def test_a_deferring_build_writes_its_first_pass_without_secondary_indexes
     await rebuild.rebuild(dsn, DEFERRING, batch=7, processes=2)
     assert await _indexes(pool) == before
     assert await _table(pool) == expected
+
+
+async def test_the_catch_up_looks_only_at_streams_journaled_since_the_first_passs_horizon(
+    counters_db: tuple[str, asyncpg.Pool],
+) -> None:
+    dsn, pool = counters_db
+    for n in range(30):
+        await _move(pool, f"s-{n % 5}", n + 1)
+    conn = await rebuild._build_connection(dsn, COUNTERS)
+    try:
+        assert await rebuild.prepare(conn, COUNTERS) is False
+        since = await rebuild.horizon(conn, COUNTERS)
+        assert since is not None
+        reader = await rebuild._build_connection(dsn, COUNTERS)
+        try:
+            assert await rebuild.bulk_replay(reader, conn, COUNTERS) == 30
+        finally:
+            await reader.close()
+        assert not await rebuild._anything_pending(conn, COUNTERS, since)
+        # Appended after the horizon: its stream is in the journal since then.
+        await _move(pool, "s-1", 100)
+        # Pending but appended before the horizon, which no real pass leaves behind: made so by forgetting that s-2
+        # was projected. Only a scan of the whole history finds it, and a catch-up from the horizon does not.
+        await conn.execute("DELETE FROM bt_rebuild_counters.bt_progress WHERE stream_id = 's-2'")
+        await conn.execute("DELETE FROM bt_rebuild_counters.counters WHERE stream_id = 's-2'")
+        assert await rebuild._anything_pending(conn, COUNTERS, since)
+        assert await rebuild.replay_pending(conn, COUNTERS, since=since) == 1  # s-1's new event, no more
+        assert not await rebuild._anything_pending(conn, COUNTERS, since)
+        assert await rebuild._anything_pending(conn, COUNTERS)
+        assert await rebuild.replay_pending(conn, COUNTERS) == 6  # s-2 whole, found by the scan
+        await rebuild.swap(conn, COUNTERS, since=since)
+    finally:
+        await conn.close()
+    assert await _table(pool) == await _expected(pool)
+    # Swapped out, then dropped once the live table was free again.
+    assert await pool.fetchval("SELECT to_regnamespace('bt_retired_counters')") is None
+
+
+async def test_a_horizon_is_taken_for_own_streams_only(counters_db: tuple[str, asyncpg.Pool]) -> None:
+    _, pool = counters_db
+    async with pool.acquire() as conn:
+        assert await rebuild.horizon(conn, SEEN) is None
+        first = await rebuild.horizon(conn, COUNTERS)
+        await _move(pool, "s-9", 1)
+        later = await rebuild.horizon(conn, COUNTERS)
+        assert first is not None
+        assert later is not None
+        assert int(later.xmin) > int(first.xmin)
