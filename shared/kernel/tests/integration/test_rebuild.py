@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -271,10 +271,9 @@ async def test_an_interrupted_build_resumes_and_the_live_table_is_untouched_mean
     assert await _table(pool) == await _expected(pool)
 
 
-async def test_a_consumer_projection_is_rebuilt_from_what_the_consumer_kept(
-    counters_db: tuple[str, asyncpg.Pool],
-) -> None:
-    dsn, pool = counters_db
+def _seen_consumer(pool: asyncpg.Pool) -> Callable[[int, str, dict[str, Any]], Awaitable[str]]:
+    """`deliver(offset, type, data)`: an event applied by group `test.seen`'s consumer as if read from Kafka at
+    `offset` (partition `offset % 3`), kept as it keeps what it applies; what `apply_once` answered."""
     consumer = IdempotentConsumer(
         pool=pool,
         kafka={},  # type: ignore[typeddict-item]
@@ -296,6 +295,15 @@ async def test_a_consumer_projection_is_rebuilt_from_what_the_consumer_kept(
         )
         record = SimpleNamespace(topic="test.rebuild", partition=offset % 3, offset=offset)
         return await consumer.apply_once(env, record)
+
+    return deliver
+
+
+async def test_a_consumer_projection_is_rebuilt_from_what_the_consumer_kept(
+    counters_db: tuple[str, asyncpg.Pool],
+) -> None:
+    dsn, pool = counters_db
+    deliver = _seen_consumer(pool)
 
     # v1 is upcast before the consumer looks at the type: the v2 handler applies it, no second handler.
     assert await deliver(0, V1, {"by": 5}) == "applied"
@@ -433,23 +441,36 @@ async def test_a_deferring_build_writes_its_first_pass_without_secondary_indexes
     assert await _table(pool) == expected
 
 
+async def _first_pass_with_a_horizon(
+    dsn: str, p: rebuild.Projection, events: int
+) -> tuple[asyncpg.Connection, rebuild.Horizon]:
+    """A build prepared, its horizon taken and its first pass run (`events` projected, nothing pending after it), as
+    `rebuild.rebuild` does; the build's connection (the caller closes it) and the horizon."""
+    conn = await rebuild._build_connection(dsn, p)
+    try:
+        assert await rebuild.prepare(conn, p) is False
+        since = await rebuild.horizon(conn, p)
+        assert since is not None
+        reader = await rebuild._build_connection(dsn, p)
+        try:
+            assert await rebuild.bulk_replay(reader, conn, p) == events
+        finally:
+            await reader.close()
+        assert not await rebuild._anything_pending(conn, p, since)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn, since
+
+
 async def test_the_catch_up_looks_only_at_streams_journaled_since_the_first_passs_horizon(
     counters_db: tuple[str, asyncpg.Pool],
 ) -> None:
     dsn, pool = counters_db
     for n in range(30):
         await _move(pool, f"s-{n % 5}", n + 1)
-    conn = await rebuild._build_connection(dsn, COUNTERS)
+    conn, since = await _first_pass_with_a_horizon(dsn, COUNTERS, 30)
     try:
-        assert await rebuild.prepare(conn, COUNTERS) is False
-        since = await rebuild.horizon(conn, COUNTERS)
-        assert since is not None
-        reader = await rebuild._build_connection(dsn, COUNTERS)
-        try:
-            assert await rebuild.bulk_replay(reader, conn, COUNTERS) == 30
-        finally:
-            await reader.close()
-        assert not await rebuild._anything_pending(conn, COUNTERS, since)
         # Appended after the horizon: its stream is in the journal since then.
         await _move(pool, "s-1", 100)
         # Pending but appended before the horizon, which no real pass leaves behind: made so by forgetting that s-2
@@ -494,43 +515,14 @@ async def test_a_consumer_projections_catch_up_looks_only_at_envelopes_kept_sinc
     counters_db: tuple[str, asyncpg.Pool],
 ) -> None:
     dsn, pool = counters_db
-    consumer = IdempotentConsumer(
-        pool=pool,
-        kafka={},  # type: ignore[typeddict-item]
-        group_id="test.seen",
-        topics=["test.rebuild"],
-        handler=on_seen,
-        service="test",
-        event_types=[CounterMoved.TYPE],
-    )
-
-    async def deliver(offset: int) -> str:
-        env = Envelope.new(
-            type=CounterMoved.TYPE,
-            source="/t",
-            subject=f"k{offset % 3}",
-            data={"delta": offset, "reason": "r"},
-            correlation_id=None,
-            causation_id=None,
-        )
-        return await consumer.apply_once(
-            env, SimpleNamespace(topic="test.rebuild", partition=offset % 3, offset=offset)
-        )
+    deliver = _seen_consumer(pool)
+    moved = CounterMoved.TYPE
 
     for n in range(20):
-        assert await deliver(n) == "applied"
-    conn = await rebuild._build_connection(dsn, SEEN)
+        assert await deliver(n, moved, {"delta": n, "reason": "r"}) == "applied"
+    conn, since = await _first_pass_with_a_horizon(dsn, SEEN, 20)
     try:
-        assert await rebuild.prepare(conn, SEEN) is False
-        since = await rebuild.horizon(conn, SEEN)
-        assert since is not None
-        reader = await rebuild._build_connection(dsn, SEEN)
-        try:
-            assert await rebuild.bulk_replay(reader, conn, SEEN) == 20
-        finally:
-            await reader.close()
-        assert not await rebuild._anything_pending(conn, SEEN, since)
-        assert await deliver(20) == "applied"  # kept after the horizon
+        assert await deliver(20, moved, {"delta": 20, "reason": "r"}) == "applied"  # kept after the horizon
         # Kept before the horizon and pending, which no real pass leaves behind: made so by forgetting it was
         # projected. Only a read of the group's whole record finds it.
         old = await conn.fetchval("SELECT event_id FROM processed_events WHERE kafka_offset = 4")
