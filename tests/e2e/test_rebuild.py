@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 from typing import Any
 
@@ -110,6 +111,8 @@ async def test_records_and_known_records_rebuilt_while_births_are_registered(
         for _ in range(3):
             printed = await _cli_rebuild(registry_dsn)
             assert "swapped in" in printed
+            # How long requests may have waited for the swap, said to the operator.
+            assert re.search(r"the live tables locked for \d+ ms", printed), printed
             # The table swapped out was written by the commands: the rebuild wrote each of its rows alike.
             retired = await _rows(registry_dsn, "bt_retired_records.records", "record_id")
             rebuilt = await _rows(registry_dsn, "records", "record_id")

@@ -154,6 +154,8 @@ class Report:
     events: int
     seconds: float
     resumed: bool
+    # How long the live tables were locked for the swap: what requests waited at most.
+    locked_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -778,6 +780,14 @@ async def _anything_pending(conn: asyncpg.Connection, p: Projection, since: Hori
 # -- swap --
 
 
+@dataclass(frozen=True)
+class Swapped:
+    """What the swap did under its lock: the events it projected, and how long it held the live tables."""
+
+    events: int
+    locked_s: float
+
+
 async def swap(
     conn: asyncpg.Connection,
     p: Projection,
@@ -785,9 +795,9 @@ async def swap(
     keep_retired: bool = False,
     lock_timeout_s: float = 5.0,
     since: Horizon | None = None,
-) -> int:
-    """The last pending events and the exchange of the tables, in one transaction; the number of events projected
-    under the lock (of the streams journaled since `since`, when the build's first pass took one)."""
+) -> Swapped:
+    """The last pending events and the exchange of the tables, in one transaction; the events projected under the
+    lock (of what was written since `since`, when the build's first pass took one) and how long it was held."""
     schema, retired = _ident(p.build_schema), _ident(p.retired_schema)
     live = ", ".join(f"public.{_ident(t)}" for t in p.tables)
     async with conn.transaction():
@@ -801,6 +811,7 @@ async def swap(
         # there, under ACCESS EXCLUSIVE, and writers take them first (the notification consumer writes
         # `applications`, then the log) — taken last, a writer between the two would deadlock the swap.
         await conn.execute(f"LOCK TABLE {await _referenced(conn, p)}{live} IN ACCESS EXCLUSIVE MODE")
+        locked_at = time.monotonic()
         for table in p.tables:
             await _check_same_shape(conn, schema, table)
         # Added after the first pass already; a build that swaps without one (a test's) adds them here.
@@ -812,9 +823,16 @@ async def swap(
             await conn.execute(f"ALTER TABLE public.{table} SET SCHEMA {retired}")
             await conn.execute(f"ALTER TABLE {schema}.{table} SET SCHEMA public")
         await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    swapped = Swapped(caught_up, time.monotonic() - locked_at)  # the lock ends with the commit
+    log.info(
+        "rebuild_swap_locked",
+        projection=p.name,
+        events=caught_up,
+        locked_ms=round(swapped.locked_s * 1000, 1),
+    )
     if not keep_retired:
         await _drop_retired(conn, p, lock_timeout_s)
-    return caught_up
+    return swapped
 
 
 async def _drop_retired(conn: asyncpg.Connection, p: Projection, lock_timeout_s: float) -> None:
@@ -921,14 +939,15 @@ async def rebuild(
                 break
         for attempt in range(1, 6):
             try:
-                events += await swap(conn, p, keep_retired=keep_retired, since=since)
+                swapped = await swap(conn, p, keep_retired=keep_retired, since=since)
+                events += swapped.events
                 break
             except asyncpg.LockNotAvailableError:
                 log.warning("rebuild_swap_waited", projection=p.name, attempt=attempt)
                 events += await replay_pending(conn, p, batch=batch, since=since)
         else:
             raise RebuildRefused(f"{p.name}: the live tables stayed busy; run again (the build resumes)")
-        report = Report(p.name, events, time.monotonic() - started, resumed)
+        report = Report(p.name, events, time.monotonic() - started, resumed, swapped.locked_s)
         log.info("rebuild_swapped", projection=p.name, events=events, seconds=round(report.seconds, 3))
         return report
     finally:
@@ -1050,7 +1069,8 @@ async def _cli(argv: list[str]) -> int:
         return 1
     print(
         f"{report.projection}: {report.events} events in {report.seconds:.2f} s ({report.rate:.0f}/s)"
-        f"{', resumed' if report.resumed else ''}; swapped in"
+        f"{', resumed' if report.resumed else ''}; swapped in, the live tables locked for"
+        f" {report.locked_s * 1000:.0f} ms"
     )
     return 0
 

@@ -228,6 +228,7 @@ async def test_rebuild_while_writers_and_readers_go_on_loses_and_doubles_nothing
     assert reads > 0
     assert report.events >= 360
     assert not report.resumed
+    assert 0 < report.locked_s < report.seconds
     expected = await _expected(pool)
     assert await _table(pool) == expected
     assert before != expected  # the comparison saw the writes of the rebuild's time
@@ -482,7 +483,9 @@ async def test_the_catch_up_looks_only_at_streams_journaled_since_the_first_pass
         assert not await rebuild._anything_pending(conn, COUNTERS, since)
         assert await rebuild._anything_pending(conn, COUNTERS)
         assert await rebuild.replay_pending(conn, COUNTERS) == 6  # s-2 whole, found by the scan
-        await rebuild.swap(conn, COUNTERS, since=since)
+        swapped = await rebuild.swap(conn, COUNTERS, since=since)
+        assert swapped.events == 0
+        assert swapped.locked_s > 0
     finally:
         await conn.close()
     assert await _table(pool) == await _expected(pool)
