@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from btdeploy import bench, bench_p3, bench_procs, bench_report, bench_results
+from btdeploy import bench, bench_p3, bench_procs, bench_rebuild, bench_report, bench_results
 from btdeploy.bench_rebuild import Rate
 from btdeploy.bench_stats import (
     Figure,
@@ -211,6 +211,16 @@ async def test_a_broken_connection_or_a_timeout_is_an_error_of_the_step_not_the_
         load = await bench_load.closed_loop(bench_load.bare_sender(http), 5, 2, first=1)
     assert sorted(load.accepted_at) == ["a-1", "a-5"]
     assert load.errors == 3
+
+
+def test_a_rebuilds_printed_line_gives_its_rate_and_how_long_its_swap_held_the_live_tables() -> None:
+    said = "records: 100000 events in 8.42 s (11876/s); swapped in, the live tables locked for 14 ms\n"
+    assert bench_rebuild.printed(said) == Rate(100_000, 8.42, 14.0)
+    # The replay skeleton swaps nothing; a line without a rate is not one.
+    assert bench_rebuild.printed("skeleton: 18961 events in 0.35 s\n") == Rate(18_961, 0.35)
+    assert bench_rebuild.printed("refused: a rebuild of records is running already") is None
+    line = bench_p3._line("rebuild records (registry)", Rate(100_000, 8.42, 14.0), Rate(100_000, 1.0))
+    assert line.endswith("× raw 0.12   the live table locked 14 ms")
 
 
 def test_p3_keeps_the_median_run_of_each_measurement() -> None:

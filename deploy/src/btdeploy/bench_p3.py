@@ -141,6 +141,9 @@ async def at_scale(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
         "rebuild_records_per_s": own.per_second,
         "rebuild_records_events": own.events,
         "rebuild_records_all_per_s": [r.per_second for r in owns],
+        # How long each swap held the live table, each run in turn (ms): what requests waited at most.
+        "rebuild_records_locked_ms": [r.locked_ms for r in owns],
+        "rebuild_known_records_locked_ms": [r.locked_ms for r in consumeds],
         "skeleton_replay_per_s": skeleton.per_second,
         "skeleton_replay_all_per_s": [r.per_second for r in skeletons],
         "lines": [
@@ -153,8 +156,10 @@ async def at_scale(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
 
 def _line(name: str, r: bench_rebuild.Rate, raw: bench_rebuild.Rate) -> str:
     ratio = f"{r.per_second / raw.per_second:.2f}" if raw.per_second else "n/a"
+    locked = f"   the live table locked {r.locked_ms:.0f} ms" if r.locked_ms is not None else ""
     return (
         f"{name:<32} {r.events:>8} events in {r.seconds:7.2f} s {r.per_second:9.0f} events/s   × raw {ratio}"
+        f"{locked}"
     )
 
 

@@ -24,12 +24,15 @@ from btdeploy.stack import Stack
 OFFICE = "almaty-almaly"
 RECORD_TOPIC = "civreg.record"
 _PRINTED = re.compile(r": (\d+) events in ([0-9.]+) s")
+_LOCKED = re.compile(r"the live tables locked for (\d+) ms")
 
 
 @dataclass(frozen=True)
 class Rate:
     events: int
     seconds: float
+    # A rebuild's: how long its swap held the live tables (what requests waited at most), as it printed it.
+    locked_ms: float | None = None
 
     @property
     def per_second(self) -> float:
@@ -101,10 +104,19 @@ def _printed_rate(what: str, argv: Sequence[str], env: dict[str, str] | None = N
     import subprocess
 
     done = subprocess.run([sys.executable, "-m", *argv], env=env, capture_output=True, text=True, check=True)
-    found = _PRINTED.search(done.stdout)
-    if found is None:
+    rate = printed(done.stdout)
+    if rate is None:
         raise RuntimeError(f"unexpected output of the {what}: {done.stdout!r} {done.stderr!r}")
-    return Rate(int(found.group(1)), float(found.group(2)))
+    return rate
+
+
+def printed(stdout: str) -> Rate | None:
+    """The rate a command printed (`…: N events in S s`), with a rebuild's lock (`… locked for M ms`) if it said."""
+    found = _PRINTED.search(stdout)
+    if found is None:
+        return None
+    locked = _LOCKED.search(stdout)
+    return Rate(int(found.group(1)), float(found.group(2)), float(locked.group(1)) if locked else None)
 
 
 def replay_skeleton(dsn: str, group: str) -> Rate:

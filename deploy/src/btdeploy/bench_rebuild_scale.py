@@ -362,6 +362,7 @@ def scale_lines(n: int, applied: int, raw: Measured, own: Measured, consumed: Me
             f"   × raw {ratio:5.2f}   CPU {m.cpu_us_per_event:6.0f} µs/event"
             f" ({m.server_cpu_s / r.events * 1e6 if r.events else 0:5.0f} of it the server's)"
             f"   raw's CPU/event ÷ this {cpu_ratio:5.2f}"
+            + (f"   the live table locked {r.locked_ms:.0f} ms" if r.locked_ms is not None else "")
         )
 
     return [
