@@ -397,6 +397,16 @@ _SINCE_HORIZON = (
 _KEPT_SINCE_HORIZON = " AND age(pe.xmin) <= age($%d::text::xid)"
 
 
+def _written_since(since: Horizon | None, n: int, *, kept: bool = False) -> tuple[str, list[str]]:
+    """The condition on what was written since `since`, as parameter `$n`, and that parameter: a stream journaled
+    since (`e`, events), or with `kept` an envelope kept since (`pe`, processed_events); nothing without one."""
+    if since is None:
+        return "", []
+    if kept:
+        return _KEPT_SINCE_HORIZON % n, [since.xid]
+    return _SINCE_HORIZON % n, [since.xmin]
+
+
 async def horizon(conn: asyncpg.Connection, p: Projection) -> Horizon | None:
     """The horizon of a first pass about to begin (see `Horizon`); None for a merged history. On a connection outside
     a transaction, so the snapshot is the moment's."""
@@ -461,19 +471,20 @@ async def _replay_streams(
     shard: Shard | None,
     since: Horizon | None = None,
 ) -> tuple[int, str | None]:
+    written, since_arg = _written_since(since, 6)
     heads = await conn.fetch(
         "SELECT e.stream_id, max(e.version) AS head, coalesce(max(p.version), 0) AS done FROM events e"
         f" LEFT JOIN {PROGRESS} p ON p.stream_id = e.stream_id"
         " WHERE e.stream_type = ANY($1::text[]) AND ($2::text IS NULL OR e.stream_id > $2)"
         f" AND {_IN_SHARD % (4, 'e.stream_id', 5, 4)}"
-        f"{_SINCE_HORIZON % 6 if since is not None else ''}"
+        f"{written}"
         " GROUP BY e.stream_id HAVING max(e.version) > coalesce(max(p.version), 0)"
         " ORDER BY e.stream_id LIMIT $3",
         list(source.stream_types),
         after,
         batch,
         *_shard_args(shard),
-        *([since.xmin] if since is not None else []),
+        *since_arg,
     )
     if not heads:
         return 0, None
@@ -519,12 +530,13 @@ async def _replay_consumed(
     since: Horizon | None = None,
 ) -> tuple[int, tuple[str, int, int] | None]:
     topic, partition, offset = after or ("", -1, -1)
+    written, since_arg = _written_since(since, 8, kept=True)
     rows = await conn.fetch(
         "SELECT pe.event_id, pe.topic, pe.kafka_partition, pe.kafka_offset, pe.envelope FROM processed_events pe"
         f" WHERE pe.consumer_group = $1 AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.event_id)"
         " AND (pe.topic, pe.kafka_partition, pe.kafka_offset) > ($2, $3, $4)"
         f" AND {_IN_SHARD % (6, _SUBJECT, 7, 6)}"
-        f"{_KEPT_SINCE_HORIZON % 8 if since is not None else ''}"
+        f"{written}"
         " ORDER BY pe.topic, pe.kafka_partition, pe.kafka_offset LIMIT $5",
         source.group,
         topic,
@@ -532,7 +544,7 @@ async def _replay_consumed(
         offset,
         batch,
         *_shard_args(shard),
-        *([since.xid] if since is not None else []),
+        *since_arg,
     )
     if not rows:
         return 0, None
@@ -756,22 +768,24 @@ async def _anything_pending(conn: asyncpg.Connection, p: Projection, since: Hori
     merged history is always asked of its sources (its progress is by event and group, and it settles its
     reference data as each pass begins)."""
     if isinstance(p.source, OwnStreams):
+        written, since_arg = _written_since(since, 2)
         found: bool = await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM events e"
             f" LEFT JOIN {PROGRESS} p ON p.stream_id = e.stream_id"
             " WHERE e.stream_type = ANY($1::text[]) AND e.version > coalesce(p.version, 0)"
-            f"{_SINCE_HORIZON % 2 if since is not None else ''})",
+            f"{written})",
             list(p.source.stream_types),
-            *([since.xmin] if since is not None else []),
+            *since_arg,
         )
         return found
     if isinstance(p.source, ConsumedEvents):
+        written, since_arg = _written_since(since, 2, kept=True)
         found = await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM processed_events pe WHERE pe.consumer_group = $1"
             f" AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.event_id)"
-            f"{_KEPT_SINCE_HORIZON % 2 if since is not None else ''})",
+            f"{written})",
             p.source.group,
-            *([since.xid] if since is not None else []),
+            *since_arg,
         )
         return found
     return True
