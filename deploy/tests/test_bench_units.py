@@ -281,10 +281,58 @@ def test_the_skeletons_figures_read_the_platform_against_the_least_the_cards_sha
     assert figs["p2_skeleton_p99"].measured == pytest.approx(2.0)
     assert figs["p2_case_over_skeleton"].measured == pytest.approx(3.0)
     assert figs["p3_skeleton"].measured == pytest.approx(0.5)
-    # Read beside the goals, judged by none of them.
-    assert all(figs[k].goal is None for k in figs if "skeleton" in k)
+    # The skeleton's own figures are held to the platform's goals, their verdicts naming the shape; the platform
+    # read over the skeleton is judged by none.
+    assert [
+        figs[k].verdict for k in ("p1_skeleton", "p1_skeleton_cpu", "p2_skeleton_p99", "p3_skeleton")
+    ] == ["the shape meets it"] * 4
+    assert figs["p1_cpu_over_skeleton"].goal is None
+    assert figs["p2_case_over_skeleton"].goal is None
+    assert bench_report.shape_reach(list(figs.values())) == {"P1": True, "P2": True, "P3": True}
     text = "\n".join(bench_report.skeleton_lines(skeleton))
     assert "notification 1" in text
     assert "total                               12.00" in text
     report = bench_report.report(results | {"p1": None}, list(figs.values()))
     assert "(2 of 100 not kept)" in report
+    assert "held to the goals: P1 met, P2 met, P3 met." in report
+
+
+def test_a_goal_the_skeleton_misses_is_said_to_be_out_of_reach_on_this_machine_in_this_run(
+    tmp_path: Path,
+) -> None:
+    """P1 needs both of its limits; a skeleton figure not measured leaves its goal not measured, never met."""
+    results = {
+        "p1": {
+            "platform": {"per_second": 48.0},
+            "bare": {"per_second": 300.0},
+            "cpu_total_ms": 36.0,
+            "bare_cpu_total_ms": 1.5,
+        },
+        # Throughput within P1 (0.43), CPU not (12 ms ÷ 1.5 = 8.0 is the edge; 13.5 ÷ 1.5 = 9 is past it).
+        "skeleton": {"load": {"per_second": 130.0}, "cpu_total_ms": 13.5},
+        "p2": {
+            "platform_case": {"p99_ms": 30.0},
+            "raw_kafka": {"p99_ms": 5.0},
+            "skeleton_beside": {"kept": {"registry": {"p99_ms": 14.0}}},
+        },
+    }
+    figs = bench_report.figures(results)
+    by_key = {f.key: f for f in figs}
+    assert by_key["p1_skeleton"].verdict == "the shape meets it"
+    assert by_key["p1_skeleton_cpu"].verdict == "the shape misses it"
+    assert by_key["p2_skeleton_p99"].verdict == "the shape meets it"  # 14 ÷ 5 = 2.8
+    assert by_key["p3_skeleton"].verdict == "not measured"
+    reach = bench_report.shape_reach(figs)
+    assert reach == {"P1": False, "P2": True, "P3": None}
+    assert "P1 missed, P2 met, P3 not measured" in bench_report.reach_line(reach)
+    # Kept with the run, and said under its table in the README.
+    run = bench_results.record({"n": 1}, figs, {})
+    assert run["shape_reach"] == {"P1": False, "P2": True, "P3": None}
+    bench_results.write(tmp_path, run, figs)
+    assert json.loads((tmp_path / "results.jsonl").read_text())["shape_reach"]["P1"] is False
+    readme = (tmp_path / "README.md").read_text()
+    assert (
+        "| P1 CPU per submission, the card's skeleton | 13.5 ms | 1.50 (bare) | 9.00 | ≤ 8 | the shape misses it |"
+        in readme
+    )
+    assert "held to the goals: P1 missed, P2 met, P3 not measured." in readme

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from btdeploy import paths
+from btdeploy.bench_report import reach_line, shape_reach
 from btdeploy.bench_stats import Figure, markdown_table
 
 
@@ -60,6 +61,8 @@ def record(args: dict[str, Any], figures: Sequence[Figure], details: dict[str, A
             "cores": os.cpu_count(),
             "args": args,
             "figures": {f.key: f.as_dict() for f in figures},
+            # Per goal, whether the card's skeleton met it in this run: whether the machine allowed it at all.
+            "shape_reach": shape_reach(list(figures)),
             "details": details,
         }
     )
@@ -87,4 +90,6 @@ def write(directory: Path, run: dict[str, Any], figures: Sequence[Figure]) -> tu
             f"\n### {run['date']} · {run['commit'][:12]}{'+dirty' if run['commit'].endswith('+dirty') else ''} · {run['cores']} cores\n\n`{' '.join(args.split())}`\n\n"
             f"{markdown_table(figures)}\n"
         )
+        if any(met is not None for met in run.get("shape_reach", {}).values()):
+            f.write(f"\n{reach_line(run['shape_reach'])}\n")
     return jsonl, readme

@@ -59,11 +59,15 @@ class Goal:
         return f"{'≥' if self.direction == 'at least' else '≤'} {self.value:g}"
 
 
-def verdict(measured: float, goal: Goal | None) -> str:
+def verdict(measured: float, goal: Goal | None, *, shape: bool = False) -> str:
     if goal is None:
         return "(no goal)"
     met = goal.met_by(measured)
-    return "not measured" if met is None else "met" if met else "not met"
+    if met is None:
+        return "not measured"
+    if shape:
+        return "the shape meets it" if met else "the shape misses it"
+    return "met" if met else "not met"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ class Figure:
     bare: float | None
     goal: Goal | None  # None: shown for reading the others (the gateway's hop), judged by nothing
     bare_name: str = "bare"
+    # The figure is the card's skeleton's, held to the platform's goal: whether this machine allows the goal to
+    # any implementation of the shape in this run, not a verdict on the platform (its verdict names the shape).
+    shape: bool = False
 
     @property
     def measured(self) -> float:
@@ -86,7 +93,7 @@ class Figure:
 
     @property
     def verdict(self) -> str:
-        return verdict(self.measured, self.goal)
+        return verdict(self.measured, self.goal, shape=self.shape)
 
     def as_dict(self) -> dict[str, object]:
         return {
