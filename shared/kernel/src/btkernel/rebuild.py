@@ -64,6 +64,7 @@ from btkernel.consumer import Handler, upcast_envelope
 from btkernel.context import Actor, RequestContext
 from btkernel.envelope import Envelope
 from btkernel.eventstore import StoredEvent, stored_event
+from btkernel.rebuild_rows import insert_rows
 
 log = btlog.get(__name__)
 
@@ -579,9 +580,13 @@ async def _project_consumed(conn: asyncpg.Connection, source: ConsumedEvents, ro
                 await source.handler(conn, envelope, ctx)
             finally:
                 context.unbind(token)
-    await conn.execute(
-        f"INSERT INTO {PROGRESS} (event_id) SELECT unnest($1::text[])", [r["event_id"] for r in rows]
-    )
+    await _record_projected(conn, [r["event_id"] for r in rows])
+
+
+async def _record_projected(conn: asyncpg.Connection, event_ids: Sequence[str]) -> None:
+    """Events recorded as projected by the build (`PROGRESS`), in the caller's transaction: by COPY, a row per
+    event of every batch (`insert_rows`)."""
+    await insert_rows(conn, PROGRESS, (("event_id", "text"),), [(i,) for i in event_ids])
 
 
 # -- the first pass: the history read once, in order --
@@ -693,9 +698,7 @@ async def _replay_merged(
     if not rows:
         return 0, None
     applied = [r["event_id"] for r in rows if await source.replay_event(conn, stored_event(r))]
-    await conn.execute(
-        f"INSERT INTO {PROGRESS} (event_id) SELECT unnest($1::text[])", [str(i) for i in applied]
-    )
+    await _record_projected(conn, [str(i) for i in applied])
     return len(applied), ("own", rows[-1]["stream_id"], rows[-1]["version"])
 
 
@@ -755,10 +758,7 @@ async def _replay_merged_kept(
         finally:
             context.unbind(token)
     # By group and id: two groups may apply one event, each to the table.
-    await conn.execute(
-        f"INSERT INTO {PROGRESS} (event_id) SELECT unnest($1::text[])",
-        [f"{r['consumer_group']}/{r['event_id']}" for r in rows],
-    )
+    await _record_projected(conn, [f"{r['consumer_group']}/{r['event_id']}" for r in rows])
     last = rows[-1]
     return len(rows), (last["processed_at"], last["topic"], last["kafka_partition"], last["kafka_offset"])
 

@@ -4,10 +4,11 @@ issue 13 P3).
 A projection's live code writes a row per event, one statement each: right for a command, which has one event, and
 the reason a replay of a million events took an hour. A projection that offers a batch entry point
 (`OwnStreams.replay_many`, `ConsumedEvents.apply_many`) runs the same live function that decides the rows against
-a collecting adapter, then hands the rows here: `INSERT … SELECT * FROM unnest($1::text[], …)` — one round trip and
-one statement for a batch, with the connection's own codecs (jsonb included, which binary COPY cannot encode with
-them). A jsonb column's values may come encoded already (`json_text`): encoding a record's content was a sixth of
-its replay (issue 13 P3).
+a collecting adapter, then hands the rows here: a binary COPY where no column holds JSON (the live write's
+`ON CONFLICT` kept by a savepoint, see `_copied`), else `INSERT … SELECT * FROM unnest($1::text[], …)` — one round
+trip and one statement for a batch, with the connection's own codecs (jsonb included, which binary COPY cannot
+encode with them). A jsonb column's values may come encoded already (`json_text`): encoding a record's content was a
+sixth of its replay (issue 13 P3).
 """
 
 from __future__ import annotations
@@ -68,14 +69,17 @@ async def insert_rows(
     *,
     on_conflict: str = "",
 ) -> None:
-    """`rows` (each in the order of `columns`) into `table`, found on the connection's search path (the build's
-    schema first), in one statement. `on_conflict` is the live statement's clause, e.g.
+    """`rows` (each in the order of `columns`, the table's own types) into `table`, found on the connection's
+    search path (the build's schema first), in one statement. `on_conflict` is the live statement's clause, e.g.
     `ON CONFLICT (record_id) DO NOTHING`, so a batch keeps the live write's meaning."""
     if not rows:
         return
     _checked(columns)
     if not _NAME.match(table):
         raise ValueError(f"not a plain table name: {table!r}")
+    copyable = not any(pg_type in ("json", "jsonb") for _, pg_type in columns)
+    if copyable and await _copied(conn, table, columns, rows, conflicts_handled=bool(on_conflict)):
+        return
     names = ", ".join(name for name, _ in columns)
     # Encoded JSON travels as text and is cast in the statement; the rest by the connection's codecs.
     encoded = [pg_type in ("json", "jsonb") and _encoded(rows, i) for i, (_, pg_type) in enumerate(columns)]
@@ -92,3 +96,29 @@ async def insert_rows(
         f"INSERT INTO {table} ({names}) SELECT {selected} FROM unnest({arrays}) AS u({aliases}) {on_conflict}",
         *by_column(rows, len(columns)),
     )
+
+
+async def _copied(
+    conn: asyncpg.Connection,
+    table: str,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    *,
+    conflicts_handled: bool,
+) -> bool:
+    """`rows` by binary COPY, whether they went in. The statement's `unnest` arrays and its `ON CONFLICT` check cost
+    the database half again a COPY's work (issue 13 P3: a `known_records` batch's write was the largest part of its
+    rebuild). A COPY has no `ON CONFLICT`: where the live write has one, the COPY goes in a savepoint, and a row
+    that would conflict rolls it back and leaves the batch to the statement with the live clause, so a COPY only
+    ever stands in for a statement that would have met no conflict, with the same rows as its result. Columns
+    holding JSON are not copied: binary COPY cannot encode them with the connection's text codecs."""
+    names = [name for name, _ in columns]
+    if not conflicts_handled:
+        await conn.copy_records_to_table(table, records=rows, columns=names)
+        return True
+    try:
+        async with conn.transaction():
+            await conn.copy_records_to_table(table, records=rows, columns=names)
+    except asyncpg.UniqueViolationError:
+        return False
+    return True
