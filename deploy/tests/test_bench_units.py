@@ -231,6 +231,15 @@ def test_p3_keeps_the_median_run_of_each_measurement() -> None:
     assert bench_p3.median_rate([Rate(5, 1.0)]) == Rate(5, 1.0)
 
 
+# P1's figures as both skeleton tests have them: the platform 48/s at 36 ms, the bare endpoint 300/s at 1.5 ms.
+P1 = {
+    "platform": {"per_second": 48.0},
+    "bare": {"per_second": 300.0},
+    "cpu_total_ms": 36.0,
+    "bare_cpu_total_ms": 1.5,
+}
+
+
 def test_the_skeletons_figures_read_the_platform_against_the_least_the_cards_shape_costs() -> None:
     skeleton = {
         "load": {
@@ -249,12 +258,7 @@ def test_the_skeletons_figures_read_the_platform_against_the_least_the_cards_sha
         "broker_rest_ms_per_s": 40.0,
     }
     results = {
-        "p1": {
-            "platform": {"per_second": 48.0},
-            "bare": {"per_second": 300.0},
-            "cpu_total_ms": 36.0,
-            "bare_cpu_total_ms": 1.5,
-        },
+        "p1": P1,
         "p2": {
             "rate": 5.0,
             "seconds": 20.0,
@@ -302,12 +306,7 @@ def test_a_goal_the_skeleton_misses_is_said_to_be_out_of_reach_on_this_machine_i
 ) -> None:
     """P1 needs both of its limits; a skeleton figure not measured leaves its goal not measured, never met."""
     results = {
-        "p1": {
-            "platform": {"per_second": 48.0},
-            "bare": {"per_second": 300.0},
-            "cpu_total_ms": 36.0,
-            "bare_cpu_total_ms": 1.5,
-        },
+        "p1": P1,
         # Throughput within P1 (0.43), CPU not (12 ms ÷ 1.5 = 8.0 is the edge; 13.5 ÷ 1.5 = 9 is past it).
         "skeleton": {"load": {"per_second": 130.0}, "cpu_total_ms": 13.5},
         "p2": {
