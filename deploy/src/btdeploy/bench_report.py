@@ -5,6 +5,7 @@ its bare baseline, ratio, goal and verdict (`bench_stats.Figure`).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from btdeploy.bench_stats import Figure, Goal, figure_line, latency_summary
@@ -244,7 +245,7 @@ def figures(results: dict[str, Any]) -> list[Figure]:
     ]
 
 
-def shape_reach(figs: list[Figure]) -> dict[str, bool | None]:
+def shape_reach(figs: Sequence[Figure]) -> dict[str, bool | None]:
     """Per goal, whether the card's skeleton, doing none of the platform's work, met it in this run (None: not
     measured). A goal the skeleton misses says more of this machine in this run than of the platform, which does
     all the skeleton does and more. The skeleton's p99 has its own noise (a stall may fall on its arrivals and not
@@ -258,8 +259,11 @@ def shape_reach(figs: list[Figure]) -> dict[str, bool | None]:
     return reach
 
 
-def reach_line(reach: dict[str, bool | None]) -> str:
-    """`This machine in this run — the card's skeleton, …, held to the goals: P1 met, P2 missed, P3 met. …`"""
+def reach_line(reach: dict[str, bool | None]) -> str | None:
+    """`This machine in this run — the card's skeleton, …, held to the goals: P1 met, P2 missed, P3 met. …`; None
+    when the skeleton was not measured (`--no-skeleton`)."""
+    if all(met is None for met in reach.values()):
+        return None
     said = {True: "met", False: "missed", None: "not measured"}
     parts = ", ".join(f"{goal} {said[met]}" for goal, met in reach.items())
     return (
@@ -310,7 +314,6 @@ def report(results: dict[str, Any], figs: list[Figure]) -> str:
     lines.append("")
     lines.append("Summary (ratios measured in this run; the machine is shared, so compare runs with care):")
     lines += [figure_line(f) for f in figs]
-    reach = shape_reach(figs)
-    if any(met is not None for met in reach.values()):
-        lines.append(reach_line(reach))
+    if line := reach_line(shape_reach(figs)):
+        lines.append(line)
     return "\n".join(lines)

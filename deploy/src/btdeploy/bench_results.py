@@ -62,7 +62,7 @@ def record(args: dict[str, Any], figures: Sequence[Figure], details: dict[str, A
             "args": args,
             "figures": {f.key: f.as_dict() for f in figures},
             # Per goal, whether the card's skeleton met it in this run: whether the machine allowed it at all.
-            "shape_reach": shape_reach(list(figures)),
+            "shape_reach": shape_reach(figures),
             "details": details,
         }
     )
@@ -90,6 +90,6 @@ def write(directory: Path, run: dict[str, Any], figures: Sequence[Figure]) -> tu
             f"\n### {run['date']} · {run['commit'][:12]}{'+dirty' if run['commit'].endswith('+dirty') else ''} · {run['cores']} cores\n\n`{' '.join(args.split())}`\n\n"
             f"{markdown_table(figures)}\n"
         )
-        if any(met is not None for met in run.get("shape_reach", {}).values()):
-            f.write(f"\n{reach_line(run['shape_reach'])}\n")
+        if line := reach_line(run.get("shape_reach", {})):
+            f.write(f"\n{line}\n")
     return jsonl, readme
