@@ -1,5 +1,6 @@
 """The envelope round-trips through Kafka binary mode with every attribute and extension intact."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -57,6 +58,19 @@ def _traced() -> Envelope:
         traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
         tracestate="bt=1",
     )
+
+
+def test_an_envelope_read_is_the_one_its_constructor_makes() -> None:
+    """`from_json` and `from_kafka` fill the instance's fields directly (issue 13): the same envelope, as frozen."""
+    made = _traced()
+    untraced = dataclasses.replace(made, traceparent=None, tracestate=None)
+    for env in (made, untraced):
+        for read in (Envelope.from_json(env.to_json()), Envelope.from_kafka(*env.to_kafka())):
+            assert read == env
+            assert vars(read) == vars(env)
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                read.subject = "other"  # type: ignore[misc]
+            assert dataclasses.replace(read, subject="other").subject == "other"
 
 
 @pytest.mark.parametrize(

@@ -604,7 +604,7 @@ _BULK_STREAMS = (
 # Kept envelopes sharded by partition, not by subject: a subject's events share its key's partition, which orders
 # them as the consumer applied them, and the envelopes of other shards are not read (a subject's hash reads each).
 _BULK_CONSUMED = (
-    "SELECT pe.event_id, pe.topic, pe.kafka_partition, pe.kafka_offset, pe.envelope FROM processed_events pe"
+    "SELECT pe.event_id, pe.envelope FROM processed_events pe"
     f" WHERE pe.consumer_group = $1 AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.event_id)"
     " AND ($2::int IS NULL OR pe.kafka_partition % $3 = $2)"
     " ORDER BY pe.topic, pe.kafka_partition, pe.kafka_offset"
@@ -632,32 +632,25 @@ async def bulk_replay(
         if isinstance(source, OwnStreams):
             streams: list[tuple[list[StoredEvent], int]] = []
             pending = 0
-            cursor = reader.cursor(
-                _BULK_STREAMS, list(source.stream_types), *_shard_args(shard), prefetch=batch
-            )
-            async for r in cursor:
-                if not streams or streams[-1][0][0].stream_id != r["stream_id"]:
-                    # A batch ends between streams: each stream is folded whole.
-                    if pending >= batch:
-                        async with writer.transaction():
-                            total += await _project_streams(writer, source, streams)
-                        streams, pending = [], 0
-                    streams.append(([], r["done"]))
-                streams[-1][0].append(stored_event(r))
-                pending += 1
+            cursor = await reader.cursor(_BULK_STREAMS, list(source.stream_types), *_shard_args(shard))
+            # Fetched a batch at a time, not row by row: iterating a cursor is an await per row.
+            while fetched := await cursor.fetch(batch):
+                for r in fetched:
+                    if not streams or streams[-1][0][0].stream_id != r["stream_id"]:
+                        # A batch ends between streams: each stream is folded whole.
+                        if pending >= batch:
+                            async with writer.transaction():
+                                total += await _project_streams(writer, source, streams)
+                            streams, pending = [], 0
+                        streams.append(([], r["done"]))
+                    streams[-1][0].append(stored_event(r))
+                    pending += 1
             if streams:
                 async with writer.transaction():
                     total += await _project_streams(writer, source, streams)
         else:
-            rows: list[Any] = []
-            cursor = reader.cursor(_BULK_CONSUMED, source.group, *_shard_args(shard), prefetch=batch)
-            async for r in cursor:
-                rows.append(r)
-                if len(rows) >= batch:
-                    async with writer.transaction():
-                        await _project_consumed(writer, source, rows)
-                    total, rows = total + len(rows), []
-            if rows:
+            cursor = await reader.cursor(_BULK_CONSUMED, source.group, *_shard_args(shard))
+            while rows := await cursor.fetch(batch):
                 async with writer.transaction():
                     await _project_consumed(writer, source, rows)
                 total += len(rows)
@@ -904,9 +897,6 @@ async def rebuild(
             # The service's own role may not create schemas or move tables (ADR 0030): the owner's may.
             raise RebuildRefused(f"{exc}: run the rebuild as the role that owns the database") from exc
         log.info("rebuild_started", projection=p.name, resumed=resumed)
-        # Opened at once: each is a log-in and two type lookups, ~8 ms of a 20,000-event build's 700.
-        helpers = list(await asyncio.gather(*(_build_connection(dsn, p) for _ in range(workers - 1))))
-        shards = [conn, *helpers]
         # The first pass reads the history once per shard; the rounds after it take what arrived meanwhile, from
         # the streams journaled since this horizon on (taken before any shard's snapshot).
         since = await horizon(conn, p)
@@ -915,6 +905,8 @@ async def rebuild(
         elif processes > 1:
             counts = await _bulk_in_processes(dsn, p, batch, processes)
         else:
+            helpers = await _helpers(dsn, p, workers)
+            shards = [conn, *helpers]
             readers = [await _build_connection(dsn, p) for _ in shards]
             try:
                 counts = await asyncio.gather(
@@ -942,6 +934,10 @@ async def rebuild(
             # a build (issue 13 P3).
             if not await _anything_pending(conn, p, since):
                 break
+            # Opened when a round has work: after a first pass on processes of their own, usually none has
+            # (issue 13 P3: ~10 ms of a 20,000-event build's 440).
+            helpers = helpers or await _helpers(dsn, p, workers)
+            shards = [conn, *helpers]
             counts = await asyncio.gather(
                 *(
                     replay_pending(c, p, batch=batch, shard=Shard(i, len(shards)), since=since)
@@ -967,6 +963,11 @@ async def rebuild(
     finally:
         for c in (*helpers, conn):
             await c.close()
+
+
+async def _helpers(dsn: str, p: Projection, workers: int) -> list[asyncpg.Connection]:
+    """The connections besides the build's own that the rounds shard their work across, opened at once."""
+    return list(await asyncio.gather(*(_build_connection(dsn, p) for _ in range(workers - 1))))
 
 
 async def _bulk_in_processes(dsn: str, p: Projection, batch: int, processes: int) -> list[int]:
@@ -996,8 +997,8 @@ def _bulk_shard(dsn: str, p: Projection, batch: int, shard: Shard) -> int:
         try:
             return await bulk_replay(reader, writer, p, batch=batch, shard=shard)
         finally:
-            await reader.close()
-            await writer.close()
+            # At once: each waits for the server's goodbye, a few ms the whole pass waits for.
+            await asyncio.gather(reader.close(), writer.close())
 
     return asyncio.run(run())
 
@@ -1006,10 +1007,14 @@ async def _build_connection(dsn: str, p: Projection) -> asyncpg.Connection:
     conn = await db.connect(dsn)
     # JSON read by pydantic-core's parser, the same values as `json.loads` at 2.5× its speed (issue 13 P3: decoding
     # the kept envelopes and stored data was a fifth of a replay's time). Written as the live code writes it.
-    for typ in ("json", "jsonb"):
-        await conn.set_type_codec(
-            typ, encoder=_json_text, decoder=pydantic_core.from_json, schema="pg_catalog"
-        )
+    # jsonb travels in its binary form, the JSON text behind a version byte: parsed from the bytes as they arrive,
+    # not first decoded into a str that the parser encodes again (1.3 µs of a kept envelope's ~8).
+    await conn.set_type_codec(
+        "json", encoder=_json_text, decoder=pydantic_core.from_json, schema="pg_catalog"
+    )
+    await conn.set_type_codec(
+        "jsonb", encoder=_jsonb_binary, decoder=_jsonb_value, schema="pg_catalog", format="binary"
+    )
     # The build's copies first: the projection's own code writes them; everything else is found where it is.
     await conn.execute(f"SET search_path TO {_ident(p.build_schema)}, public")
     # A batch lost in a crash is projected again (its progress is lost with it): no fsync wait per batch.
@@ -1020,6 +1025,20 @@ async def _build_connection(dsn: str, p: Projection) -> asyncpg.Connection:
 def _json_text(value: Any) -> str:
     """As `btkernel.db` encodes JSON for every connection."""
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+# The only version of jsonb's binary form: a version byte, then the JSON text (PostgreSQL's jsonb_send).
+_JSONB_VERSION = b"\x01"
+
+
+def _jsonb_binary(value: Any) -> bytes:
+    return _JSONB_VERSION + _json_text(value).encode()
+
+
+def _jsonb_value(raw: bytes) -> Any:
+    if raw[:1] != _JSONB_VERSION:
+        raise ValueError(f"jsonb binary form of an unknown version {raw[:1]!r}")
+    return pydantic_core.from_json(raw[1:])
 
 
 def projections_of(target: str) -> dict[str, Projection]:

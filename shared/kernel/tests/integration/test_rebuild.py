@@ -372,6 +372,62 @@ async def test_the_first_pass_keeps_each_stream_whole_and_shards_on_processes_ap
     assert await _table(pool) == expected
 
 
+async def test_a_build_connection_reads_and_writes_json_as_the_live_code_does(
+    counters_db: tuple[str, asyncpg.Pool],
+) -> None:
+    """jsonb in its binary form on a build's connections (issue 13): the same values both ways as `btkernel.db`'s."""
+    dsn, _ = counters_db
+    value = {"name": "Әлия Қасымова", "n": [1, 2.5, None, True], "nested": {"k": '\u2028 " \\'}}
+    build = await rebuild._build_connection(dsn, COUNTERS)
+    live = await db.connect(dsn)
+    try:
+        for writer, reader in ((build, live), (live, build), (build, build)):
+            for typ in ("jsonb", "json"):
+                text = await writer.fetchval(f"SELECT $1::{typ}::text", value)
+                assert await reader.fetchval(f"SELECT $1::text::{typ}", text) == value
+                assert await reader.fetchval(f"SELECT ARRAY[$1::text::{typ}]", text) == [value]
+    finally:
+        await build.close()
+        await live.close()
+    with pytest.raises(ValueError, match="unknown version"):
+        rebuild._jsonb_value(b"\x02{}")
+
+
+async def test_after_a_first_pass_on_processes_the_rounds_open_their_connections_only_for_what_arrived(
+    counters_db: tuple[str, asyncpg.Pool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dsn, pool = counters_db
+    for n in range(60):
+        await _move(pool, f"s-{n % 12}", n)
+    opened: list[int] = []
+    helpers = rebuild._helpers
+
+    async def counted(dsn: str, p: rebuild.Projection, workers: int) -> list[asyncpg.Connection]:
+        opened.append(workers)
+        return await helpers(dsn, p, workers)
+
+    monkeypatch.setattr(rebuild, "_helpers", counted)
+    report = await rebuild.rebuild(dsn, COUNTERS_IN_BATCHES, batch=7, processes=2)
+    assert report.events == 60
+    assert opened == []  # nothing arrived during the first pass: no round, no connections for one
+    assert await _table(pool) == await _expected(pool)
+
+    # Events appended once the first pass is done (after its snapshot): the rounds take them, on four shards.
+    bulk = rebuild._bulk_in_processes
+
+    async def then_more(*args: Any) -> list[int]:
+        counts = await bulk(*args)
+        for n in range(60, 100):
+            await _move(pool, f"s-{n % 20}", n)  # streams projected already and new ones
+        return counts
+
+    monkeypatch.setattr(rebuild, "_bulk_in_processes", then_more)
+    report = await rebuild.rebuild(dsn, COUNTERS_IN_BATCHES, batch=7, processes=2)
+    assert opened == [4]
+    assert report.events == 100
+    assert await _table(pool) == await _expected(pool)
+
+
 # What the deferring build's batch entry point found on its copy: the indexes there, call by call.
 COPY_INDEXES: list[int] = []
 
