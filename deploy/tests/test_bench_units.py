@@ -3,8 +3,10 @@ verdicts, and the sustained-rate decision of P4. No servers, no timing."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -335,3 +337,21 @@ def test_a_goal_the_skeleton_misses_is_said_to_be_out_of_reach_on_this_machine_i
         in readme
     )
     assert "held to the goals: P1 missed, P2 met, P3 not measured." in readme
+
+
+async def test_waiting_until_quiet_ends_on_a_quiet_second_or_at_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """P1's idle window and P3 at scale wait for the stack to settle (`bench_procs.wait_until_quiet`): a sleeping
+    process is quiet within a second or two; a spinning one keeps it waiting until the limit."""
+    monkeypatch.setattr(bench_procs, "QUIET_WAIT_S", 3.0)
+    sleeping = await asyncio.create_subprocess_exec(sys.executable, "-c", "import time; time.sleep(60)")
+    spinning = await asyncio.create_subprocess_exec(sys.executable, "-c", "while True: pass")
+    try:
+        await asyncio.sleep(0.5)  # past the interpreters' start
+        assert await bench_procs.wait_until_quiet({"sleeping": [sleeping.pid]}) < 3.0
+        assert await bench_procs.wait_until_quiet({"spinning": [spinning.pid]}) >= 3.0
+    finally:
+        for process in (sleeping, spinning):
+            process.kill()
+            await process.wait()

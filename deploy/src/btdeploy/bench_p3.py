@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 import uuid
 from typing import Any
 
@@ -55,27 +54,8 @@ async def _scratch_databases(stack: Stack, suffix: str) -> tuple[str, str]:
     return dsns[0], dsns[1]
 
 
-# A busy platform behind the measured commands (the acts' and P3's own registrations still being projected, the
-# consumers catching up) is noise in both rates: P3 at scale starts when the stack's processes together use less
-# than this share of a core, or after QUIET_WAIT_S.
-QUIET_SHARE = 0.15
-QUIET_WAIT_S = 60.0
 # Each of the three measured again, alternating, and the median kept: a second of work each, on a shared machine.
 ROUNDS = 3
-
-
-async def wait_until_quiet(stack: Stack) -> float:
-    """Seconds waited until the stack's processes used less than QUIET_SHARE of a core over a second."""
-    roots = stack.pids()
-    started = time.monotonic()
-    before = sum(bench_procs.cpu_seconds(roots, bench_procs.all_stats()).values())
-    while time.monotonic() - started < QUIET_WAIT_S:
-        await asyncio.sleep(1.0)
-        now = sum(bench_procs.cpu_seconds(roots, bench_procs.all_stats()).values())
-        if now - before < QUIET_SHARE:
-            break
-        before = now
-    return time.monotonic() - started
 
 
 def median_rate(rates: list[bench_rebuild.Rate]) -> bench_rebuild.Rate:
@@ -104,7 +84,8 @@ async def at_scale(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
         await scale.write_kept(intake_dsn, kept)
         applied = len(kept)
         await scale.produce(stack.kafka.admin_options(), topic, history)
-        waited = await wait_until_quiet(stack)
+        # The acts' and P3's own registrations still being projected would be noise in both rates.
+        waited = await bench_procs.wait_until_quiet(stack.pids())
         for _ in range(ROUNDS):
             raws.append(
                 await bench_rebuild.raw_read(stack.kafka.admin_options(), n, timeout_s=600, topic=topic)

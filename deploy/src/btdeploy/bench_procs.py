@@ -7,8 +7,10 @@ buffers once per backend; VmRSS is the fallback where smaps_rollup is missing.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,3 +140,24 @@ class PeakMemory:
     def __exit__(self, *_exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+# A busy platform behind a measurement (a warm-up's events still being projected, the consumers catching up, a
+# relay's transactions) is noise in it: P1's idle window and P3 at scale start when the stack's processes together
+# use less than this share of a core over a second, or after QUIET_WAIT_S.
+QUIET_SHARE = 0.15
+QUIET_WAIT_S = 60.0
+
+
+async def wait_until_quiet(roots: Mapping[str, Iterable[int]]) -> float:
+    """Seconds waited until the process trees of `roots` together used less than QUIET_SHARE of a core over a
+    second (at most QUIET_WAIT_S)."""
+    started = time.monotonic()
+    before = sum(cpu_seconds(roots, all_stats()).values())
+    while time.monotonic() - started < QUIET_WAIT_S:
+        await asyncio.sleep(1.0)
+        now = sum(cpu_seconds(roots, all_stats()).values())
+        if now - before < QUIET_SHARE:
+            break
+        before = now
+    return time.monotonic() - started

@@ -51,7 +51,12 @@ def p1_lines(p1: dict[str, Any]) -> list[str]:
     lines.append(
         f"  {'submission → case (under P1 load)':<42} p50 {case['p50_ms']:.1f} ms  p99 {case['p99_ms']:.1f} ms"
     )
-    lines.append("  CPU per submission (ms), per process — platform: total, above its idle; idle CPU (ms/s):")
+    quiet = p1.get("quiet_after_s")
+    lines.append(
+        "  CPU per submission (ms), per process — platform: total, above its idle; idle CPU (ms/s"
+        + (f", once the platform was quiet, after {quiet:.0f} s" if quiet is not None else "")
+        + "):"
+    )
     above = p1["cpu_ms_per_submission_above_idle"]
     for name, ms in sorted(p1["cpu_ms_per_submission"].items(), key=lambda kv: -kv[1]):
         lines.append(
