@@ -70,7 +70,7 @@ async def measure(stack: Stack, bare: BareProcesses, opts: argparse.Namespace) -
             await bench_load.closed_loop(bench_load.bare_sender(proxy_http), 20, 4)
             # The warm-up's aftermath (its events projected, its relays' transactions, the broker's work on them)
             # would otherwise be read as the platform at rest: the broker's "idle" ranged 47–417 ms/s over runs,
-            # and its share above idle fell to 1.4 ms a submission in the worst, against 5–9 in the others.
+            # and its share above idle fell to 1.4 ms a submission in the worst, against 3.5–8.9 in the others.
             out["quiet_after_s"] = await bench_procs.wait_until_quiet(platform_groups)
             everything = {**platform_groups, **bare_groups}
             out["memory_idle_mib"] = bench_procs.memory_mib(everything, bench_procs.all_stats())
