@@ -6,9 +6,8 @@ the reason a replay of a million events took an hour. A projection that offers a
 (`OwnStreams.replay_many`, `ConsumedEvents.apply_many`) runs the same live function that decides the rows against
 a collecting adapter, then hands the rows here: a binary COPY where no column holds JSON (the live write's
 `ON CONFLICT` kept by a savepoint, see `_copied`), else `INSERT … SELECT * FROM unnest($1::text[], …)` — one round
-trip and one statement for a batch, with the connection's own codecs (jsonb included, which binary COPY cannot
-encode with them). A jsonb column's values may come encoded already (`json_text`): encoding a record's content was a
-sixth of its replay (issue 13 P3).
+trip and one statement for a batch, with the connection's own codecs. A jsonb column's values may come encoded
+already (`json_text`): encoding a record's content was a sixth of its replay (issue 13 P3).
 """
 
 from __future__ import annotations
@@ -61,6 +60,9 @@ def by_column(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     return columns
 
 
+_JSON = ("json", "jsonb")
+
+
 async def insert_rows(
     conn: asyncpg.Connection,
     table: str,
@@ -70,19 +72,19 @@ async def insert_rows(
     on_conflict: str = "",
 ) -> None:
     """`rows` (each in the order of `columns`, the table's own types) into `table`, found on the connection's
-    search path (the build's schema first), in one statement. `on_conflict` is the live statement's clause, e.g.
+    search path (the build's schema first), in one COPY or one statement. `on_conflict` is the live statement's clause, e.g.
     `ON CONFLICT (record_id) DO NOTHING`, so a batch keeps the live write's meaning."""
     if not rows:
         return
     _checked(columns)
     if not _NAME.match(table):
         raise ValueError(f"not a plain table name: {table!r}")
-    copyable = not any(pg_type in ("json", "jsonb") for _, pg_type in columns)
+    copyable = not any(pg_type in _JSON for _, pg_type in columns)
     if copyable and await _copied(conn, table, columns, rows, conflicts_handled=bool(on_conflict)):
         return
     names = ", ".join(name for name, _ in columns)
     # Encoded JSON travels as text and is cast in the statement; the rest by the connection's codecs.
-    encoded = [pg_type in ("json", "jsonb") and _encoded(rows, i) for i, (_, pg_type) in enumerate(columns)]
+    encoded = [pg_type in _JSON and _encoded(rows, i) for i, (_, pg_type) in enumerate(columns)]
     arrays = ", ".join(
         f"${i}::{'text' if pre else pg_type}[]"
         for i, ((_, pg_type), pre) in enumerate(zip(columns, encoded, strict=True), 1)
