@@ -533,7 +533,7 @@ class IdempotentConsumer:
 _CLAIM = (
     "WITH r AS (INSERT INTO processed_events"
     " (consumer_group, event_id, topic, kafka_partition, kafka_offset, envelope)"
-    " SELECT $1, e, t, p, o, j::jsonb"
+    " SELECT $1, e, t, p, o, j::json"
     " FROM unnest($2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[]) AS u(e, t, p, o, j)"
     " ON CONFLICT DO NOTHING RETURNING event_id) SELECT coalesce(array_agg(event_id), '{}') FROM r"
 )
@@ -542,7 +542,7 @@ _UNCLAIM = "DELETE FROM processed_events WHERE consumer_group = $1 AND event_id 
 
 
 def _processed_row(received: Envelope, record: ConsumerRecord) -> tuple[str, str, int, int, str]:
-    # Serialised as the pool's jsonb codec does (btkernel.db), so a kept envelope reads back the same.
+    # Serialised as the pool's JSON codec does (btkernel.db), so a kept envelope reads back the same.
     envelope = json.dumps(received.to_json(), ensure_ascii=False, default=str)
     return received.id, record.topic, record.partition, record.offset, envelope
 

@@ -1007,10 +1007,11 @@ async def _build_connection(dsn: str, p: Projection) -> asyncpg.Connection:
     conn = await db.connect(dsn)
     # JSON read by pydantic-core's parser, the same values as `json.loads` at 2.5× its speed (issue 13 P3: decoding
     # the kept envelopes and stored data was a fifth of a replay's time). Written as the live code writes it.
-    # jsonb travels in its binary form, the JSON text behind a version byte: parsed from the bytes as they arrive,
-    # not first decoded into a str that the parser encodes again (1.3 µs of a kept envelope's ~8).
+    # Both travel in their binary form — json's is its text as it is, jsonb's the text behind a version byte —
+    # parsed from the bytes as they arrive, not first decoded into a str that the parser encodes again (1.3 µs of
+    # a kept envelope's ~8).
     await conn.set_type_codec(
-        "json", encoder=_json_text, decoder=pydantic_core.from_json, schema="pg_catalog"
+        "json", encoder=_json_binary, decoder=pydantic_core.from_json, schema="pg_catalog", format="binary"
     )
     await conn.set_type_codec(
         "jsonb", encoder=_jsonb_binary, decoder=_jsonb_value, schema="pg_catalog", format="binary"
@@ -1031,8 +1032,12 @@ def _json_text(value: Any) -> str:
 _JSONB_VERSION = b"\x01"
 
 
+def _json_binary(value: Any) -> bytes:
+    return _json_text(value).encode()
+
+
 def _jsonb_binary(value: Any) -> bytes:
-    return _JSONB_VERSION + _json_text(value).encode()
+    return _JSONB_VERSION + _json_binary(value)
 
 
 def _jsonb_value(raw: bytes) -> Any:

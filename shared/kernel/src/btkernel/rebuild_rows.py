@@ -113,8 +113,8 @@ async def _copied(
     rebuild). A COPY has no `ON CONFLICT`: where the live write has one, the COPY goes in a savepoint, and a row
     that would conflict rolls it back and leaves the batch to the statement with the live clause, so a COPY only
     ever stands in for a statement that would have met no conflict, with the same rows as its result. Columns
-    holding JSON are not copied: binary COPY cannot encode `json` with the connection's text codec, and a COPY of
-    `jsonb` (binary on a build's connections) would save ~3 % of a `records` event (ADR 0043)."""
+    holding JSON are not copied: a connection's codecs may encode them as text, which binary COPY cannot take, and
+    on a build's connections (binary) a COPY of `jsonb` would save ~3 % of a `records` event (ADR 0043)."""
     names = [name for name, _ in columns]
     if not conflicts_handled:
         await conn.copy_records_to_table(table, records=rows, columns=names)

@@ -229,3 +229,39 @@ def test_the_command_line_check_fails_on_a_fresh_database(package: Package, make
     applied = subprocess.run(check[:-1], capture_output=True, text=True, env=env, timeout=60)
     assert applied.returncode == 0, applied.stderr
     assert subprocess.run(check, capture_output=True, text=True, env=env, timeout=60).returncode == 0
+
+
+async def test_kept_envelopes_from_before_json_read_back_the_same_after_it(
+    dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept envelopes became json (kernel migration 006, issue 13 P3): those kept as jsonb before it are converted
+    in place, the same values, and a new one is stored as the consumer wrote it."""
+    everything = migrate.scripts
+    json_file = "006_processed_events_envelope_json.sql"
+    monkeypatch.setattr(
+        migrate, "scripts", lambda packages: [s for s in everything(packages) if s.name < json_file]
+    )
+    envelope = {
+        "id": "e-1",
+        "type": "t",
+        "data": {"name": "Әлия", "n": [1, 2.5, None, True], "k": '\u2028 "'},
+    }
+    conn = await db.connect(dsn)
+    try:
+        await migrate.apply(conn)
+        insert = (
+            "INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset, envelope)"
+            " VALUES ('g', $1, 't', 0, $2, $3)"
+        )
+        await conn.execute(insert, "e-1", 0, envelope)
+        assert await conn.fetchval("SELECT pg_typeof(envelope)::text FROM processed_events") == "jsonb"
+        monkeypatch.setattr(migrate, "scripts", everything)
+        assert f"btkernel.sql:{json_file}" in await migrate.apply(conn)
+        assert await conn.fetchval("SELECT envelope FROM processed_events WHERE event_id = 'e-1'") == envelope
+        # Kept from now on as written, spacing and key order included: nothing decomposes it.
+        await conn.execute(insert.replace("$3", "$3::text::json"), "e-2", 1, '{"b": 1,  "a": [2]}')
+        assert await conn.fetchval("SELECT envelope::text FROM processed_events WHERE event_id = 'e-2'") == (
+            '{"b": 1,  "a": [2]}'
+        )
+    finally:
+        await conn.close()

@@ -375,7 +375,8 @@ async def test_the_first_pass_keeps_each_stream_whole_and_shards_on_processes_ap
 async def test_a_build_connection_reads_and_writes_json_as_the_live_code_does(
     counters_db: tuple[str, asyncpg.Pool],
 ) -> None:
-    """jsonb in its binary form on a build's connections (issue 13): the same values both ways as `btkernel.db`'s."""
+    """json and jsonb in their binary forms on a build's connections (issue 13): the same values both ways as
+    `btkernel.db`'s."""
     dsn, _ = counters_db
     value = {"name": "Әлия Қасымова", "n": [1, 2.5, None, True], "nested": {"k": '\u2028 " \\'}}
     build = await rebuild._build_connection(dsn, COUNTERS)
