@@ -429,6 +429,51 @@ async def test_after_a_first_pass_on_processes_the_rounds_open_their_connections
     assert await _table(pool) == await _expected(pool)
 
 
+async def test_the_first_pass_on_processes_reads_what_was_appended_while_the_build_was_prepared(
+    counters_db: tuple[str, asyncpg.Pool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events appended before the horizon are the first pass's to read, since the rounds look only at what was
+    journaled after it: the processes take their snapshots after the horizon."""
+    dsn, pool = counters_db
+    for n in range(30):
+        await _move(pool, f"s-{n % 6}", n)
+    prepare = rebuild.prepare
+
+    async def appending(conn: asyncpg.Connection, p: rebuild.Projection, *, restart: bool = False) -> bool:
+        resumed = await prepare(conn, p, restart=restart)
+        for n in range(30, 70):
+            await _move(pool, f"s-{n % 10}", n)  # streams begun already and new ones
+        return resumed
+
+    monkeypatch.setattr(rebuild, "prepare", appending)
+    report = await rebuild.rebuild(dsn, COUNTERS_IN_BATCHES, batch=7, processes=2)
+    assert report.events == 70
+    assert await _table(pool) == await _expected(pool)
+
+
+async def test_preparing_a_build_costs_its_fresh_connection_no_type_introspection(
+    counters_db: tuple[str, asyncpg.Pool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncpg asks the server what an array type other than text[] is, once per connection: ~13 ms of a fresh
+    server process's time (issue 13 P3). Preparing a build sends none."""
+    dsn, _ = counters_db
+    asked: list[list[int]] = []
+    introspect = asyncpg.Connection._introspect_types
+
+    async def spied(self: asyncpg.Connection, typeoids: Any, *args: Any) -> Any:
+        asked.append(sorted(typeoids))
+        return await introspect(self, typeoids, *args)
+
+    monkeypatch.setattr(asyncpg.Connection, "_introspect_types", spied)
+    conn = await rebuild._build_connection(dsn, COUNTERS)
+    try:
+        assert await rebuild.prepare(conn, COUNTERS, restart=True) is False
+        await conn.fetchval("SELECT $1::int8[]", [1])  # the spy sees what it should
+    finally:
+        await conn.close()
+    assert asked == [[1016]]
+
+
 # What the deferring build's batch entry point found on its copy: the indexes there, call by call.
 COPY_INDEXES: list[int] = []
 
