@@ -1025,17 +1025,13 @@ async def _build_connection(dsn: str, p: Projection) -> asyncpg.Connection:
     return conn
 
 
-def _json_text(value: Any) -> str:
-    """As `btkernel.db` encodes JSON for every connection."""
-    return json.dumps(value, ensure_ascii=False, default=str)
+def _json_binary(value: Any) -> bytes:
+    """As `btkernel.db` encodes JSON for every connection, in json's binary form: the text itself."""
+    return json.dumps(value, ensure_ascii=False, default=str).encode()
 
 
 # The only version of jsonb's binary form: a version byte, then the JSON text (PostgreSQL's jsonb_send).
 _JSONB_VERSION = b"\x01"
-
-
-def _json_binary(value: Any) -> bytes:
-    return _json_text(value).encode()
 
 
 def _jsonb_binary(value: Any) -> bytes:
