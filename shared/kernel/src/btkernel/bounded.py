@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import StringConstraints
 
 
 def text_problem(value: str) -> str | None:
@@ -26,10 +26,20 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def _storable(value: str) -> str:
-    if why := text_problem(value):
-        raise ValueError(why)
-    return value
+# Storable text, checked by pydantic-core itself rather than by a Python validator, which was called once per string:
+# a birth event's validation on replay went from 10.3 to 8.6 µs (issue 13 P3). NUL by this pattern (Rust's regex
+# engine); an unpaired surrogate needs nothing of ours, as pydantic-core refuses it (`string_unicode`) before it
+# checks any constraint.
+NO_NUL = r"^[^\x00]*$"
+
+
+def not_text_reason(error_type: str, pattern: object = None) -> str | None:
+    """The reason `text_problem` gives, for pydantic's error about the same thing (a problem's `reason`)."""
+    if error_type == "string_pattern_mismatch" and pattern == NO_NUL:
+        return text_problem("\x00")
+    if error_type == "string_unicode":
+        return text_problem("\ud800")
+    return None
 
 
 # Maximum lengths, in characters, by meaning.
@@ -42,33 +52,23 @@ REASON_MAX = 2000  # a reason, an instruction, a note a person writes
 
 # A part of a person's name: required, surrounding spaces dropped.
 Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
-    AfterValidator(_storable),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX, pattern=NO_NUL)
 ]
 # An identifier: non-empty, no spaces around.
-Id = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ID_MAX), AfterValidator(_storable)
-]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ID_MAX, pattern=NO_NUL)]
 # A catalogue code: ASCII letters, digits and _ . : -
 Code = Annotated[
     str,
     StringConstraints(min_length=1, max_length=CODE_MAX, pattern=r"^[A-Za-z0-9_.:-]+$"),
 ]
 ShortText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_MAX),
-    AfterValidator(_storable),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_MAX, pattern=NO_NUL)
 ]
 Place = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=PLACE_MAX),
-    AfterValidator(_storable),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PLACE_MAX, pattern=NO_NUL)
 ]
 Reason = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_MAX),
-    AfterValidator(_storable),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=REASON_MAX, pattern=NO_NUL)
 ]
 
 # Lists a client sends: documents presented, parties of an act, changes.

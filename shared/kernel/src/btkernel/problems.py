@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from btkernel import logging as btlog
+from btkernel.bounded import not_text_reason
 from btkernel.errors import ConcurrencyConflict as ConcurrencyConflict
 from btkernel.errors import Conflict as Conflict
 from btkernel.errors import DomainError as DomainError
@@ -158,6 +159,8 @@ def _entry(err: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reason(err: dict[str, Any]) -> str:
+    if why := not_text_reason(str(err.get("type", "")), (err.get("ctx") or {}).get("pattern")):
+        return why
     msg = str(err.get("msg", "invalid"))
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
