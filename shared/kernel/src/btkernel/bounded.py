@@ -14,15 +14,18 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
+NUL_REASON = "contains a NUL character (\\u0000), which is not text"
+SURROGATE_REASON = "contains an unpaired surrogate (\\ud800–\\udfff), which is not valid Unicode text"
+
 
 def text_problem(value: str) -> str | None:
     """Why `value` is not storable text, or None. Shared with the request screen (`btkernel.limits`)."""
     if "\x00" in value:
-        return "contains a NUL character (\\u0000), which is not text"
+        return NUL_REASON
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return "contains an unpaired surrogate (\\ud800–\\udfff), which is not valid Unicode text"
+        return SURROGATE_REASON
     return None
 
 
@@ -36,9 +39,9 @@ NO_NUL = r"^[^\x00]*$"
 def not_text_reason(error_type: str, pattern: object = None) -> str | None:
     """The reason `text_problem` gives, for pydantic's error about the same thing (a problem's `reason`)."""
     if error_type == "string_pattern_mismatch" and pattern == NO_NUL:
-        return text_problem("\x00")
+        return NUL_REASON
     if error_type == "string_unicode":
-        return text_problem("\ud800")
+        return SURROGATE_REASON
     return None
 
 

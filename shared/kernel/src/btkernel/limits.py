@@ -25,7 +25,7 @@ from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from btkernel.bounded import text_problem
+from btkernel.bounded import NUL_REASON, text_problem
 from btkernel.problems import problem_response
 
 # An application with every party and a long free-text field is a few KB; 256 KiB leaves two orders of magnitude of
@@ -56,7 +56,7 @@ def _printable(text: str) -> str:
 def _decoded(raw: bytes, field: str) -> str:
     """Percent-decoded bytes as text, or a refusal naming `field`."""
     if b"\x00" in raw:
-        raise Refusal(422, "Invalid input", field, "contains a NUL character (\\u0000), which is not text")
+        raise Refusal(422, "Invalid input", field, NUL_REASON)
     try:
         # Strict UTF-8 also refuses encoded surrogates (%ED%A0%80): they are not valid UTF-8.
         return raw.decode("utf-8")

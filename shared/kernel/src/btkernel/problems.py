@@ -159,7 +159,7 @@ def _entry(err: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reason(err: dict[str, Any]) -> str:
-    if why := not_text_reason(str(err.get("type", "")), (err.get("ctx") or {}).get("pattern")):
+    if why := not_text_reason(str(err.get("type", "")), _ctx(err).get("pattern")):
         return why
     msg = str(err.get("msg", "invalid"))
     if msg.startswith("Value error, "):
