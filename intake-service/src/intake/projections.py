@@ -12,8 +12,7 @@ from typing import cast
 
 import asyncpg
 
-from btkernel.envelope import Envelope
-from btkernel.events.base import parse
+from btkernel.events.base import Event
 from btkernel.eventstore import StoredEvent
 from btkernel.rebuild import ConsumedEvents, OwnStreams, Projection
 from intake.adapters.known_records_batch import KnownRecordsBatch, LearningUnitOfWork
@@ -49,14 +48,14 @@ async def replay_application(conn: asyncpg.Connection, events: Sequence[StoredEv
         await uow.commit()
 
 
-async def learn_many(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
+async def learn_many(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
     """The batch entry point (ADR 0027, "Batches"): what `subscriptions.on_record_event` does with each event —
-    `known_records.learn` of the parsed event — told to `KnownRecordsBatch`, which writes the batch at once."""
+    `known_records.learn` of the event — told to `KnownRecordsBatch`, which writes the batch at once."""
     batch = KnownRecordsBatch()
     # `learn` needs only the known records of a unit of work; the replay's transaction is the caller's.
     uow = cast(IntakeUnitOfWork, LearningUnitOfWork(batch))
-    for envelope in envelopes:
-        await known_records.learn(parse(envelope.type, envelope.data), uow)
+    for event in events:
+        await known_records.learn(event, uow)
     await batch.write(conn)
 
 

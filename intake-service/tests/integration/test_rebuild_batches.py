@@ -13,7 +13,7 @@ import pytest
 
 from btdeploy.bench_rebuild_scale import kept_rows, record_history, write_kept
 from btkernel import db, rebuild
-from btkernel.envelope import Envelope
+from btkernel.events.base import Event
 from intake.projections import PROJECTIONS, learn_many
 
 pytestmark = pytest.mark.integration
@@ -30,13 +30,13 @@ class Crash(RuntimeError):
 calls = 0
 
 
-async def crashing_learn(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
+async def crashing_learn(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
     """The batch entry point, dying in its third batch (the build's process killed mid-pass)."""
     global calls
     calls += 1
     if calls == 3:
         raise Crash("killed mid-pass")
-    await learn_many(conn, envelopes)
+    await learn_many(conn, events)
 
 
 CRASHING = dataclasses.replace(KNOWN, source=dataclasses.replace(KNOWN.source, apply_many=crashing_learn))

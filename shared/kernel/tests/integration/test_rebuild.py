@@ -554,7 +554,7 @@ async def _first_pass_with_a_horizon(
         assert await rebuild.prepare(conn, p) is False
         since = await rebuild.horizon(conn, p)
         assert since is not None
-        reader = await rebuild._build_connection(dsn, p)
+        reader = await rebuild._reading_connection(dsn, p)
         try:
             assert await rebuild.bulk_replay(reader, conn, p) == events
         finally:
