@@ -416,8 +416,8 @@ async def test_after_a_first_pass_on_processes_the_rounds_open_their_connections
     # Events appended once the first pass is done (after its snapshot): the rounds take them, on four shards.
     bulk = rebuild._bulk_in_processes
 
-    async def then_more(*args: Any) -> list[int]:
-        counts = await bulk(*args)
+    async def then_more(*args: Any, **kwargs: Any) -> list[int]:
+        counts = await bulk(*args, **kwargs)
         for n in range(60, 100):
             await _move(pool, f"s-{n % 20}", n)  # streams projected already and new ones
         return counts
