@@ -76,3 +76,47 @@ async def test_batches_write_the_rows_of_the_handler_one_by_one_also_after_a_cra
     assert statuses == {"active", "annulled"}
     await rebuild.rebuild(dsn, ONE_BY_ONE, batch=50)
     assert await _rows(dsn) == batched
+
+
+async def test_events_kept_during_the_first_pass_are_caught_up_in_batches_as_one_by_one(
+    make_database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catch-up rounds read kept envelopes as text (the first pass reads bytes): the batch entry point still
+    gets each event as the handler one by one makes it."""
+    dsn = await make_database("known_caught_up")
+    conn = await db.connect(dsn)
+    try:
+        await db.migrate(conn, "intake.migrations")
+    finally:
+        await conn.close()
+    kept = kept_rows(record_history(600, seed=5))
+    first, later = kept[:350], kept[350:]
+    await write_kept(dsn, first)
+    bulk = rebuild.bulk_replay
+    written: list[bool] = []
+
+    async def then_more(*args: Any, **kwargs: Any) -> int:
+        projected = await bulk(*args, **kwargs)
+        if not written:  # once, by the first shard done: after every shard's snapshot
+            written.append(True)
+            await write_kept(dsn, later)
+        return projected
+
+    caught_up: list[int] = []
+    rounds = rebuild._replay_consumed
+
+    async def counted(*args: Any, **kwargs: Any) -> tuple[int, Any]:
+        n, after = await rounds(*args, **kwargs)
+        caught_up.append(n)
+        return n, after
+
+    monkeypatch.setattr(rebuild, "bulk_replay", then_more)
+    monkeypatch.setattr(rebuild, "_replay_consumed", counted)
+    report = await rebuild.rebuild(dsn, KNOWN, batch=50, workers=2)
+    assert report.events == len(kept)
+    assert sum(caught_up) == len(later)  # by the rounds, not the first pass
+    batched = await _rows(dsn)
+    assert {r["status"] for r in batched.values()} == {"active", "annulled"}
+    monkeypatch.undo()
+    await rebuild.rebuild(dsn, ONE_BY_ONE, batch=50)
+    assert await _rows(dsn) == batched
