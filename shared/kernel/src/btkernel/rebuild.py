@@ -633,11 +633,11 @@ async def bulk_replay(
     fresh: bool = False,
 ) -> int:
     """A build's first pass: what is pending of the history (of `shard`) read by one cursor on `reader` (a
-    `_reading_connection`), in order,
-    and projected on `writer` a batch per transaction with its progress (ADR 0027, "Batches"): a crash loses no
-    more than the batch in flight, and the next run resumes. What arrives meanwhile is the catch-up rounds' (the
-    cursor reads one snapshot). `fresh`: the build was prepared by this run, so nothing of it is projected yet.
-    Sources other than own streams and one group's kept events: nothing (the rounds do it all)."""
+    `_reading_connection`), in order, and projected on `writer` a batch per transaction with its progress (ADR
+    0027, "Batches"): a crash loses no more than the batch in flight, and the next run resumes. What arrives
+    meanwhile is the catch-up rounds' (the cursor reads one snapshot). `fresh`: the build was prepared by this run,
+    so nothing of it is projected yet. Sources other than own streams and one group's kept events: nothing (the
+    rounds do it all)."""
     source = p.source
     if not isinstance(source, (OwnStreams, ConsumedEvents)):
         return 0
