@@ -50,15 +50,21 @@ async def _rows(dsn: str, table: str = "known_records") -> dict[str, dict[str, A
         await conn.close()
 
 
-async def test_batches_write_the_rows_of_the_handler_one_by_one_also_after_a_crash(
-    make_database: Any,
-) -> None:
-    dsn = await make_database("known")
+async def _intake_database(make_database: Any, name: str) -> str:
+    """A database of its own with intake's migrations applied."""
+    dsn: str = await make_database(name)
     conn = await db.connect(dsn)
     try:
         await db.migrate(conn, "intake.migrations")
     finally:
         await conn.close()
+    return dsn
+
+
+async def test_batches_write_the_rows_of_the_handler_one_by_one_also_after_a_crash(
+    make_database: Any,
+) -> None:
+    dsn = await _intake_database(make_database, "known")
     kept = kept_rows(record_history(900, seed=11))
     first, later = kept[:600], kept[600:]
     await write_kept(dsn, first)
@@ -83,12 +89,7 @@ async def test_events_kept_during_the_first_pass_are_caught_up_in_batches_as_one
 ) -> None:
     """The catch-up rounds read kept envelopes as text (the first pass reads bytes): the batch entry point still
     gets each event as the handler one by one makes it."""
-    dsn = await make_database("known_caught_up")
-    conn = await db.connect(dsn)
-    try:
-        await db.migrate(conn, "intake.migrations")
-    finally:
-        await conn.close()
+    dsn = await _intake_database(make_database, "known_caught_up")
     kept = kept_rows(record_history(600, seed=5))
     first, later = kept[:350], kept[350:]
     await write_kept(dsn, first)
