@@ -108,6 +108,7 @@ def create_app(
                 poll_interval_s=settings.relay_poll_interval_s,
                 max_event_bytes=settings.max_event_bytes,
                 max_attempts=settings.relay_max_attempts,
+                round_interval_s=settings.relay_round_interval_s,
             )
             rt.relay.start()
         if settings.consumers_enabled:

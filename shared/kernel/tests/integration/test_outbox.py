@@ -109,3 +109,37 @@ async def test_only_one_relay_publishes_at_a_time(
         await second.stop()
     ns = [Envelope.from_kafka(r.key, r.value, list(r.headers)).data["n"] for r in records]
     assert ns == list(range(1, 51))
+
+
+async def test_a_busy_relay_gathers_the_commits_of_its_round_interval_into_one_round(
+    kernel_db: tuple[str, asyncpg.Pool],
+    kafka_options: dict[str, Any],
+    topic: str,
+    read_all: Callable[..., Any],
+) -> None:
+    """Issue 13: one Kafka transaction for the commits made while the relay waits out its interval, instead of a
+    transaction for each. The interval is long (3 s) so that the three commits below, made one after the other
+    right after the first row was published, always fall inside it."""
+    dsn, pool = kernel_db
+    relay = outbox.OutboxRelay(dsn, kafka_options, "test", round_interval_s=3.0)
+    relay.start()
+    try:
+        first = _env("agg-0", 1)
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.enqueue(conn, topic, first)
+        await read_all(kafka_options, topic, 1)
+        later = [_env(f"agg-{n}", 1) for n in (1, 2, 3)]
+        for envelope in later:  # a transaction each: without the interval, the relay would wake for each
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.enqueue(conn, topic, envelope)
+        records = await read_all(kafka_options, topic, 4)
+    finally:
+        await relay.stop()
+    assert sorted(dict(r.headers)["ce_id"].decode() for r in records) == sorted(e.id for e in [first, *later])
+    async with pool.acquire() as conn:
+        rounds = await conn.fetch(
+            "SELECT published_at, array_agg(event_id::text ORDER BY id) AS ids FROM outbox"
+            " GROUP BY published_at ORDER BY published_at"
+        )
+    # A round marks its rows with one UPDATE, so one `published_at` per round.
+    assert [r["ids"] for r in rounds] == [[first.id], [e.id for e in later]]
