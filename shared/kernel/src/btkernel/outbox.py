@@ -158,13 +158,15 @@ def make_producer(kafka: KafkaOptions, transactional_id: str | None = None) -> A
     )
 
 
-def pause_before_next_round(published: int, elapsed_s: float, interval_s: float) -> float:
+def pause_before_next_round(published: int, batch_size: int, elapsed_s: float, interval_s: float) -> float:
     """How long a relay waits after a round that took `elapsed_s` before it looks for rows again: until
-    `interval_s` after the round began when the round published something, else not at all. Each round is a Kafka
-    transaction (ADR 0029), ~4 ms of the broker's CPU however few its records (ADR 0043), and a busy relay's rounds
-    are started by its service's commits one by one, one or two rows each: waiting out the interval gathers the
-    commits made meanwhile into the next round. A row committed after a quiet interval goes at once."""
-    return max(0.0, interval_s - elapsed_s) if published else 0.0
+    `interval_s` after the round began when the round published something but not a full batch, else not at all.
+    Each round is a Kafka transaction (ADR 0029), ~4 ms of the broker's CPU however few its records (ADR 0043), and
+    a busy relay's rounds are started by its service's commits one by one, one or two rows each: waiting out the
+    interval gathers the commits made meanwhile into the next round. A row committed after a quiet interval goes at
+    once, and so does the next round after a full one: a backlog (the broker back after an outage) drains at the
+    relay's own speed."""
+    return max(0.0, interval_s - elapsed_s) if 0 < published < batch_size else 0.0
 
 
 # The relay's transactional ids begin with `<service>.outbox.` (the ACL's prefix); one per database, so that only
@@ -283,7 +285,7 @@ class OutboxRelay:
                 began = time.monotonic()
                 published = await self.publish_pending(conn, producer)
                 if pause := pause_before_next_round(
-                    published, time.monotonic() - began, self.round_interval_s
+                    published, self.batch_size, time.monotonic() - began, self.round_interval_s
                 ):
                     await asyncio.sleep(pause)
                 if published < self.batch_size:

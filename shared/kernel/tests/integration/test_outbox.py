@@ -3,6 +3,7 @@ within an aggregate, duplicates only ever as exact re-sends."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -118,20 +119,23 @@ async def test_a_busy_relay_gathers_the_commits_of_its_round_interval_into_one_r
     read_all: Callable[..., Any],
 ) -> None:
     """Issue 13: one Kafka transaction for the commits made while the relay waits out its interval, instead of a
-    transaction for each. The interval is long (3 s) so that the three commits below, made one after the other
-    right after the first row was published, always fall inside it."""
+    transaction for each. The interval (5 s) is far longer than seeing the first row marked and making the three
+    commits below, 0.3 s apart, take."""
     dsn, pool = kernel_db
-    relay = outbox.OutboxRelay(dsn, kafka_options, "test", round_interval_s=3.0)
+    relay = outbox.OutboxRelay(dsn, kafka_options, "test", round_interval_s=5.0)
     relay.start()
     try:
         first = _env("agg-0", 1)
         async with pool.acquire() as conn, conn.transaction():
             await outbox.enqueue(conn, topic, first)
-        await read_all(kafka_options, topic, 1)
+        await _until_published(pool, 1)
         later = [_env(f"agg-{n}", 1) for n in (1, 2, 3)]
-        for envelope in later:  # a transaction each: without the interval, the relay would wake for each
+        for (
+            envelope
+        ) in later:  # a transaction each, apart: without the interval, each would get a round of its own
             async with pool.acquire() as conn, conn.transaction():
                 await outbox.enqueue(conn, topic, envelope)
+            await asyncio.sleep(0.3)
         records = await read_all(kafka_options, topic, 4)
     finally:
         await relay.stop()
@@ -143,3 +147,10 @@ async def test_a_busy_relay_gathers_the_commits_of_its_round_interval_into_one_r
         )
     # A round marks its rows with one UPDATE, so one `published_at` per round.
     assert [r["ids"] for r in rounds] == [[first.id], [e.id for e in later]]
+
+
+async def _until_published(pool: asyncpg.Pool, n: int, timeout_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") < n:
+        assert asyncio.get_running_loop().time() < deadline, f"{n} rows not published in {timeout_s} s"
+        await asyncio.sleep(0.02)
