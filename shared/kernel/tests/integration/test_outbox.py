@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from btdeploy.e2e import eventually
 from btkernel import db, outbox
 from btkernel.envelope import Envelope
 
@@ -128,11 +129,14 @@ async def test_a_busy_relay_gathers_the_commits_of_its_round_interval_into_one_r
         first = _env("agg-0", 1)
         async with pool.acquire() as conn, conn.transaction():
             await outbox.enqueue(conn, topic, first)
-        await _until_published(pool, 1)
+        await eventually(
+            lambda: pool.fetchval("SELECT count(*) > 0 FROM outbox WHERE published_at IS NOT NULL"),
+            timeout_s=30,
+            what="the first row published",
+        )
         later = [_env(f"agg-{n}", 1) for n in (1, 2, 3)]
-        for (
-            envelope
-        ) in later:  # a transaction each, apart: without the interval, each would get a round of its own
+        # A transaction each, apart: without the interval, each would get a round of its own.
+        for envelope in later:
             async with pool.acquire() as conn, conn.transaction():
                 await outbox.enqueue(conn, topic, envelope)
             await asyncio.sleep(0.3)
@@ -147,10 +151,3 @@ async def test_a_busy_relay_gathers_the_commits_of_its_round_interval_into_one_r
         )
     # A round marks its rows with one UPDATE, so one `published_at` per round.
     assert [r["ids"] for r in rounds] == [[first.id], [e.id for e in later]]
-
-
-async def _until_published(pool: asyncpg.Pool, n: int, timeout_s: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NOT NULL") < n:
-        assert asyncio.get_running_loop().time() < deadline, f"{n} rows not published in {timeout_s} s"
-        await asyncio.sleep(0.02)
