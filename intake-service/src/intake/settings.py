@@ -5,8 +5,10 @@ from btkernel.settings import ServiceSettings
 
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
-    # Published at once, never gathered: an application's event opens its case in the registry (issue 13's P2).
-    relay_round_interval_s: float = 0.0
+    # An application's event opens its case in the registry (issue 13's P2): published at once unless the counters
+    # are busy (more than one submission in 50 ms, a second long), when a tenth of a second's gather into one round.
+    relay_round_interval_s: float = 0.1
+    relay_busy_commits_per_s: int = 20
     # The monthly return of uncollected results (S004 p.9); hourly is plenty for a one-month term.
     storage_sweep_enabled: bool = True
     storage_sweep_interval_s: float = 3600.0

@@ -33,6 +33,7 @@ import functools
 import json
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -169,6 +170,27 @@ def pause_before_next_round(published: int, batch_size: int, elapsed_s: float, i
     return max(0.0, interval_s - elapsed_s) if 0 < published < batch_size else 0.0
 
 
+class CommitRate:
+    """Whether a relay's service is busy enough for its relay to wait out a round interval: at least
+    `busy_per_s` commits with outbox rows were notified within the last second (the `busy_per_s`-th latest is less
+    than a second old). Intake's relay pays for a round per commit at a steady rate (one submission each), but its
+    events open the registry's cases (issue 13's P2, at ~5 a second): above this rate a commit waiting out the
+    interval is outweighed by the transactions saved; below it the next row goes at once. 0: always busy.
+    PostgreSQL delivers a transaction's notifications on one channel as one, so a commit is one notification."""
+
+    def __init__(self, busy_per_s: int) -> None:
+        self.busy_per_s = busy_per_s
+        self._notified: deque[float] = deque(maxlen=max(busy_per_s, 1))  # time.monotonic() of the latest
+
+    def notified(self, now: float) -> None:
+        self._notified.append(now)
+
+    def busy(self, now: float) -> bool:
+        if self.busy_per_s == 0:
+            return True
+        return len(self._notified) == self.busy_per_s and now - self._notified[0] < 1.0
+
+
 # The relay's transactional ids begin with `<service>.outbox.` (the ACL's prefix); one per database, so that only
 # the relays of one outbox fence each other.
 TRANSACTIONAL_SUFFIX = ".outbox."
@@ -223,8 +245,8 @@ LIMIT $1
 
 class OutboxRelay:
     """Publishes pending outbox rows to Kafka in id order and marks them published; parks a row Kafka can never
-    take, holding back only the later rows of its subject. While commits keep coming, a round starts at most every
-    `round_interval_s` (`pause_before_next_round`)."""
+    take, holding back only the later rows of its subject. While commits keep coming (at least `busy_commits_per_s`,
+    `CommitRate`), a round starts at most every `round_interval_s` (`pause_before_next_round`)."""
 
     def __init__(
         self,
@@ -237,6 +259,7 @@ class OutboxRelay:
         max_event_bytes: int | None = None,
         max_attempts: int = 10,
         round_interval_s: float = 0.0,
+        busy_commits_per_s: int = 0,
     ) -> None:
         self.dsn = dsn
         self.kafka = kafka
@@ -244,6 +267,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self.round_interval_s = round_interval_s
+        self.commits = CommitRate(busy_commits_per_s)
         self.max_event_bytes = max_event_bytes
         self.max_attempts = max_attempts
         self._wake = asyncio.Event()
@@ -268,7 +292,7 @@ class OutboxRelay:
         producer: AIOKafkaProducer | None = None
         try:
             await self._become_leader(conn)
-            await conn.add_listener(_NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            await conn.add_listener(_NOTIFY_CHANNEL, self._notified)
             database = await conn.fetchval("SELECT current_database()")
             producer = make_producer(self.kafka, relay_transactional_id(self.service, database))
             # Starting it fences the previous leader's producer (and this relay's own before a restart): what that
@@ -284,9 +308,9 @@ class OutboxRelay:
                 self._wake.clear()
                 began = time.monotonic()
                 published = await self.publish_pending(conn, producer)
-                if pause := pause_before_next_round(
-                    published, self.batch_size, time.monotonic() - began, self.round_interval_s
-                ):
+                now = time.monotonic()
+                interval_s = self.round_interval_s if self.commits.busy(now) else 0.0
+                if pause := pause_before_next_round(published, self.batch_size, now - began, interval_s):
                     await asyncio.sleep(pause)
                 if published < self.batch_size:
                     with contextlib.suppress(TimeoutError):
@@ -297,6 +321,10 @@ class OutboxRelay:
                     await producer.stop()
             with contextlib.suppress(Exception):
                 await conn.close()
+
+    def _notified(self, *_: object) -> None:
+        self.commits.notified(time.monotonic())
+        self._wake.set()
 
     async def _become_leader(self, conn: asyncpg.Connection) -> None:
         # A standby relay polls for the lock; the leader's session holding it is what keeps order.

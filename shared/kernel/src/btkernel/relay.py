@@ -1,7 +1,7 @@
 """Runs one service's outbox relay as its own process: `python -m btkernel.relay` with BT_* settings.
 
 The kernel's settings, not the service's: give the service's own values where it changes the kernel's defaults
-(intake's relay: BT_RELAY_ROUND_INTERVAL_S=0, as `IntakeSettings` has it)."""
+(intake's relay: BT_RELAY_ROUND_INTERVAL_S=0.1 and BT_RELAY_BUSY_COMMITS_PER_S=20, as `IntakeSettings` has it)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ async def _main() -> None:
         max_event_bytes=settings.max_event_bytes,
         max_attempts=settings.relay_max_attempts,
         round_interval_s=settings.relay_round_interval_s,
+        busy_commits_per_s=settings.relay_busy_commits_per_s,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

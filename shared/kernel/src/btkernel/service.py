@@ -109,6 +109,7 @@ def create_app(
                 max_event_bytes=settings.max_event_bytes,
                 max_attempts=settings.relay_max_attempts,
                 round_interval_s=settings.relay_round_interval_s,
+                busy_commits_per_s=settings.relay_busy_commits_per_s,
             )
             rt.relay.start()
         if settings.consumers_enabled:

@@ -47,9 +47,12 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = 0.5
     # While commits keep coming, the relay starts a round at most this often (`OutboxRelay`): a round is a Kafka
     # transaction, which costs the broker ~4 ms of CPU however few its records, so a busy relay gathers the commits
-    # of an interval into one; after a quiet interval the next row goes at once. Intake sets 0: its events open
-    # the registry's cases, the way a submission takes (issue 13's P2).
+    # of an interval into one; after a quiet interval the next row goes at once.
     relay_round_interval_s: float = Field(0.25, ge=0, le=10)
+    # ... and only while at least this many commits a second come (`outbox.CommitRate`; 0: whenever a round
+    # published). Intake sets a rate: its events open the registry's cases, the way a submission takes (issue 13's
+    # P2), so only a busy counter's commits wait.
+    relay_busy_commits_per_s: int = Field(0, ge=0, le=10_000)
     # The largest event (key + value + headers) the outbox accepts: below Kafka's default message.max.bytes
     # (1 MiB) with room for the record batch's own overhead, so whatever is committed can be published (ADR 0009).
     max_event_bytes: int = 900_000

@@ -151,3 +151,33 @@ async def test_a_busy_relay_gathers_the_commits_of_its_round_interval_into_one_r
         )
     # A round marks its rows with one UPDATE, so one `published_at` per round.
     assert [r["ids"] for r in rounds] == [[first.id], [e.id for e in later]]
+
+
+async def test_a_relay_below_its_busy_rate_publishes_each_commit_at_once(
+    kernel_db: tuple[str, asyncpg.Pool],
+    kafka_options: dict[str, Any],
+    topic: str,
+    read_all: Callable[..., Any],
+) -> None:
+    """Issue 13: intake's relay waits out its interval only while its counters are busy; at a quieter rate each
+    commit goes at once, so a case opens as soon as it can. Each row is seen published within 10 s of its commit,
+    well inside the 30 s the relay would wait if it gathered."""
+    dsn, pool = kernel_db
+    relay = outbox.OutboxRelay(dsn, kafka_options, "test", round_interval_s=30.0, busy_commits_per_s=5)
+    relay.start()
+    envelopes = [_env(f"agg-{n}", 1) for n in range(3)]
+    try:
+        for envelope in envelopes:
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.enqueue(conn, topic, envelope)
+            await eventually(
+                lambda envelope=envelope: pool.fetchval(
+                    "SELECT published_at IS NOT NULL FROM outbox WHERE event_id = $1", envelope.id
+                ),
+                timeout_s=10,
+                what=f"{envelope.subject} published at once",
+            )
+        records = await read_all(kafka_options, topic, 3)
+    finally:
+        await relay.stop()
+    assert sorted(dict(r.headers)["ce_id"].decode() for r in records) == sorted(e.id for e in envelopes)
