@@ -121,6 +121,50 @@ def test_a_body_that_is_not_a_json_object_is_refused(value: bytes) -> None:
         Envelope.from_kafka(key, value, headers)
 
 
+# -- writing a record without the cloudevents library (issue 13), the library's bytes exactly --
+
+
+_UTC_WHOLE_SECOND = dataclasses.replace(
+    _traced(), time=datetime(2026, 3, 1, 4, 30, tzinfo=UTC), tracestate=None
+)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        _traced(),
+        _UTC_WHOLE_SECOND,
+        dataclasses.replace(_traced(), traceparent=None),  # a trace state without a parent is not written
+        dataclasses.replace(_traced(), correlation_id=None, causation_id="", actor=None),
+        dataclasses.replace(_traced(), data={"when": datetime(2026, 3, 1, tzinfo=UTC), "имя": 'Әлия\n"ү"'}),
+        Envelope.new(type="t.v1", source="/s", subject="x", data={}, correlation_id=None, causation_id=None),
+    ],
+)
+def test_the_direct_writing_equals_the_librarys(env: Envelope) -> None:
+    assert env.to_kafka() == env._to_kafka_by_library()
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"subject": ""}, CloudEventValidationError),
+        ({"id": ""}, CloudEventValidationError),
+        ({"time": datetime(2026, 3, 1, 9, 30)}, CloudEventValidationError),  # noqa: DTZ001 (naive on purpose)
+        ({"data": {"raw": b"bytes"}}, TypeError),
+        ({"data": {"set": {1}}}, TypeError),
+    ],
+)
+def test_an_envelope_the_library_refuses_to_write_is_still_refused(
+    change: dict[str, object], error: type[Exception]
+) -> None:
+    env = dataclasses.replace(_traced(), **change)  # type: ignore[arg-type]
+    with pytest.raises(error) as direct:
+        env.to_kafka()
+    with pytest.raises(error) as library:
+        env._to_kafka_by_library()
+    assert str(direct.value) == str(library.value)
+
+
 def test_a_missing_time_is_the_services_clock() -> None:
     from btkernel import clock
 

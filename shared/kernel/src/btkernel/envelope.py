@@ -120,7 +120,43 @@ class Envelope:
     # -- wire form --
 
     def to_kafka(self) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-        """Key, value and headers of the Kafka record in CloudEvents binary content mode."""
+        """Key, value and headers of the Kafka record in CloudEvents binary content mode, written directly as the
+        cloudevents library writes them (the same headers in the same order, the same bytes): the library's event
+        checks every attribute in three passes, ~30 µs of each event, which is made twice (`outbox.encode` at
+        enqueue, the relay as it publishes; issue 13). An envelope the library would refuse (an attribute empty or
+        not text, a naive time, data not an object) is left to it, so it is refused with its error."""
+        time = self.time
+        if not (
+            _nonempty_text(self.id, self.type, self.source, self.subject)
+            and isinstance(time, datetime)
+            and time.tzinfo
+            and isinstance(self.data, dict)
+        ):
+            return self._to_kafka_by_library()
+        stamp = time.isoformat()
+        if stamp.endswith("+00:00"):
+            stamp = stamp[:-6] + "Z"
+        headers = [
+            ("ce_id", self.id.encode()),
+            ("ce_type", self.type.encode()),
+            ("ce_source", self.source.encode()),
+            ("ce_subject", self.subject.encode()),
+            ("ce_time", stamp.encode()),
+            (_CONTENT_TYPE, _JSON),
+        ]
+        for name, value in (
+            (CORRELATION_EXT, self.correlation_id),
+            (CAUSATION_EXT, self.causation_id),
+            (ACTOR_EXT, self.actor),
+            (TRACEPARENT_EXT, self.traceparent),
+            (TRACESTATE_EXT, self.tracestate if self.traceparent else None),
+        ):
+            if value:
+                headers.append((_CE_PREFIX + name, str(value).encode()))
+        headers.append(("ce_specversion", b"1.0"))
+        return self.subject.encode(), json.dumps(self.data, default=_cloudevents_json).encode(), headers
+
+    def _to_kafka_by_library(self) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
         attributes: dict[str, Any] = {
             "id": self.id,
             "type": self.type,
@@ -218,6 +254,7 @@ def kafka_type(headers: Iterable[tuple[str, bytes]]) -> str | None:
 
 
 _CE_PREFIX = "ce_"
+_JSON = b"application/json"
 _CE_TYPE = "ce_type"
 _CONTENT_TYPE = "content-type"
 _REQUIRED = ("id", "source", "type")
@@ -276,3 +313,16 @@ def _is_json(content_type: str | None) -> bool:
 
 
 _JSON_TYPES = re.compile(r"^(application|text)/([a-zA-Z0-9\-\.]+\+)?json(;.*)?$")
+
+
+def _nonempty_text(*values: object) -> bool:
+    return all(isinstance(v, str) and v for v in values)
+
+
+def _cloudevents_json(value: object) -> str:
+    """What the cloudevents library's JSON encoder makes of a value JSON has no form for: a datetime as RFC 3339
+    (UTC as `Z`); anything else refused with the standard encoder's error."""
+    if isinstance(value, datetime):
+        stamp = value.isoformat()
+        return stamp[:-6] + "Z" if stamp.endswith("+00:00") else stamp
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
