@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rates",
         type=lambda s: [float(x) for x in s.split(",")],
-        help="P4: rates per second to try, increasing (default 10,20,30,42,60,80; quick 10,20,42)",
+        help="P4: rates per second to try, increasing (default 10,20,30,42,60,80,100; quick 10,20,42)",
     )
     parser.add_argument("--step-seconds", type=float, help="P4: seconds per step (default 15; quick 6)")
     parser.add_argument(
@@ -189,7 +189,7 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
         else {
             "n": 400,
             "p2_seconds": 20.0,
-            "rates": [10.0, 20.0, 30.0, 42.0, 60.0, 80.0],
+            "rates": [10.0, 20.0, 30.0, 42.0, 60.0, 80.0, 100.0],
             "step_seconds": 15.0,
             "acts": 60,
             "rebuild_events": 100,
