@@ -5,8 +5,8 @@ from btkernel.settings import ServiceSettings
 
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
-    # An application's event opens its case in the registry (issue 13's P2): published at once unless the counters
-    # are busy (more than one submission in 50 ms, a second long), when a tenth of a second's gather into one round.
+    # An application's event opens its case in the registry (issue 13's P2), so it is published at once, unless
+    # intake commits 20 or more submissions a second: then the commits of a tenth of a second share one round.
     relay_round_interval_s: float = 0.1
     relay_busy_commits_per_s: int = 20
     # The monthly return of uncollected results (S004 p.9); hourly is plenty for a one-month term.
