@@ -119,12 +119,18 @@ async def hand_over(gw: Gateway, user: Any, accepted: dict[str, Any], iin: str) 
 
 async def register_birth(gw: Gateway, people: Office) -> dict[str, Any]:
     """A birth registered at the desk, for the services that act on an existing birth record."""
+    _, record = await register_birth_applied(gw, people)
+    return record
+
+
+async def register_birth_applied(gw: Gateway, people: Office) -> tuple[str, dict[str, Any]]:
+    """`register_birth`, with the id of the application it was registered on."""
     body = birth_application(born=clock.today(ALMATY) - dt.timedelta(days=1))
     accepted = await submit(gw, people, "desk", body)
     case_id = await through_review(gw, people, await find_case(gw, people, accepted["application_id"]))
     done = await finish(gw, people, case_id)
     record = ok(await gw.as_(people.executive, "GET", f"/api/v1/records/{done['record_id']}"))
-    return record
+    return accepted["application_id"], record
 
 
 async def history(gw: Gateway, people: Office, record_id: str) -> list[str]:
