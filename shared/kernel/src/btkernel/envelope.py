@@ -133,28 +133,32 @@ class Envelope:
             and isinstance(self.data, dict)
         ):
             return self._to_kafka_by_library()
-        stamp = time.isoformat()
-        if stamp.endswith("+00:00"):
-            stamp = stamp[:-6] + "Z"
         headers = [
             ("ce_id", self.id.encode()),
             ("ce_type", self.type.encode()),
             ("ce_source", self.source.encode()),
             ("ce_subject", self.subject.encode()),
-            ("ce_time", stamp.encode()),
+            ("ce_time", _rfc3339(time).encode()),
             (_CONTENT_TYPE, _JSON),
         ]
-        for name, value in (
-            (CORRELATION_EXT, self.correlation_id),
-            (CAUSATION_EXT, self.causation_id),
-            (ACTOR_EXT, self.actor),
-            (TRACEPARENT_EXT, self.traceparent),
-            (TRACESTATE_EXT, self.tracestate if self.traceparent else None),
-        ):
-            if value:
-                headers.append((_CE_PREFIX + name, str(value).encode()))
+        headers += [(_CE_PREFIX + name, str(value).encode()) for name, value in self._extensions()]
         headers.append(("ce_specversion", b"1.0"))
         return self.subject.encode(), json.dumps(self.data, default=_cloudevents_json).encode(), headers
+
+    def _extensions(self) -> list[tuple[str, str]]:
+        """The extension attributes a record carries, in the order written: those with a value, the trace state
+        only with its parent."""
+        return [
+            (name, value)
+            for name, value in (
+                (CORRELATION_EXT, self.correlation_id),
+                (CAUSATION_EXT, self.causation_id),
+                (ACTOR_EXT, self.actor),
+                (TRACEPARENT_EXT, self.traceparent),
+                (TRACESTATE_EXT, self.tracestate if self.traceparent else None),
+            )
+            if value
+        ]
 
     def _to_kafka_by_library(self) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
         attributes: dict[str, Any] = {
@@ -164,17 +168,8 @@ class Envelope:
             "subject": self.subject,
             "time": self.time,
             "datacontenttype": "application/json",
+            **dict(self._extensions()),
         }
-        if self.correlation_id:
-            attributes[CORRELATION_EXT] = self.correlation_id
-        if self.causation_id:
-            attributes[CAUSATION_EXT] = self.causation_id
-        if self.actor:
-            attributes[ACTOR_EXT] = self.actor
-        if self.traceparent:
-            attributes[TRACEPARENT_EXT] = self.traceparent
-            if self.tracestate:
-                attributes[TRACESTATE_EXT] = self.tracestate
         message = ce_kafka.to_binary_event(CloudEvent(attributes=attributes, data=self.data))
         headers = [(name, value) for name, value in message.headers.items()]
         value = message.value if isinstance(message.value, bytes) else json.dumps(self.data).encode()
@@ -319,10 +314,15 @@ def _nonempty_text(*values: object) -> bool:
     return all(isinstance(v, str) and v for v in values)
 
 
+def _rfc3339(moment: datetime) -> str:
+    """A time as the cloudevents library writes it: ISO 8601, UTC as `Z`."""
+    stamp = moment.isoformat()
+    return stamp[:-6] + "Z" if stamp.endswith("+00:00") else stamp
+
+
 def _cloudevents_json(value: object) -> str:
-    """What the cloudevents library's JSON encoder makes of a value JSON has no form for: a datetime as RFC 3339
-    (UTC as `Z`); anything else refused with the standard encoder's error."""
+    """What the cloudevents library's JSON encoder makes of a value JSON has no form for: a datetime as `_rfc3339`;
+    anything else refused with the standard encoder's error."""
     if isinstance(value, datetime):
-        stamp = value.isoformat()
-        return stamp[:-6] + "Z" if stamp.endswith("+00:00") else stamp
+        return _rfc3339(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
