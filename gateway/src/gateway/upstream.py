@@ -27,6 +27,7 @@ import httpx
 
 from btkernel import logging as btlog
 from gateway.balancer import Instances
+from gateway.pool import OnePassTransport
 
 log = btlog.get(__name__)
 
@@ -90,12 +91,14 @@ class UpstreamClient:
         are on loopback, and an HTTP_PROXY meant for the outside must not reach them."""
         if transport is not None:
             return cls(transport, transport, timeout_s=timeout_s)
-        pooled = httpx.AsyncHTTPTransport(
+        # httpcore's pools with their bookkeeping in one pass (gateway.pool): a gateway that fell behind paid for
+        # each request by the square of the connections it held.
+        pooled = OnePassTransport(
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=50, keepalive_expiry=keepalive_s
             ),
         )
-        fresh = httpx.AsyncHTTPTransport(
+        fresh = OnePassTransport(
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=0),
         )
         return cls(pooled, fresh, timeout_s=timeout_s)
