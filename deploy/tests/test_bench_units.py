@@ -355,3 +355,46 @@ async def test_waiting_until_quiet_ends_on_a_quiet_second_or_at_the_limit(
         for process in (sleeping, spinning):
             process.kill()
             await process.wait()
+
+
+async def test_a_closed_loop_counts_its_clients_cpu_and_the_report_says_it() -> None:
+    """On two cores the load's client competes with what it measures: a client at 2 ms a request held the bare
+    endpoint to half its rate (ADR 0043). Each closed loop records its client's CPU, and P1's lines say it; the
+    client rides the one-pass pool."""
+    import httpx
+
+    from btdeploy import bench_load, bench_p1
+    from btkernel.http_pool import OnePassPool
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sum(range(20_000))  # some CPU in this process for each request
+        return httpx.Response(201, json={"application_id": f"a-{len(request.content)}-{id(request)}"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://bare") as http:
+        load = await bench_load.closed_loop(bench_load.bare_sender(http), 40, 4)
+    assert load.accepted == 40
+    assert load.client_cpu_s > 0
+    row = bench_p1.load_dict(load)
+    assert row["client_cpu_ms_per_request"] == pytest.approx(1000 * load.client_cpu_s / 40)
+    p1 = {
+        "platform": row | {"submission_to_case": row["latency"]},
+        "bare": row,
+        "proxy": row,
+        "cpu_ms_per_submission": {},
+        "cpu_ms_per_submission_above_idle": {},
+        "idle_cpu_ms_per_s": {},
+        "cpu_total_ms": 0.0,
+        "bare_cpu_ms_per_submission": {},
+        "bare_cpu_total_ms": 0.0,
+        "bare_run_whole_postgres_ms_per_submission": 0.0,
+        "proxy_cpu_ms_per_submission": {},
+        "memory_idle_mib": {},
+        "memory_load_mib": {},
+    }
+    lines = bench_report.p1_lines(p1)
+    assert f"the load's client {row['client_cpu_ms_per_request']:.2f} ms CPU a request" in lines[1]
+
+    async with bench_load.client("http://127.0.0.1:9", 16) as http:
+        pool = http._transport._pool  # type: ignore[attr-defined]
+        assert type(pool) is OnePassPool
+        assert pool._max_connections == 20

@@ -5,7 +5,7 @@ this machine, so the platform's figure is read as a ratio rather than an absolut
   and one asyncpg INSERT of it into `bare_applications` in a scratch database on the stack's PostgreSQL (fsync on,
   as the platform's). No receipt number, no outbox, no event store, no Kafka: what the platform adds is the
   difference.
-* `proxy_app`: the same request through one more HTTP hop (FastAPI + httpx, as the gateway forwards), to price
+* `proxy_app`: the same request through one more HTTP hop (FastAPI + httpx on the gateway's pool), to price
   the gateway's hop apart from what the gateway decides.
 
 Both run under `btkernel.serve`, the services' own server with its limits, each as its own process so that its CPU
@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from btdeploy.ports import free_ports
 from btdeploy.processes import ServiceProcess
+from btkernel.http_pool import OnePassTransport
 
 TABLE = "bare_applications"
 ROUTE = "/api/v1/applications"
@@ -129,7 +130,10 @@ def proxy_app() -> FastAPI:
         client["http"] = httpx.AsyncClient(
             base_url=os.environ["BT_BENCH_UPSTREAM"],
             timeout=30.0,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+            # The pool the gateway relays on (btkernel.http_pool), so the hop is priced as the gateway makes it.
+            transport=OnePassTransport(
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=100)
+            ),
         )
         yield
         await client["http"].aclose()

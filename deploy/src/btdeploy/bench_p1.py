@@ -51,6 +51,7 @@ def load_dict(load: bench_load.Load) -> dict[str, Any]:
         "elapsed_s": load.elapsed_s,
         "per_second": load.throughput,
         "latency": latency_summary(load.latencies),
+        "client_cpu_ms_per_request": 1000 * load.client_cpu_s / max(load.accepted + load.errors, 1),
     }
 
 

@@ -46,6 +46,7 @@ def p1_lines(p1: dict[str, Any]) -> list[str]:
         lines.append(
             f"  {label:<24} {d['per_second']:8.1f} /s   {d['accepted']} accepted, {d['errors']} errors"
             f"   latency p50 {lat['p50_ms']:.1f} ms  p99 {lat['p99_ms']:.1f} ms"
+            f"   the load's client {d.get('client_cpu_ms_per_request', math.nan):.2f} ms CPU a request"
         )
     case = p1["platform"]["submission_to_case"]
     lines.append(

@@ -26,8 +26,8 @@ from collections.abc import Mapping
 import httpx
 
 from btkernel import logging as btlog
+from btkernel.http_pool import OnePassTransport
 from gateway.balancer import Instances
-from gateway.pool import OnePassTransport
 
 log = btlog.get(__name__)
 
@@ -91,8 +91,8 @@ class UpstreamClient:
         are on loopback, and an HTTP_PROXY meant for the outside must not reach them."""
         if transport is not None:
             return cls(transport, transport, timeout_s=timeout_s)
-        # httpcore's pools with their bookkeeping in one pass (gateway.pool): a gateway that fell behind paid for
-        # each request by the square of the connections it held.
+        # httpcore's pools with their bookkeeping in one pass (btkernel.http_pool): a gateway that fell behind paid
+        # for each request by the square of the connections it held.
         pooled = OnePassTransport(
             limits=httpx.Limits(
                 max_connections=max_connections, max_keepalive_connections=50, keepalive_expiry=keepalive_s

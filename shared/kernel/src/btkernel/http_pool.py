@@ -1,21 +1,22 @@
-"""The gateway's connection pools: httpcore's, with the pass that hands out connections made cheap (issue 13).
+"""httpx's pooled transport on httpcore's own pool, with the pass that hands out connections made cheap (issue 13).
 
 httpcore 1.0.9's pool runs `_assign_requests_to_connections` when a request arrives and when one ends. That pass
-cost the gateway three ways, each growing with the connections it holds:
+cost three ways, each growing with the connections the pool holds:
 
 * Every connection counts all of them again (`len([connection.is_idle() for connection in self._connections])`),
   and every queued request lists the available and idle connections anew: O(N² + N·M).
 * Every idle connection is asked whether it expired, which polls its socket (through anyio's `extra` lookup and a
-  `getpeername`, microseconds each): after a burst leaves 50 idle keep-alive connections, every request paid for 100
-  polls until they expired.
+  `getpeername`, microseconds each): after a burst leaves 50 idle keep-alive connections, every request paid for
+  100 polls until they expired.
 * A connection promised to a request that has not begun on it yet is still idle, so the next pass hands it to
   another request too, or closes it as surplus; the request that loses fails on it, queues again and sets off
   another pass (5.2 passes a request instead of 2 in a burst).
 
 Known upstream: encode/httpcore#1035 (open), fixed in the pydantic/httpx2 fork (pull requests 974 and 1075).
-Measured against a stand-in service in another process (CPU of the client alone, `UpstreamClient` as the gateway
-makes it, docs/adr/0043): 2.0 → 0.7 ms a request at 16 at once, 3.9 → 1.3 at 200 at once, and after a burst of 50,
-2 at a time, 3.2 → 1.1.
+Measured against a stand-in service in another process (CPU of the client alone, docs/adr/0043): 2.0 → 0.7 ms a
+request at 16 at once, 3.9 → 1.3 at 200 at once, and after a burst of 50, 2 at a time, 3.2 → 1.1. The gateway
+relays every request on these pools (`gateway.upstream`); `make bench` sends its load on one, since a load client
+that spends 2 ms a request held the bare baselines to half their rate on two cores.
 
 `OnePassPool` makes httpcore's decisions in one pass (O(N + M)): closed connections dropped, expired ones closed,
 idle ones closed while the pool holds more connections than `max_keepalive_connections` (httpcore compares the
@@ -24,8 +25,9 @@ then each queued request gets the first free connection able to take it, or a ne
 a new one in place of the first free idle one. It differs from httpcore in three ways: a promised connection is
 neither handed to another request nor closed as surplus or to make room; each free connection goes to one request
 of a pass; and idle connections are asked whether they expired every `SWEEP_S` and when one is about to be handed
-out, not on every pass. `tests/test_gateway_pool.py` holds it to httpcore's decisions where those cannot differ
-(a sweeping pass with at most one queued request), over random pools, and to the three differences.
+out, not on every pass. `tests/test_http_pool.py` holds it to httpcore's decisions where those cannot differ (a
+sweeping pass with at most one queued request), over random pools, and to the three differences. HTTP/1.1 only:
+`OnePassTransport` offers no HTTP/2, whose connections take many requests at once.
 
 It is httpcore's own class with that one method replaced, so requests, streams, timeouts and errors are httpcore's.
 The method is private: `requirements.lock` pins httpcore, and a test fails when the version changes, so an upgrade
@@ -44,7 +46,7 @@ from httpcore._async.interfaces import AsyncConnectionInterface
 HTTPCORE_VERSION = "1.0.9"
 # Seconds between passes that ask every idle connection whether it expired (httpcore: every pass). An idle
 # connection is closed at most this much after its keep-alive ran out, and is asked again before it is handed out
-# (a service may still close it just then: gateway.upstream's rule for a second attempt covers that, as before).
+# (a server may still close it just then, as it always could: gateway.upstream's rule for a second attempt).
 SWEEP_S = 1.0
 
 
@@ -87,8 +89,8 @@ class OnePassPool(httpcore.AsyncConnectionPool):
         queued = [request for request in self._requests if request.is_queued()]
         if not queued:
             return closing
-        # Free: idle and promised to no one. An HTTP/1.1 connection takes one request at a time (the gateway's
-        # pools speak nothing else), so each goes to one request of this pass.
+        # Free: idle and promised to no one. An HTTP/1.1 connection takes one request at a time (these pools speak
+        # nothing else), so each goes to one request of this pass.
         free = [c for c in kept if id(c) not in promised and c.is_available()]
         for pool_request in queued:
             origin = pool_request.request.url.origin
@@ -139,5 +141,5 @@ class OnePassTransport(httpx.AsyncHTTPTransport):
                 f"expected httpx to make an httpcore.AsyncConnectionPool, got {type(made).__name__}"
             )
         # The same object in all but its class: every setting httpx gave it (TLS context, limits, network backend,
-        # socket options) stays; `OnePassPool` adds no state of its own.
+        # socket options) stays; `OnePassPool` adds only the moment of its last sweep, which starts as never.
         made.__class__ = OnePassPool
