@@ -1,5 +1,6 @@
 """The upstream client's retry rule (gateway.upstream), on fakes and on a real socket whose server closes a
-kept-alive connection under the next request — what uvicorn does after a response it could not finish."""
+kept-alive connection under the next request — what uvicorn does after a response it could not finish; and its
+transports on the one-pass pool (btkernel.http_pool)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from btkernel.http_pool import OnePassPool
 from gateway.upstream import UpstreamClient, may_retry, replayable
 
 REQUEST = httpx.Request("GET", "http://intake.test/")
@@ -125,18 +127,15 @@ async def test_a_timeout_is_not_retried() -> None:
     assert fresh.calls == 0
 
 
-class ClosingServer:
-    """A real HTTP/1.1 server on 127.0.0.1 that answers the first request of each connection with keep-alive,
-    and closes the connection, without answering, as soon as a second request arrives on it."""
+class LoopbackServer:
+    """A real HTTP/1.1 server on 127.0.0.1 (a free port), counting the connections it was given; `_serve` answers."""
 
     def __init__(self) -> None:
         self.connections = 0
-        self.answered: list[bytes] = []
-        self.dropped = 0
         self._server: asyncio.Server | None = None
 
     async def start(self) -> str:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
         port = self._server.sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}"
 
@@ -145,17 +144,44 @@ class ClosingServer:
         self._server.close()
         await self._server.wait_closed()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
-            first = await _read_request(reader)
-            self.answered.append(first)
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
-            await writer.drain()
-            if await _read_request(reader):
-                self.dropped += 1
+            await self._serve(reader, writer)
         finally:
             writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+class ClosingServer(LoopbackServer):
+    """Answers the first request of each connection with keep-alive, and closes the connection, without answering,
+    as soon as a second request arrives on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered: list[bytes] = []
+        self.dropped = 0
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        first = await _read_request(reader)
+        self.answered.append(first)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+        await writer.drain()
+        if await _read_request(reader):
+            self.dropped += 1
+
+
+class PathServer(LoopbackServer):
+    """Keeps connections alive and answers each request with its path, after a short wait."""
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while request := await _read_request(reader):
+            path = request.split(b" ")[1]
+            await asyncio.sleep(0.005)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(path), path))
+            await writer.drain()
 
 
 async def _read_request(reader: asyncio.StreamReader) -> bytes:
@@ -212,3 +238,35 @@ async def test_the_same_server_defeats_a_plain_pooled_client(
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             await plain.get(f"{url}/b")
     assert server.dropped == 1
+
+
+async def test_the_gateways_transports_are_one_pass_pools_with_their_limits() -> None:
+    client = UpstreamClient.create(timeout_s=5.0, keepalive_s=7.0, max_connections=60)
+    try:
+        for transport, keepalive in ((client.pooled, 50), (client.fresh, 0)):
+            pool = transport._pool  # type: ignore[attr-defined]
+            assert type(pool) is OnePassPool
+            assert pool._max_connections == 60
+            assert pool._max_keepalive_connections == keepalive
+        assert client.pooled._pool._keepalive_expiry == 7.0  # type: ignore[attr-defined]
+    finally:
+        await client.aclose()
+
+
+async def test_requests_through_the_one_pass_pool_are_answered_on_reused_connections() -> None:
+    """Bursts of replayable requests, more at once than the pool's limit: each answered with its own path, and the
+    server given no more connections than the limit over all three bursts."""
+    server = PathServer()
+    url = await server.start()
+    client = UpstreamClient.create(timeout_s=5.0, keepalive_s=5.0, max_connections=8)
+    try:
+        for burst in range(3):
+            paths = [f"/r{burst}-{i}" for i in range(40)]
+            responses = await asyncio.gather(
+                *(client.send("GET", url + path, content=None, headers={}) for path in paths)
+            )
+            assert [r.text for r in responses] == paths
+    finally:
+        await client.aclose()
+        await server.stop()
+    assert server.connections <= 8
