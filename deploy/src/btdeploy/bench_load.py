@@ -107,7 +107,7 @@ async def open_loop(
 
 def client(base_url: str, concurrency: int) -> httpx.AsyncClient:
     """The load's client, on the one-pass pool (btkernel.http_pool): on httpcore's own pool it spent 2.0–2.5 ms of
-    CPU a request on these two cores, half of what the bare endpoint needs, and held the bare baseline to half its
+    CPU a request on these two cores, twice what the bare endpoint needs, and held the bare baseline to half its
     rate (400–500 against 775–850 a second, docs/adr/0043)."""
     limits = httpx.Limits(max_connections=concurrency + 4)
     return httpx.AsyncClient(base_url=base_url, timeout=60.0, transport=OnePassTransport(limits=limits))
