@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from btdeploy import bench, bench_p3, bench_procs, bench_rebuild, bench_report, bench_results
+from btdeploy import (
+    bench,
+    bench_p3,
+    bench_procs,
+    bench_rebuild,
+    bench_rebuild_scale,
+    bench_report,
+    bench_results,
+)
 from btdeploy.bench_rebuild import Rate
 from btdeploy.bench_stats import (
     Figure,
@@ -24,6 +32,8 @@ from btdeploy.bench_stats import (
     ratio,
     sustained,
 )
+from btkernel.consumer import kept_envelope
+from btkernel.envelope import Envelope
 
 # A real line's shape (proc(5)); the command name holds a space and a ')' to prove fields are counted from its end.
 STAT = (
@@ -398,3 +408,13 @@ async def test_a_closed_loop_counts_its_clients_cpu_and_the_report_says_it() -> 
         pool = http._transport._pool  # type: ignore[attr-defined]
         assert type(pool) is OnePassPool
         assert pool._max_connections == 20
+
+
+def test_p3_at_scale_keeps_envelopes_as_the_consumer_writes_them() -> None:
+    """The rebuild reads and decodes the kept text: with ASCII escapes (`json.dumps`' default) the generated
+    envelopes were a quarter longer than what the consumer keeps (`kept_envelope`), and slower to validate."""
+    rows = bench_rebuild_scale.kept_rows(bench_rebuild_scale.record_history(30))
+    envelope = json.loads(rows[0][5])
+    assert rows[0][5] == kept_envelope(Envelope.from_json(envelope))
+    assert "\\u" not in rows[0][5]
+    assert "Ахметов" in rows[0][5]

@@ -32,6 +32,7 @@ from btdeploy.kafka import KafkaServer
 from btdeploy.ports import free_port, free_ports
 from btdeploy.postgres import PostgresServer
 from btkernel import db
+from btkernel.consumer import kept_envelope
 from btkernel.envelope import Envelope
 from btkernel.topics import TopicSpec
 from civreg.events.record import BirthRegistered, RecordAmended, RecordAnnulled, RecordRegistered
@@ -194,7 +195,8 @@ def kept_rows(history: list[GeneratedEvent], partitions: int = 6) -> list[tuple[
         if e.type not in INTAKE_TYPES:
             continue
         partition = zlib.crc32(e.stream_id.encode()) % partitions
-        envelope = json.dumps(_envelope(e).to_json())
+        # As the consumer writes it: its text (UTF-8, not ASCII escapes) is what a rebuild reads and decodes.
+        envelope = kept_envelope(_envelope(e))
         kept.append((INTAKE_GROUP, e.event_id, RECORD_TOPIC, partition, offsets[partition], envelope))
         offsets[partition] += 1
     return kept

@@ -541,10 +541,14 @@ _CLAIM = (
 _UNCLAIM = "DELETE FROM processed_events WHERE consumer_group = $1 AND event_id = ANY($2::text[])"
 
 
+def kept_envelope(received: Envelope) -> str:
+    """The envelope as a consumer keeps it (`processed_events.envelope`, what a rebuild reads): serialised as the
+    pool's JSON codec does (btkernel.db), so it reads back the same."""
+    return json.dumps(received.to_json(), ensure_ascii=False, default=str)
+
+
 def _processed_row(received: Envelope, record: ConsumerRecord) -> tuple[str, str, int, int, str]:
-    # Serialised as the pool's JSON codec does (btkernel.db), so a kept envelope reads back the same.
-    envelope = json.dumps(received.to_json(), ensure_ascii=False, default=str)
-    return received.id, record.topic, record.partition, record.offset, envelope
+    return received.id, record.topic, record.partition, record.offset, kept_envelope(received)
 
 
 class _Redo(Exception):

@@ -642,3 +642,40 @@ async def test_a_consumer_projections_catch_up_looks_only_at_envelopes_kept_sinc
     finally:
         await conn.close()
     assert await pool.fetchval("SELECT count(*) FROM seen") == 21
+
+
+async def test_a_first_pass_reads_kept_envelopes_in_the_replay_index_order_not_by_a_sort(
+    counters_db: tuple[str, asyncpg.Pool],
+) -> None:
+    """Issue 13 P3: with its statistics, the planner would sort a group's kept envelopes (spilling ~1 KB rows to
+    disk) before the first pass got its first row; the pass reads them through `processed_events_replay` instead,
+    in the same order, as a resumed pass (progress looked up per envelope) does too."""
+    _, pool = counters_db
+    await pool.execute(
+        "INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset, envelope)"
+        " SELECT 'g', 'e-' || n, 't', n % 6, n / 6, json_build_object('pad', repeat('x', 1000))"
+        " FROM generate_series(1, 6000) n"
+    )
+    await pool.execute("ANALYZE processed_events")
+
+    async def plan(conn: asyncpg.Connection, not_projected: str) -> list[str]:
+        query = "EXPLAIN " + rebuild._BULK_CONSUMED.format(not_projected)
+        return [r[0] for r in await conn.fetch(query, "g", 0, 2)]
+
+    async with pool.acquire() as conn:
+        await conn.execute(f"CREATE TEMP TABLE {rebuild.PROGRESS} (event_id text PRIMARY KEY)")
+        sorted_ids = [r["event_id"] for r in await conn.fetch(rebuild._BULK_CONSUMED.format(""), "g", 0, 2)]
+        async with conn.transaction():
+            chosen = await plan(conn, "")
+            await rebuild._kept_in_index_order(conn)
+            fresh, resumed = await plan(conn, ""), await plan(conn, rebuild._NOT_PROJECTED)
+            read_ids = [r["event_id"] for r in await conn.fetch(rebuild._BULK_CONSUMED.format(""), "g", 0, 2)]
+        after = await plan(conn, "")
+    assert any("Sort" in line for line in chosen), chosen  # what the planner does by itself
+    for read in (fresh, resumed):
+        assert any("Index Scan using processed_events_replay" in line for line in read), read
+        assert not any("Sort" in line for line in read), read
+    assert any("Sort" in line for line in after), after  # for the transaction only
+    assert read_ids == sorted_ids
+    assert len(read_ids) == 3000
+    assert read_ids[:2] == ["e-6", "e-12"]
