@@ -41,9 +41,11 @@ async def replay_shard(dsn: str, group: str, shard: int, shards: int) -> int:
                 f"CREATE TABLE {shard_table(shard)} (event_id text PRIMARY KEY, subject text NOT NULL,"
                 " type text NOT NULL)"
             )
+            # As the rebuild's first pass reads them (`btkernel.rebuild._kept_in_index_order`): by the replay index.
+            await conn.execute("SET LOCAL enable_sort = off")
             cursor = await conn.cursor(
                 "SELECT envelope::text FROM processed_events WHERE consumer_group = $1"
-                " AND kafka_partition % $2 = $3 ORDER BY kafka_partition, kafka_offset",
+                " AND kafka_partition % $2 = $3 ORDER BY topic, kafka_partition, kafka_offset",
                 group,
                 shards,
                 shard,
