@@ -628,7 +628,7 @@ async def _kept_in_index_order(reader: asyncpg.Connection) -> None:
     reader's transaction. The planner prices the index's heap visits above sorting the group's rows, but a sort
     (envelopes of ~1 KB, spilled to disk beyond `work_mem`) ends before the first row comes: the pass's processes
     waited for it, and it was most of the server's part of the pass (issue 13 P3: a `known_records` build of 18,961
-    envelopes ~14 % faster, docs/adr/0043)."""
+    envelopes ~13 % faster, docs/adr/0043)."""
     await reader.execute("SET LOCAL enable_sort = off")
 
 
