@@ -603,8 +603,10 @@ async def _record_projected(conn: asyncpg.Connection, event_ids: Sequence[str]) 
 
 # -- the first pass: the history read once, in order --
 
-# Every event of the pending streams of a shard, in (stream, version) order: the primary key's order, so no sort
-# and no query per batch (a keyset query per batch re-scans and re-groups the table each time: quadratic).
+# Every event of the pending streams of a shard, in (stream, version) order, by one query, not a query per batch (a
+# keyset query per batch re-scans and re-groups the table each time: quadratic). The planner sorts the shard's
+# events for it, and that stays: read in the primary key's order instead, a history larger than memory would be
+# read at random, since a stream's events are appended over months (ADR 0043, "The first pass's read").
 _BULK_STREAMS = (
     "SELECT * FROM (SELECT e.stream_id, e.version, e.event_id, e.event_type, e.data, e.recorded_at,"
     " e.correlation_id, e.causation_id, e.actor, coalesce(p.version, 0) AS done,"
