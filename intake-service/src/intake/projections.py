@@ -7,7 +7,7 @@ The `applications` read model is here since its commands stamp it with their las
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import cast
 
 import asyncpg
@@ -48,7 +48,7 @@ async def replay_application(conn: asyncpg.Connection, events: Sequence[StoredEv
         await uow.commit()
 
 
-async def learn_many(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
+async def learn_many(conn: asyncpg.Connection, events: Iterator[Event]) -> None:
     """The batch entry point (ADR 0027, "Batches"): what `subscriptions.on_record_event` does with each event —
     `known_records.learn` of the event — told to `KnownRecordsBatch`, which writes the batch at once."""
     batch = KnownRecordsBatch()

@@ -5,7 +5,7 @@ consumer; also when the build crashed mid-pass and resumed after more events wer
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -30,7 +30,7 @@ class Crash(RuntimeError):
 calls = 0
 
 
-async def crashing_learn(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
+async def crashing_learn(conn: asyncpg.Connection, events: Iterator[Event]) -> None:
     """The batch entry point, dying in its third batch (the build's process killed mid-pass)."""
     global calls
     calls += 1

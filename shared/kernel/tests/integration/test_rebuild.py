@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -679,3 +679,47 @@ async def test_a_first_pass_reads_kept_envelopes_in_the_replay_index_order_not_b
     assert read_ids == sorted_ids
     assert len(read_ids) == 3000
     assert read_ids[:2] == ["e-6", "e-12"]
+
+
+async def test_a_batch_entry_point_takes_each_kept_event_as_it_is_read_not_the_batch_read_first(
+    counters_db: tuple[str, asyncpg.Pool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13 P3: a batch's 2,000 events built before the entry point took any were built in fresh memory, and
+    validating cost ~40 % more an event than building each in the memory the one before it freed. The entry point
+    gets an iterator, and an envelope is read only when it takes the event; what it gets is every event, in order."""
+    dsn, pool = counters_db
+    deliver = _seen_consumer(pool)
+    for n in range(12):
+        assert await deliver(n, CounterMoved.TYPE, {"delta": n, "reason": "r"}) == "applied"
+
+    read = 0
+    real_event = rebuild._kept_events.event
+
+    def counted(raw: str | bytes) -> Event:
+        nonlocal read
+        read += 1
+        return real_event(raw)
+
+    monkeypatch.setattr(rebuild._kept_events, "event", counted)
+    # For each event the entry point takes: how many envelopes had been read by then.
+    read_when_taken: list[int] = []
+    taken: list[int] = []
+
+    async def apply_many(conn: asyncpg.Connection, events: Iterator[Event]) -> None:
+        for event in events:
+            read_when_taken.append(read)
+            assert isinstance(event, CounterMoved)
+            taken.append(event.delta)
+
+    lazy = rebuild.Projection(
+        name="seen",
+        description="test",
+        tables=("seen",),
+        source=rebuild.ConsumedEvents("test.seen", on_seen, "test", apply_many=apply_many),
+    )
+    report = await rebuild.rebuild(dsn, lazy, batch=5, workers=1)
+    assert report.events == 12
+    # Each partition (offset % 3) in order; batches of 5 across them.
+    assert taken == [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11]
+    # The first event of each batch was taken when only its own envelope of the batch had been read.
+    assert read_when_taken == list(range(1, 13))
