@@ -723,3 +723,38 @@ async def test_a_batch_entry_point_takes_each_kept_event_as_it_is_read_not_the_b
     assert taken == [0, 3, 6, 9, 1, 4, 7, 10, 2, 5, 8, 11]
     # Each event was taken as soon as its own envelope was read: no batch's envelopes were all read first.
     assert read_when_taken == list(range(1, 13))
+
+
+async def test_a_batch_entry_point_that_leaves_events_untaken_fails_the_batch_and_records_nothing(
+    counters_db: tuple[str, asyncpg.Pool],
+) -> None:
+    """The entry point's events are read as it takes them, and the batch's progress is recorded after it returns:
+    one that stopped early would have the build call events projected that it never applied."""
+    dsn, pool = counters_db
+    deliver = _seen_consumer(pool)
+    for n in range(6):
+        assert await deliver(n, CounterMoved.TYPE, {"delta": n, "reason": "r"}) == "applied"
+    live = {r["event_id"] for r in await pool.fetch("SELECT event_id FROM seen")}
+
+    async def first_only(conn: asyncpg.Connection, events: Iterator[Event]) -> None:
+        event = next(events)
+        assert isinstance(event, CounterMoved)
+        await conn.execute(
+            "INSERT INTO seen (event_id, subject, delta, type) VALUES ($1, 'k', $2, $3)",
+            f"x-{event.delta}",
+            event.delta,
+            CounterMoved.TYPE,
+        )
+
+    stopping = rebuild.Projection(
+        name="seen",
+        description="test",
+        tables=("seen",),
+        source=rebuild.ConsumedEvents("test.seen", on_seen, "test", apply_many=first_only),
+    )
+    with pytest.raises(RuntimeError, match="took 1 of its 6 events"):
+        await rebuild.rebuild(dsn, stopping, batch=10, workers=1)
+    # Nothing of the batch was kept: neither its rows nor its progress; the live table is untouched.
+    assert await pool.fetchval("SELECT count(*) FROM bt_rebuild_seen.seen") == 0
+    assert await pool.fetchval(f"SELECT count(*) FROM bt_rebuild_seen.{rebuild.PROGRESS}") == 0
+    assert {r["event_id"] for r in await pool.fetch("SELECT event_id FROM seen")} == live
