@@ -383,9 +383,9 @@ class Horizon:
     * Own streams: the streams the journal (`history_journal`, ADR 0030: an entry per event, in the appending
       transaction, with its `xid`) names since, by its index.
     * Kept envelopes: the rows whose keeping transaction (`processed_events.xid`, kernel migration 007) is no
-      older, by their index. Before it they were found by `age(xmin)` over every envelope of the group: 49 ms under
-      the swap's lock at 95,000 envelopes, growing with the history. Rows kept before that migration have no `xid`,
-      and are older than any horizon.
+      older, by their index. Before it they were found by `age(xmin)` over every envelope of the group, a read that
+      grew with the history: the swap held its lock 49 ms at 95,000 envelopes, now 9. Rows kept before that
+      migration have no `xid`, and are older than any horizon.
 
     A merged history has none: it is asked of its sources."""
 
@@ -798,6 +798,13 @@ async def _replay_merged_kept(
     return len(rows), (last["processed_at"], last["topic"], last["kafka_partition"], last["kafka_offset"])
 
 
+# Whether group `$1` kept an envelope the build has not projected; `{}` takes `_written_since`'s condition.
+_KEPT_PENDING = (
+    "SELECT EXISTS (SELECT 1 FROM processed_events pe WHERE pe.consumer_group = $1"
+    f" AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.event_id){{}})"
+)
+
+
 async def _anything_pending(conn: asyncpg.Connection, p: Projection, since: Horizon | None = None) -> bool:
     """Whether the history holds an event the build has not projected (of what was written since `since`); a
     merged history is always asked of its sources (its progress is by event and group, and it settles its
@@ -818,13 +825,6 @@ async def _anything_pending(conn: asyncpg.Connection, p: Projection, since: Hori
         found = await conn.fetchval(_KEPT_PENDING.format(written), p.source.group, *since_arg)
         return found
     return True
-
-
-# Whether group `$1` kept an envelope the build has not projected; `{}` takes `_written_since`'s condition.
-_KEPT_PENDING = (
-    "SELECT EXISTS (SELECT 1 FROM processed_events pe WHERE pe.consumer_group = $1"
-    f" AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.event_id){{}})"
-)
 
 
 # -- swap --
