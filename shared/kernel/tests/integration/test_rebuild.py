@@ -764,7 +764,7 @@ async def test_the_catch_up_finds_envelopes_kept_since_the_horizon_by_their_inde
     counters_db: tuple[str, asyncpg.Pool],
 ) -> None:
     """Issue 13 P3: the rounds after a first pass, and the swap's locked one, found the envelopes kept since the
-    horizon by `age(xmin)` over every envelope of the group (49 ms under the lock at 95,000). Each envelope now
+    horizon by `age(xmin)` over every envelope of the group (the swap held its lock 49 ms at 95,000). Each envelope now
     carries its keeping transaction (`processed_events.xid`, kernel migration 007), found by its index, also in a
     database whose statistics do not cover the column yet (the horizon takes them)."""
     _, pool = counters_db
