@@ -13,7 +13,8 @@ The history is the projection's source of truth:
   Progress is the version projected per stream, committed with the rows it produced.
 * `ConsumedEvents` — what a consumer group applied, as the consumer kept it (`processed_events.envelope`, in the
   transaction that applied it). The topics of other services keep seven days; this record keeps what the
-  projection is made of, no more, no less. Progress is the set of event ids projected.
+  projection is made of, no more, no less. Progress is the set of event ids projected, and how far each first
+  pass read each partition of what was kept before its horizon (`PASSED`).
 
 Phases: **prepare** (one transaction: schema, copies, progress table — a crash leaves all or nothing; a second run
 finds it and resumes), **replay** (batches, each one transaction with its progress, until nothing is pending —
@@ -173,6 +174,10 @@ class RebuildRefused(RuntimeError):
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 PROGRESS = "bt_progress"
+# How far a consumed history's first passes read each partition (`_record_passed`): every envelope of (`topic`,
+# `kafka_partition`) kept by a transaction older than `horizon`, at an offset below `below`, is projected. A row per
+# pass and partition: a resumed pass adds its own, under the horizon it took, and each holds by itself.
+PASSED = "bt_passed"
 # The indexes and constraints a build adds after its first pass (`Projection.defer_indexes`), with their DDL.
 DEFERRED = "bt_deferred"
 
@@ -194,6 +199,9 @@ async def prepare(conn: asyncpg.Connection, p: Projection, *, restart: bool = Fa
             await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         found = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{schema}.{PROGRESS}")
         if found:
+            if isinstance(p.source, ConsumedEvents):
+                # A build prepared before first passes recorded partitions: its progress is all by id.
+                await conn.execute(_CREATE_PASSED.format(schema=schema))
             return True
         await _refuse_unsupported(conn, p)
         await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
@@ -215,7 +223,15 @@ async def prepare(conn: asyncpg.Connection, p: Projection, *, restart: bool = Fa
             )
         else:
             await conn.execute(f"CREATE TABLE {schema}.{PROGRESS} (event_id text PRIMARY KEY)")
+            if isinstance(p.source, ConsumedEvents):
+                await conn.execute(_CREATE_PASSED.format(schema=schema))
         return False
+
+
+_CREATE_PASSED = (
+    f"CREATE TABLE IF NOT EXISTS {{schema}}.{PASSED} (topic text NOT NULL, kafka_partition integer NOT NULL,"
+    " horizon xid8 NOT NULL, below bigint NOT NULL, PRIMARY KEY (topic, kafka_partition, horizon))"
+)
 
 
 async def _refuse_unsupported(conn: asyncpg.Connection, p: Projection) -> None:
@@ -385,7 +401,8 @@ class Horizon:
     * Kept envelopes: the rows whose keeping transaction (`processed_events.xid`, kernel migration 007) is no
       older, by their index. Before it they were found by `age(xmin)` over every envelope of the group, a read that
       grew with the history: the swap held its lock 49 ms at 95,000 envelopes, now 9. Rows kept before that
-      migration have no `xid`, and are older than any horizon.
+      migration have no `xid`, and are older than any horizon. The first pass records what it projected of those
+      kept before the horizon by how far it read each partition, and ids only for the rest (`_record_passed`).
 
     A merged history has none: it is asked of its sources."""
 
@@ -523,6 +540,15 @@ async def _project_streams(
     return sum(events[-1].version - done for events, done in streams)
 
 
+# A kept envelope (`pe`) the build has not projected: not by its id, nor below where a first pass read its partition
+# of what was kept before that pass's horizon (`PASSED`). Two `NOT EXISTS`, each an anti-join.
+_NOT_PROJECTED = (
+    f" AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.event_id)"
+    f" AND NOT EXISTS (SELECT 1 FROM {PASSED} r WHERE r.topic = pe.topic AND r.kafka_partition = pe.kafka_partition"
+    " AND pe.kafka_offset < r.below AND (pe.xid IS NULL OR pe.xid < r.horizon))"
+)
+
+
 async def _replay_consumed(
     conn: asyncpg.Connection,
     source: ConsumedEvents,
@@ -536,7 +562,7 @@ async def _replay_consumed(
     rows = await conn.fetch(
         "SELECT pe.event_id, pe.topic, pe.kafka_partition, pe.kafka_offset, pe.envelope::text AS envelope"
         " FROM processed_events pe"
-        f" WHERE pe.consumer_group = $1 AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.event_id)"
+        f" WHERE pe.consumer_group = $1{_NOT_PROJECTED}"
         " AND (pe.topic, pe.kafka_partition, pe.kafka_offset) > ($2, $3, $4)"
         f" AND {_IN_SHARD % (6, _SUBJECT, 7, 6)}"
         f"{written}"
@@ -560,9 +586,12 @@ async def _replay_consumed(
 _kept_events = KeptEvents()
 
 
-async def _project_consumed(conn: asyncpg.Connection, source: ConsumedEvents, rows: Sequence[Any]) -> None:
+async def _project_consumed(
+    conn: asyncpg.Connection, source: ConsumedEvents, rows: Sequence[Any], since: Horizon | None = None
+) -> None:
     """Kept envelopes (`processed_events` rows, in the order applied, each `envelope` its JSON text as it is kept)
-    projected and recorded as projected, in the caller's transaction."""
+    projected and recorded as projected, in the caller's transaction: by id, or with `since` as a batch of a first
+    pass from that horizon (`_record_passed`)."""
     kept: list[str | bytes] = []
     for r in rows:
         if r["envelope"] is None:
@@ -605,13 +634,51 @@ async def _project_consumed(conn: asyncpg.Connection, source: ConsumedEvents, ro
                 await source.handler(conn, envelope, ctx)
             finally:
                 context.unbind(token)
-    await _record_projected(conn, [r["event_id"] for r in rows])
+    if since is None:
+        await _record_projected(conn, [r["event_id"] for r in rows])
+    else:
+        await _record_passed(conn, rows, since)
 
 
 async def _record_projected(conn: asyncpg.Connection, event_ids: Sequence[str]) -> None:
     """Events recorded as projected by the build (`PROGRESS`), in the caller's transaction: by COPY, a row per
     event of every batch (`insert_rows`)."""
     await insert_rows(conn, PROGRESS, (("event_id", "text"),), [(i,) for i in event_ids])
+
+
+async def _record_passed(conn: asyncpg.Connection, rows: Sequence[Any], since: Horizon) -> None:
+    """A first pass's batch from horizon `since` recorded as projected, in the caller's transaction. `rows` are in
+    the pass's order (topic, partition, offset), each with `kept_since`: kept by the horizon's transaction or a later
+    one (`_BULK_CONSUMED`).
+
+    * For each partition, the offset the batch reached (`PASSED`): it stands for every envelope kept before the
+      horizon at a lower offset. Each of those is in the pass's snapshot (`Horizon`), and the pass reads its
+      partitions in offset order, so it projected them, in this batch or one before it, or skipped them as
+      projected already (a resumed pass).
+    * By id, what the offsets do not speak for: the envelopes kept since the horizon, which the next rounds ask
+      about by id, and those at the offset reached (a topic made again repeats offsets, and a batch may end
+      between two envelopes at one offset).
+
+    Recording each envelope's id was about a quarter of the server's work in a build (issue 13 P3, docs/adr/0043)."""
+    # Each partition's last row is its highest offset.
+    reached = {(r["topic"], r["kafka_partition"]): r["kafka_offset"] for r in rows}
+    await _record_projected(
+        conn,
+        [
+            r["event_id"]
+            for r in rows
+            if r["kept_since"] or r["kafka_offset"] == reached[(r["topic"], r["kafka_partition"])]
+        ],
+    )
+    await conn.execute(
+        f"INSERT INTO {PASSED} (topic, kafka_partition, horizon, below)"
+        " SELECT t, k, $4::text::xid8, o FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(t, k, o)"
+        f" ON CONFLICT (topic, kafka_partition, horizon) DO UPDATE SET below = greatest({PASSED}.below, excluded.below)",
+        [t for t, _ in reached],
+        [k for _, k in reached],
+        list(reached.values()),
+        since.xmin,
+    )
 
 
 # -- the first pass: the history read once, in order --
@@ -630,12 +697,14 @@ _BULK_STREAMS = (
 )
 # Kept envelopes sharded by partition, not by subject: a subject's events share its key's partition, which orders
 # them as the consumer applied them, and the envelopes of other shards are not read (a subject's hash reads each).
+# `kept_since`: kept by the transaction of horizon `$4` or a later one (NULL without a horizon, or for an envelope
+# kept before kernel migration 007, older than any horizon).
 _BULK_CONSUMED = (
-    "SELECT pe.event_id, pe.envelope FROM processed_events pe"
+    "SELECT pe.event_id, pe.envelope, pe.topic, pe.kafka_partition, pe.kafka_offset,"
+    " pe.xid >= $4::text::xid8 AS kept_since FROM processed_events pe"
     " WHERE pe.consumer_group = $1 AND ($2::int IS NULL OR pe.kafka_partition % $3 = $2){}"
     " ORDER BY pe.topic, pe.kafka_partition, pe.kafka_offset"
 )
-_NOT_PROJECTED = f" AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.event_id)"
 
 
 async def _kept_in_index_order(reader: asyncpg.Connection) -> None:
@@ -655,13 +724,15 @@ async def bulk_replay(
     batch: int = 2000,
     shard: Shard | None = None,
     fresh: bool = False,
+    since: Horizon | None = None,
 ) -> int:
     """A build's first pass: what is pending of the history (of `shard`) read by one cursor on `reader` (a
     `_reading_connection`), in order, and projected on `writer` a batch per transaction with its progress (ADR
     0027, "Batches"): a crash loses no more than the batch in flight, and the next run resumes. What arrives
     meanwhile is the catch-up rounds' (the cursor reads one snapshot). `fresh`: the build was prepared by this run,
-    so nothing of it is projected yet. Sources other than own streams and one group's kept events: nothing (the
-    rounds do it all)."""
+    so nothing of it is projected yet. `since`: the horizon taken before the pass began (`Horizon`), by which a kept
+    envelope's progress is recorded for less (`_record_passed`); without one, by each envelope's id. Sources other
+    than own streams and one group's kept events: nothing (the rounds do it all)."""
     source = p.source
     if not isinstance(source, (OwnStreams, ConsumedEvents)):
         return 0
@@ -691,10 +762,12 @@ async def bulk_replay(
             # the server's time an event, issue 13 P3).
             query = _BULK_CONSUMED.format("" if fresh else _NOT_PROJECTED)
             await _kept_in_index_order(reader)
-            cursor = await reader.cursor(query, source.group, *_shard_args(shard))
+            cursor = await reader.cursor(
+                query, source.group, *_shard_args(shard), since.xmin if since else None
+            )
             while rows := await cursor.fetch(batch):
                 async with writer.transaction():
-                    await _project_consumed(writer, source, rows)
+                    await _project_consumed(writer, source, rows, since)
                 total += len(rows)
     return total
 
@@ -800,8 +873,7 @@ async def _replay_merged_kept(
 
 # Whether group `$1` kept an envelope the build has not projected; `{}` takes `_written_since`'s condition.
 _KEPT_PENDING = (
-    "SELECT EXISTS (SELECT 1 FROM processed_events pe WHERE pe.consumer_group = $1"
-    f" AND NOT EXISTS (SELECT 1 FROM {PROGRESS} a WHERE a.event_id = pe.event_id){{}})"
+    f"SELECT EXISTS (SELECT 1 FROM processed_events pe WHERE pe.consumer_group = $1{_NOT_PROJECTED}{{}})"
 )
 
 
@@ -946,7 +1018,7 @@ async def rebuild(
         if not isinstance(p.source, (OwnStreams, ConsumedEvents)):
             counts = [0]  # no first pass of its own: the rounds do it all
         elif processes > 1:
-            counts = await _bulk_in_processes(dsn, p, batch, processes, fresh=not resumed)
+            counts = await _bulk_in_processes(dsn, p, batch, processes, fresh=not resumed, since=since)
         else:
             helpers = await _helpers(dsn, p, workers)
             shards = [conn, *helpers]
@@ -954,7 +1026,9 @@ async def rebuild(
             try:
                 counts = await asyncio.gather(
                     *(
-                        bulk_replay(r, c, p, batch=batch, shard=Shard(i, len(shards)), fresh=not resumed)
+                        bulk_replay(
+                            r, c, p, batch=batch, shard=Shard(i, len(shards)), fresh=not resumed, since=since
+                        )
                         for i, (r, c) in enumerate(zip(readers, shards, strict=True))
                     )
                 )
@@ -1014,7 +1088,7 @@ async def _helpers(dsn: str, p: Projection, workers: int) -> list[asyncpg.Connec
 
 
 async def _bulk_in_processes(
-    dsn: str, p: Projection, batch: int, processes: int, *, fresh: bool = False
+    dsn: str, p: Projection, batch: int, processes: int, *, fresh: bool = False, since: Horizon | None = None
 ) -> list[int]:
     """The first pass on `processes` processes, a shard each: folding and deciding rows is Python's work, one core
     per process (ADR 0027, "Batches"). Forked: the service's modules are imported already (a spawned process
@@ -1027,20 +1101,20 @@ async def _bulk_in_processes(
         return list(
             await asyncio.gather(
                 *(
-                    loop.run_in_executor(pool, _bulk_shard, dsn, p, batch, Shard(i, processes), fresh)
+                    loop.run_in_executor(pool, _bulk_shard, dsn, p, batch, Shard(i, processes), fresh, since)
                     for i in range(processes)
                 )
             )
         )
 
 
-def _bulk_shard(dsn: str, p: Projection, batch: int, shard: Shard, fresh: bool) -> int:
+def _bulk_shard(dsn: str, p: Projection, batch: int, shard: Shard, fresh: bool, since: Horizon | None) -> int:
     """One process's part of the first pass: its shard, on a reading and a writing connection of its own."""
 
     async def run() -> int:
         reader, writer = await asyncio.gather(_reading_connection(dsn, p), _build_connection(dsn, p))
         try:
-            return await bulk_replay(reader, writer, p, batch=batch, shard=shard, fresh=fresh)
+            return await bulk_replay(reader, writer, p, batch=batch, shard=shard, fresh=fresh, since=since)
         finally:
             # At once: each waits for the server's goodbye, a few ms the whole pass waits for.
             await asyncio.gather(reader.close(), writer.close())

@@ -644,6 +644,12 @@ async def test_a_consumer_projections_catch_up_looks_only_at_envelopes_kept_sinc
     assert await pool.fetchval("SELECT count(*) FROM seen") == 21
 
 
+async def _temporary_progress(conn: asyncpg.Connection) -> None:
+    """A consumed history's progress tables, as a build has them, for this connection only (`pg_temp`)."""
+    await conn.execute(f"CREATE TEMP TABLE {rebuild.PROGRESS} (event_id text PRIMARY KEY)")
+    await conn.execute(rebuild._CREATE_PASSED.format(schema="pg_temp"))
+
+
 async def test_a_first_pass_reads_kept_envelopes_in_the_replay_index_order_not_by_a_sort(
     counters_db: tuple[str, asyncpg.Pool],
 ) -> None:
@@ -660,16 +666,20 @@ async def test_a_first_pass_reads_kept_envelopes_in_the_replay_index_order_not_b
 
     async def plan(conn: asyncpg.Connection, not_projected: str) -> list[str]:
         query = "EXPLAIN " + rebuild._BULK_CONSUMED.format(not_projected)
-        return [r[0] for r in await conn.fetch(query, "g", 0, 2)]
+        return [r[0] for r in await conn.fetch(query, "g", 0, 2, None)]
 
     async with pool.acquire() as conn:
-        await conn.execute(f"CREATE TEMP TABLE {rebuild.PROGRESS} (event_id text PRIMARY KEY)")
-        sorted_ids = [r["event_id"] for r in await conn.fetch(rebuild._BULK_CONSUMED.format(""), "g", 0, 2)]
+        await _temporary_progress(conn)
+        sorted_ids = [
+            r["event_id"] for r in await conn.fetch(rebuild._BULK_CONSUMED.format(""), "g", 0, 2, None)
+        ]
         async with conn.transaction():
             chosen = await plan(conn, "")
             await rebuild._kept_in_index_order(conn)
             fresh, resumed = await plan(conn, ""), await plan(conn, rebuild._NOT_PROJECTED)
-            read_ids = [r["event_id"] for r in await conn.fetch(rebuild._BULK_CONSUMED.format(""), "g", 0, 2)]
+            read_ids = [
+                r["event_id"] for r in await conn.fetch(rebuild._BULK_CONSUMED.format(""), "g", 0, 2, None)
+            ]
         after = await plan(conn, "")
     assert any("Sort" in line for line in chosen), chosen  # what the planner does by itself
     for read in (fresh, resumed):
@@ -781,7 +791,7 @@ async def test_the_catch_up_finds_envelopes_kept_since_the_horizon_by_their_inde
         name="g", description="test", tables=("seen",), source=rebuild.ConsumedEvents("g", on_seen, "test")
     )
     async with pool.acquire() as conn:
-        await conn.execute(f"CREATE TEMP TABLE {rebuild.PROGRESS} (event_id text PRIMARY KEY)")
+        await _temporary_progress(conn)
         assert await pool.fetchval(stats) == 0
         since = await rebuild.horizon(conn, group)
         assert since is not None
@@ -807,3 +817,129 @@ async def test_the_catch_up_finds_envelopes_kept_since_the_horizon_by_their_inde
     }
     assert len({xid["e-1"], xid["e-6000"]}) == 1
     assert xid["e-1"] < int(since.xmin) <= xid["e-6001"] == xid["e-6002"]
+
+
+async def _passed(conn: asyncpg.Connection) -> dict[int, int]:
+    """How far the build's first passes read each partition of `test.rebuild` (of what was kept before their
+    horizons), and that they read no other topic."""
+    rows = await conn.fetch(f"SELECT topic, kafka_partition, below FROM bt_rebuild_seen.{rebuild.PASSED}")
+    assert {r["topic"] for r in rows} <= {"test.rebuild"}
+    return {r["kafka_partition"]: r["below"] for r in rows}
+
+
+async def _offsets_recorded(conn: asyncpg.Connection) -> list[tuple[int, int]]:
+    """The (partition, offset) of each envelope the build recorded as projected by its id."""
+    rows = await conn.fetch(
+        "SELECT pe.kafka_partition, pe.kafka_offset FROM processed_events pe"
+        f" JOIN bt_rebuild_seen.{rebuild.PROGRESS} a ON a.event_id = pe.event_id ORDER BY 1, 2"
+    )
+    return [(r["kafka_partition"], r["kafka_offset"]) for r in rows]
+
+
+async def test_a_first_pass_records_how_far_it_read_each_partition_and_ids_only_where_offsets_do_not_speak(
+    counters_db: tuple[str, asyncpg.Pool],
+) -> None:
+    """Issue 13 P3: recording each projected envelope's id was about a quarter of the server's work in a build. A
+    first pass records the offset each batch reached in each partition, which stands for what was kept before its
+    horizon below it, and ids only for what was kept since and for the envelopes at the offset reached."""
+    dsn, pool = counters_db
+    deliver = _seen_consumer(pool)
+    moved = CounterMoved.TYPE
+    for n in range(30):
+        assert await deliver(n, moved, {"delta": n, "reason": "r"}) == "applied"
+    conn = await rebuild._build_connection(dsn, SEEN)
+    try:
+        assert await rebuild.prepare(conn, SEEN) is False
+        since = await rebuild.horizon(conn, SEEN)
+        assert since is not None
+        # Kept after the horizon, before the pass's snapshot: the pass projects it, and only its id says so.
+        assert await deliver(30, moved, {"delta": 30, "reason": "r"}) == "applied"
+        reader = await rebuild._reading_connection(dsn, SEEN)
+        try:
+            assert await rebuild.bulk_replay(reader, conn, SEEN, batch=4, since=since) == 31
+        finally:
+            await reader.close()
+        assert await _passed(conn) == {0: 30, 1: 28, 2: 29}
+        horizons = await conn.fetch(f"SELECT DISTINCT horizon::text FROM bt_rebuild_seen.{rebuild.PASSED}")
+        assert [r["horizon"] for r in horizons] == [since.xmin]
+        # Read in (partition, offset) order, four at a time: each batch's last envelope of each partition in it,
+        # and offset 30, kept since the horizon (partition 0's last, too). 10 of the 31.
+        order = sorted(range(31), key=lambda n: (n % 3, n))
+        expected = {30}
+        for b in range(0, 31, 4):
+            expected |= {
+                max(n for n in order[b : b + 4] if n % 3 == k) for k in {n % 3 for n in order[b : b + 4]}
+            }
+        assert await _offsets_recorded(conn) == sorted((n % 3, n) for n in expected)
+        assert len(expected) == 10
+        # Nothing is pending, asked of the whole history or of what was kept since the horizon.
+        assert not await rebuild._anything_pending(conn, SEEN)
+        assert not await rebuild._anything_pending(conn, SEEN, since)
+        assert await rebuild.replay_pending(conn, SEEN) == 0
+
+        # The topic made again while the build runs: a new envelope at offset 3, below partition 0's reach, kept
+        # after the horizon. The reach does not speak for it: it is pending, and the rounds project it.
+        assert await deliver(3, moved, {"delta": 103, "reason": "r"}) == "applied"
+        assert await rebuild._anything_pending(conn, SEEN)
+        assert await rebuild._anything_pending(conn, SEEN, since)
+        assert await rebuild.replay_pending(conn, SEEN, since=since) == 1
+        assert await rebuild.swap(conn, SEEN, since=since)
+    finally:
+        await conn.close()
+    kept = {r["event_id"] for r in await pool.fetch("SELECT event_id FROM processed_events")}
+    assert {r["event_id"] for r in await pool.fetch("SELECT event_id FROM seen")} == kept
+    assert len(kept) == 32
+
+
+async def test_a_first_pass_stopped_between_two_envelopes_at_one_offset_resumes_with_each_projected_once(
+    counters_db: tuple[str, asyncpg.Pool],
+) -> None:
+    """A topic made again repeats its offsets, so a batch may end between two envelopes at one offset. The offset
+    reached stands only for those below it; those at it are recorded by id. `seen` has the event id as its key,
+    so an envelope projected twice fails the build, and one never projected is missing from it."""
+    dsn, pool = counters_db
+    deliver = _seen_consumer(pool)
+    for made in range(2):
+        for n in range(12):
+            assert await deliver(n, CounterMoved.TYPE, {"delta": n, "reason": f"topic {made}"}) == "applied"
+    applied = 0
+
+    async def stops_after_three(conn: asyncpg.Connection, envelope: Envelope, ctx: RequestContext) -> None:
+        nonlocal applied
+        applied += 1
+        if applied > 3:
+            raise RuntimeError("the build's process is gone")
+        await on_seen(conn, envelope, ctx)
+
+    stopping = rebuild.Projection(
+        name="seen",
+        description="test",
+        tables=("seen",),
+        source=rebuild.ConsumedEvents("test.seen", stops_after_three, "test"),
+    )
+    with pytest.raises(RuntimeError, match="process is gone"):
+        await rebuild.rebuild(dsn, stopping, batch=3, workers=1, processes=1)
+    # One batch committed: partition 0's two envelopes at offset 0 and one of its two at offset 3.
+    async with pool.acquire() as conn:
+        assert await pool.fetchval("SELECT count(*) FROM bt_rebuild_seen.seen") == 3
+        assert await _passed(conn) == {0: 3}
+        assert await _offsets_recorded(conn) == [(0, 3)]
+
+    report = await rebuild.rebuild(dsn, SEEN, batch=3, workers=1, processes=1)
+    assert report.resumed
+    assert report.events == 24 - 3
+    kept = {r["event_id"] for r in await pool.fetch("SELECT event_id FROM processed_events")}
+    assert {r["event_id"] for r in await pool.fetch("SELECT event_id FROM seen")} == kept
+    assert len(kept) == 24
+
+
+async def test_a_build_prepared_before_first_passes_recorded_partitions_resumes_with_them(
+    counters_db: tuple[str, asyncpg.Pool],
+) -> None:
+    _, pool = counters_db
+    async with pool.acquire() as conn:
+        await conn.execute("SET search_path TO bt_rebuild_seen, public")
+        assert await rebuild.prepare(conn, SEEN) is False
+        await conn.execute(f"DROP TABLE bt_rebuild_seen.{rebuild.PASSED}")
+        assert await rebuild.prepare(conn, SEEN) is True
+        assert await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"bt_rebuild_seen.{rebuild.PASSED}")
