@@ -11,13 +11,14 @@ import httpx
 import pytest
 from fastapi import FastAPI, Form, Path, Query
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from btkernel import problems
 from btkernel.bounded import NAME_MAX, Id, Name
 from btkernel.limits import MAX_JSON_DEPTH, RequestLimits
 from btkernel.service import create_app
 from btkernel.settings import ServiceSettings
+from civreg.events.record import BirthRegistered, RecordAnnulled, RecordRegistered
 from civreg.events.values import Person, PersonName
 
 CAP = 4096
@@ -256,6 +257,33 @@ def test_person_names_are_bounded_but_read_back_as_before() -> None:
             PersonName(surname=bad, first_name="Б")
     with pytest.raises(ValidationError):
         Person(iin="1" * 500, name=PersonName(surname="А", first_name="Б"))
+
+
+def test_a_blank_patronymic_reads_as_none_inside_pydantic_core_with_the_errors_and_schema_of_a_name() -> None:
+    """Issue 13 P3: a Python validator made a blank patronymic None, called three times for every birth event a
+    rebuild validated (~1.7 µs of ~10.5). pydantic-core does it now, with nothing else changed."""
+    for blank in ("", " ", "\u3000", " " * (NAME_MAX + 50)):
+        assert PersonName(surname="А", first_name="Б", patronymic=blank).patronymic is None
+        text = json.dumps({"surname": "А", "first_name": "Б", "patronymic": blank})
+        assert PersonName.model_validate_json(text).patronymic is None
+    assert PersonName(surname="А", first_name="Б", patronymic=" Нұрланұлы ").patronymic == "Нұрланұлы"
+    assert PersonName(surname="А", first_name="Б").patronymic is None
+    # Refused as a surname is refused: the same error, at the field.
+    for bad in ("Ә" * (NAME_MAX + 1), "a\x00", 5):
+        with pytest.raises(ValidationError) as as_patronymic:
+            PersonName(surname="А", first_name="Б", patronymic=bad)  # type: ignore[arg-type]
+        with pytest.raises(ValidationError) as as_surname:
+            PersonName(surname=bad, first_name="Б")  # type: ignore[arg-type]
+        (p,), (s,) = as_patronymic.value.errors(), as_surname.value.errors()
+        assert (p["loc"], p["type"], p["msg"]) == (("patronymic",), s["type"], s["msg"])
+    # Described as before (the events' committed schemas and the request bodies' OpenAPI): a name, or null.
+    described = PersonName.model_json_schema(mode="serialization")["properties"]["patronymic"]
+    assert {k: v for k, v in described.items() if k not in ("default", "title")} == TypeAdapter(
+        Name | None
+    ).json_schema()
+    # No Python function is called to validate an event a rebuild of the known records reads.
+    for event in (BirthRegistered, RecordRegistered, RecordAnnulled):
+        assert "'function-" not in repr(event.__pydantic_core_schema__), event
 
 
 def test_bounded_types_refuse_what_is_not_text() -> None:
