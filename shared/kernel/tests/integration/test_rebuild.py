@@ -836,6 +836,13 @@ async def _offsets_recorded(conn: asyncpg.Connection) -> list[tuple[int, int]]:
     return [(r["kafka_partition"], r["kafka_offset"]) for r in rows]
 
 
+async def _seen_holds_each_kept_envelope(pool: asyncpg.Pool, kept: int) -> None:
+    """The swapped-in `seen` has a row for each of the `kept` envelopes the consumer kept, and no other."""
+    ids = {r["event_id"] for r in await pool.fetch("SELECT event_id FROM processed_events")}
+    assert len(ids) == kept
+    assert {r["event_id"] for r in await pool.fetch("SELECT event_id FROM seen")} == ids
+
+
 async def test_a_first_pass_records_how_far_it_read_each_partition_and_ids_only_where_offsets_do_not_speak(
     counters_db: tuple[str, asyncpg.Pool],
 ) -> None:
@@ -883,12 +890,10 @@ async def test_a_first_pass_records_how_far_it_read_each_partition_and_ids_only_
         assert await rebuild._anything_pending(conn, SEEN)
         assert await rebuild._anything_pending(conn, SEEN, since)
         assert await rebuild.replay_pending(conn, SEEN, since=since) == 1
-        assert await rebuild.swap(conn, SEEN, since=since)
+        assert (await rebuild.swap(conn, SEEN, since=since)).events == 0
     finally:
         await conn.close()
-    kept = {r["event_id"] for r in await pool.fetch("SELECT event_id FROM processed_events")}
-    assert {r["event_id"] for r in await pool.fetch("SELECT event_id FROM seen")} == kept
-    assert len(kept) == 32
+    await _seen_holds_each_kept_envelope(pool, 32)
 
 
 async def test_a_first_pass_stopped_between_two_envelopes_at_one_offset_resumes_with_each_projected_once(
@@ -921,21 +926,21 @@ async def test_a_first_pass_stopped_between_two_envelopes_at_one_offset_resumes_
         await rebuild.rebuild(dsn, stopping, batch=3, workers=1, processes=1)
     # One batch committed: partition 0's two envelopes at offset 0 and one of its two at offset 3.
     async with pool.acquire() as conn:
-        assert await pool.fetchval("SELECT count(*) FROM bt_rebuild_seen.seen") == 3
+        assert await conn.fetchval("SELECT count(*) FROM bt_rebuild_seen.seen") == 3
         assert await _passed(conn) == {0: 3}
         assert await _offsets_recorded(conn) == [(0, 3)]
 
     report = await rebuild.rebuild(dsn, SEEN, batch=3, workers=1, processes=1)
     assert report.resumed
     assert report.events == 24 - 3
-    kept = {r["event_id"] for r in await pool.fetch("SELECT event_id FROM processed_events")}
-    assert {r["event_id"] for r in await pool.fetch("SELECT event_id FROM seen")} == kept
-    assert len(kept) == 24
+    await _seen_holds_each_kept_envelope(pool, 24)
 
 
 async def test_a_build_prepared_before_first_passes_recorded_partitions_resumes_with_them(
     counters_db: tuple[str, asyncpg.Pool],
 ) -> None:
+    """A build left unfinished by the code before gets the table when it resumes (every query of its progress
+    reads it), empty: its progress stays by id."""
     _, pool = counters_db
     async with pool.acquire() as conn:
         await conn.execute("SET search_path TO bt_rebuild_seen, public")
