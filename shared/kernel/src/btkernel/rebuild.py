@@ -509,10 +509,10 @@ async def _replay_streams(
         return 0, None
     rows = await conn.fetch(
         "SELECT e.stream_id, e.version, e.event_id, e.event_type, e.data, e.recorded_at, e.correlation_id,"
-        " e.causation_id, e.actor FROM events e JOIN unnest($1::text[], $2::int[]) AS h(stream_id, head)"
+        " e.causation_id, e.actor FROM events e JOIN unnest($1::text[], $2::text[]::int[]) AS h(stream_id, head)"
         " ON h.stream_id = e.stream_id AND e.version <= h.head ORDER BY e.stream_id, e.version",
         [h["stream_id"] for h in heads],
-        [h["head"] for h in heads],
+        [str(h["head"]) for h in heads],
     )
     streams: dict[str, list[StoredEvent]] = {}
     for r in rows:
@@ -531,11 +531,14 @@ async def _project_streams(
     else:
         for events, done in streams:
             await source.replay(conn, events, done)
+    # Numbers sent as text[] and cast by the server, here, in `_replay_streams` and in `_record_passed`: asyncpg
+    # asks a fresh server process what an int4[] or int8[] is before its first use, and every first-pass process
+    # writes on fresh connections (issue 13 P3: 12–18 ms into each one's first batch).
     await conn.execute(
-        f"INSERT INTO {PROGRESS} (stream_id, version) SELECT * FROM unnest($1::text[], $2::int[])"
+        f"INSERT INTO {PROGRESS} (stream_id, version) SELECT * FROM unnest($1::text[], $2::text[]::int[])"
         " ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version",
         [events[0].stream_id for events, _ in streams],
-        [events[-1].version for events, _ in streams],
+        [str(events[-1].version) for events, _ in streams],
     )
     return sum(events[-1].version - done for events, done in streams)
 
@@ -672,11 +675,11 @@ async def _record_passed(conn: asyncpg.Connection, rows: Sequence[Any], since: H
     )
     await conn.execute(
         f"INSERT INTO {PASSED} (topic, kafka_partition, horizon, below)"
-        " SELECT t, k, $4::text::xid8, o FROM unnest($1::text[], $2::int[], $3::bigint[]) AS u(t, k, o)"
+        " SELECT t, k, $4::text::xid8, o FROM unnest($1::text[], $2::text[]::int[], $3::text[]::bigint[]) AS u(t, k, o)"
         f" ON CONFLICT (topic, kafka_partition, horizon) DO UPDATE SET below = greatest({PASSED}.below, excluded.below)",
         [t for t, _ in reached],
-        [k for _, k in reached],
-        list(reached.values()),
+        [str(k) for _, k in reached],
+        [str(o) for o in reached.values()],
         since.xmin,
     )
 

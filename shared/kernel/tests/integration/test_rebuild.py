@@ -474,6 +474,48 @@ async def test_preparing_a_build_costs_its_fresh_connection_no_type_introspectio
     assert asked == [[1016]]
 
 
+async def test_a_builds_batches_on_fresh_connections_cost_no_type_introspection(
+    counters_db: tuple[str, asyncpg.Pool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every first-pass process writes on connections of its own, fresh, and asyncpg asked each one's server
+    process what int4[] and int8[] are before their first use: 12–18 ms into the first batch (issue 13 P3). A
+    batch's progress and a round's stream heads travel as text[], cast by the server, so nothing is asked: own
+    streams' first pass and rounds, a consumed history's first pass (its partitions' reach) and rounds."""
+    dsn, pool = counters_db
+    for n in range(20):
+        await _move(pool, f"s-{n % 5}", n)
+    deliver = _seen_consumer(pool)
+    moved = CounterMoved.TYPE
+    for n in range(12):
+        assert await deliver(n, moved, {"delta": n, "reason": "r"}) == "applied"
+    asked: list[list[int]] = []
+    introspect = asyncpg.Connection._introspect_types
+
+    async def spied(self: asyncpg.Connection, typeoids: Any, *args: Any) -> Any:
+        asked.append(sorted(typeoids))
+        return await introspect(self, typeoids, *args)
+
+    monkeypatch.setattr(asyncpg.Connection, "_introspect_types", spied)
+    bulk = rebuild.bulk_replay
+    arrived = iter(range(12, 20))
+
+    async def then_more(*args: Any, **kwargs: Any) -> int:
+        count = await bulk(*args, **kwargs)
+        # Arriving after the first pass: the rounds' to take.
+        await _move(pool, "s-0", 100)
+        assert await deliver(next(arrived), moved, {"delta": 100, "reason": "r"}) == "applied"
+        return count
+
+    monkeypatch.setattr(rebuild, "bulk_replay", then_more)
+    own = await rebuild.rebuild(dsn, COUNTERS_IN_BATCHES, batch=4, workers=1, processes=1)
+    consumed = await rebuild.rebuild(dsn, SEEN, batch=4, workers=1, processes=1)
+    assert (own.events, consumed.events) == (21, 14)
+    assert asked == []
+    async with pool.acquire() as conn:
+        await conn.fetchval("SELECT $1::int8[]", [1])  # the spy sees what it should
+    assert asked == [[1016]]
+
+
 # What the deferring build's batch entry point found on its copy: the indexes there, call by call.
 COPY_INDEXES: list[int] = []
 
