@@ -113,7 +113,7 @@ class FakeKnownRecords:
 
     async def annul(self, record_id: str) -> None:
         if record_id in self.rows:
-            self.rows[record_id] = dataclasses.replace(self.rows[record_id], status="annulled")
+            self.rows[record_id] = self.rows[record_id]._replace(status="annulled")
 
     async def get(self, record_id: str) -> KnownRecord | None:
         return self.rows.get(record_id)

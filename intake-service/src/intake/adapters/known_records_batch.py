@@ -8,7 +8,6 @@ what `PgKnownRecords` would have made of it one by one: an added record already 
 
 from __future__ import annotations
 
-import dataclasses
 from types import TracebackType
 from typing import NoReturn, Self
 
@@ -25,6 +24,9 @@ COLUMNS: tuple[Column, ...] = (
     ("status", "text"),
     ("registered_at", "timestamptz"),
 )
+# A record is written as the row it is (`write`): its fields are the columns, in their order.
+if tuple(name for name, _ in COLUMNS) != KnownRecord._fields:
+    raise TypeError(f"known_records columns {COLUMNS} are not KnownRecord's fields {KnownRecord._fields}")
 ANNULLED = "annulled"  # what `PgKnownRecords.annul` writes
 
 
@@ -62,7 +64,7 @@ class KnownRecordsBatch:
             else:
                 annulled.add(told)
                 if told in new:
-                    new[told] = dataclasses.replace(new[told], status=ANNULLED)
+                    new[told] = new[told]._replace(status=ANNULLED)
         if annulled:
             await conn.execute(
                 f"UPDATE known_records SET status = '{ANNULLED}' WHERE record_id = ANY($1::text[])",
@@ -72,11 +74,8 @@ class KnownRecordsBatch:
             conn,
             "known_records",
             COLUMNS,
-            # The columns by name, not `dataclasses.astuple`: that deep-copies every value (a third of a replay).
-            [
-                (r.record_id, r.kind, r.record_number, r.subject_iin, r.status, r.registered_at)
-                for r in new.values()
-            ],
+            # Each record is its row: its fields are the columns, in their order.
+            list(new.values()),
             on_conflict="ON CONFLICT (record_id) DO NOTHING",
         )
         self.told = []
