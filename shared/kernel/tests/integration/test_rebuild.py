@@ -511,8 +511,11 @@ async def test_a_builds_batches_on_fresh_connections_cost_no_type_introspection(
     consumed = await rebuild.rebuild(dsn, SEEN, batch=4, workers=1, processes=1)
     assert (own.events, consumed.events) == (21, 14)
     assert asked == []
-    async with pool.acquire() as conn:
-        await conn.fetchval("SELECT $1::int8[]", [1])  # the spy sees what it should
+    fresh = await rebuild._build_connection(dsn, SEEN)
+    try:
+        await fresh.fetchval("SELECT $1::int8[]", [1])  # the spy sees what it should
+    finally:
+        await fresh.close()
     assert asked == [[1016]]
 
 
