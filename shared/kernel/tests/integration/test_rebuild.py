@@ -451,12 +451,8 @@ async def test_the_first_pass_on_processes_reads_what_was_appended_while_the_bui
     assert await _table(pool) == await _expected(pool)
 
 
-async def test_preparing_a_build_costs_its_fresh_connection_no_type_introspection(
-    counters_db: tuple[str, asyncpg.Pool], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """asyncpg asks the server what an array type it does not know is (int8[] and regclass[], not text[]), once per
-    connection: ~13 ms of a fresh server process's time (issue 13 P3). Preparing a build makes it ask nothing."""
-    dsn, _ = counters_db
+def _introspections(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """What asyncpg asks the server about types from now on, call by call (the type oids, sorted)."""
     asked: list[list[int]] = []
     introspect = asyncpg.Connection._introspect_types
 
@@ -465,6 +461,16 @@ async def test_preparing_a_build_costs_its_fresh_connection_no_type_introspectio
         return await introspect(self, typeoids, *args)
 
     monkeypatch.setattr(asyncpg.Connection, "_introspect_types", spied)
+    return asked
+
+
+async def test_preparing_a_build_costs_its_fresh_connection_no_type_introspection(
+    counters_db: tuple[str, asyncpg.Pool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """asyncpg asks the server what an array type it does not know is (int8[] and regclass[], not text[]), once per
+    connection: ~13 ms of a fresh server process's time (issue 13 P3). Preparing a build makes it ask nothing."""
+    dsn, _ = counters_db
+    asked = _introspections(monkeypatch)
     conn = await rebuild._build_connection(dsn, COUNTERS)
     try:
         assert await rebuild.prepare(conn, COUNTERS, restart=True) is False
@@ -477,10 +483,11 @@ async def test_preparing_a_build_costs_its_fresh_connection_no_type_introspectio
 async def test_a_builds_batches_on_fresh_connections_cost_no_type_introspection(
     counters_db: tuple[str, asyncpg.Pool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every first-pass process writes on connections of its own, fresh, and asyncpg asked each one's server
-    process what int4[] and int8[] are before their first use: 12–18 ms into the first batch (issue 13 P3). A
-    batch's progress and a round's stream heads travel as text[], cast by the server, so nothing is asked: own
-    streams' first pass and rounds, a consumed history's first pass (its partitions' reach) and rounds."""
+    """Each first-pass process writes on fresh connections of its own, and asyncpg asks a fresh connection's
+    server process what int4[] and int8[] are before it first sends one: each process waited 12–18 ms on it at its
+    first batch (issue 13 P3). A batch's progress and a round's stream heads travel as text[], cast by the server,
+    so nothing is asked: own streams' first pass and rounds, a consumed history's first pass (its partitions'
+    reach) and rounds."""
     dsn, pool = counters_db
     for n in range(20):
         await _move(pool, f"s-{n % 5}", n)
@@ -488,14 +495,7 @@ async def test_a_builds_batches_on_fresh_connections_cost_no_type_introspection(
     moved = CounterMoved.TYPE
     for n in range(12):
         assert await deliver(n, moved, {"delta": n, "reason": "r"}) == "applied"
-    asked: list[list[int]] = []
-    introspect = asyncpg.Connection._introspect_types
-
-    async def spied(self: asyncpg.Connection, typeoids: Any, *args: Any) -> Any:
-        asked.append(sorted(typeoids))
-        return await introspect(self, typeoids, *args)
-
-    monkeypatch.setattr(asyncpg.Connection, "_introspect_types", spied)
+    asked = _introspections(monkeypatch)
     bulk = rebuild.bulk_replay
     arrived = iter(range(12, 20))
 
