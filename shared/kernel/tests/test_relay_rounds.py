@@ -1,12 +1,14 @@
 """When a relay looks for rows again after a round (`outbox.pause_before_next_round`, issue 13): a busy relay waits
 out its round interval; a quiet one, or one with a backlog, does not wait. Whether it is busy (`outbox.CommitRate`):
-enough commits within the last second, or always."""
+enough commits within the last second, or always. How long it keeps published rows (ADR 0044)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from btkernel.outbox import CommitRate, pause_before_next_round
+from btkernel.outbox import CommitRate, OutboxRelay, pause_before_next_round
 from btkernel.settings import ServiceSettings
 
 
@@ -72,4 +74,18 @@ def test_a_busy_counter_that_falls_quiet_for_a_second_is_not_busy_any_more() -> 
 def test_the_rate_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BT_RELAY_BUSY_COMMITS_PER_S", "-1")
     with pytest.raises(ValueError, match="relay_busy_commits_per_s"):
+        ServiceSettings()
+
+
+def test_the_relay_keeps_published_rows_as_long_as_the_settings_say(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ADR 0044: 30 days unless set; 0 keeps them for good; a negative retention stops the start."""
+    assert OutboxRelay.from_settings(ServiceSettings(), {}).pruning.retention == dt.timedelta(days=30)
+    monkeypatch.setenv("BT_OUTBOX_RETENTION_DAYS", "7")
+    assert OutboxRelay.from_settings(ServiceSettings(), {}).pruning.retention == dt.timedelta(days=7)
+    monkeypatch.setenv("BT_OUTBOX_RETENTION_DAYS", "0")
+    relay = OutboxRelay.from_settings(ServiceSettings(), {})
+    assert relay.pruning.retention is None
+    assert not relay.pruning.due(0.0)
+    monkeypatch.setenv("BT_OUTBOX_RETENTION_DAYS", "-1")
+    with pytest.raises(ValueError, match="outbox_retention_days"):
         ServiceSettings()

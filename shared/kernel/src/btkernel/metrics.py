@@ -25,6 +25,9 @@ CONSUMER_PROCESSED = Counter(
 )
 OUTBOX_BACKLOG = Gauge("bt_outbox_backlog_events", "Outbox events not yet published", ["service"])
 OUTBOX_PUBLISHED = Counter("bt_outbox_published_total", "Outbox events published", ["service"])
+OUTBOX_PRUNED = Counter(
+    "bt_outbox_pruned_total", "Published outbox rows deleted past the retention (ADR 0044)", ["service"]
+)
 # Alert on bt_outbox_parked > 0: each parked row holds back every later event of its aggregate (ADR 0009).
 OUTBOX_PARKED = Gauge(
     "bt_outbox_parked", "Outbox events parked after a publish error they cannot outlive", ["service"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import json
 import sys
@@ -41,7 +42,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
 
-from btkernel import db, metrics, outbox_takeover, problems, tracing
+from btkernel import db, metrics, outbox_retention, outbox_takeover, problems, tracing
 from btkernel import logging as btlog
 from btkernel.envelope import Envelope
 from btkernel.kafka_client import KafkaOptions
@@ -259,7 +260,8 @@ async def relay_connection(dsn: str) -> asyncpg.Connection:
 class OutboxRelay:
     """Publishes pending outbox rows to Kafka in id order and marks them published; parks a row Kafka can never
     take, holding back only the later rows of its subject. While commits keep coming (at least `busy_commits_per_s`,
-    `CommitRate`), a round starts at most every `round_interval_s` (`pause_before_next_round`)."""
+    `CommitRate`), a round starts at most every `round_interval_s` (`pause_before_next_round`). When it has
+    nothing left to publish, it deletes published rows older than `retention` (`btkernel.outbox_retention`)."""
 
     def __init__(
         self,
@@ -273,6 +275,7 @@ class OutboxRelay:
         max_attempts: int = 10,
         round_interval_s: float = 0.0,
         busy_commits_per_s: int = 0,
+        retention: dt.timedelta | None = None,
     ) -> None:
         self.dsn = dsn
         self.kafka = kafka
@@ -283,11 +286,28 @@ class OutboxRelay:
         self.commits = CommitRate(busy_commits_per_s)
         self.max_event_bytes = max_event_bytes
         self.max_attempts = max_attempts
+        self.pruning = outbox_retention.Pruning(service, retention)
         self._wake = asyncio.Event()
         self._reported_at = float("-inf")  # time.monotonic(): a rate, not a time of the domain
         # Broker or database away: the leader's session ends (and with it the lock), and the relay starts over,
         # pausing longer while it cannot even connect.
         self.loop = Loop(f"outbox-relay-{service}", self._run_as_leader, error_event="outbox_relay_error")
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings, kafka: KafkaOptions) -> OutboxRelay:
+        """The relay as a service's settings describe it (in the service's process, or its own: btkernel.relay)."""
+        return cls(
+            settings.database_url,
+            kafka,
+            settings.service_name,
+            batch_size=settings.relay_batch_size,
+            poll_interval_s=settings.relay_poll_interval_s,
+            max_event_bytes=settings.max_event_bytes,
+            max_attempts=settings.relay_max_attempts,
+            round_interval_s=settings.relay_round_interval_s,
+            busy_commits_per_s=settings.relay_busy_commits_per_s,
+            retention=outbox_retention.retention_of(settings.outbox_retention_days),
+        )
 
     def start(self) -> None:
         self.loop.start()
@@ -326,6 +346,10 @@ class OutboxRelay:
                 if pause := pause_before_next_round(published, self.batch_size, now - began, interval_s):
                     await asyncio.sleep(pause)
                 if published < self.batch_size:
+                    # Nothing waiting: the time for old rows. A commit notified meanwhile wakes the next round
+                    # right after the pass's page (a few milliseconds).
+                    if self.pruning.due(moment := time.monotonic()):
+                        await self.pruning.run(conn, moment)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
         finally:

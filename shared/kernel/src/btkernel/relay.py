@@ -23,17 +23,7 @@ async def _main() -> None:
         trace_file=settings.trace_file,
         otlp_endpoint=settings.otel_exporter_otlp_endpoint,
     )
-    relay = OutboxRelay(
-        settings.database_url,
-        client_options(settings),
-        settings.service_name,
-        batch_size=settings.relay_batch_size,
-        poll_interval_s=settings.relay_poll_interval_s,
-        max_event_bytes=settings.max_event_bytes,
-        max_attempts=settings.relay_max_attempts,
-        round_interval_s=settings.relay_round_interval_s,
-        busy_commits_per_s=settings.relay_busy_commits_per_s,
-    )
+    relay = OutboxRelay.from_settings(settings, client_options(settings))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

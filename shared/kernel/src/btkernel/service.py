@@ -100,17 +100,7 @@ def create_app(
         rt = Runtime(settings=settings, pool=pool)
         app.state.runtime = rt
         if settings.relay_enabled:
-            rt.relay = OutboxRelay(
-                settings.database_url,
-                client_options(settings),
-                settings.service_name,
-                batch_size=settings.relay_batch_size,
-                poll_interval_s=settings.relay_poll_interval_s,
-                max_event_bytes=settings.max_event_bytes,
-                max_attempts=settings.relay_max_attempts,
-                round_interval_s=settings.relay_round_interval_s,
-                busy_commits_per_s=settings.relay_busy_commits_per_s,
-            )
+            rt.relay = OutboxRelay.from_settings(settings, client_options(settings))
             rt.relay.start()
         if settings.consumers_enabled:
             for spec in consumers:

@@ -53,6 +53,9 @@ class ServiceSettings(BaseSettings):
     # published). Intake sets a rate: its events open the registry's cases, the way a submission takes (issue 13's
     # P2), so only a busy counter's commits wait.
     relay_busy_commits_per_s: int = Field(0, ge=0, le=10_000)
+    # Published outbox rows older than this are deleted by the relay (`btkernel.outbox_retention`, ADR 0044); the
+    # event store keeps every event for good. 0 keeps them too.
+    outbox_retention_days: int = Field(30, ge=0, le=3650)
     # The largest event (key + value + headers) the outbox accepts: below Kafka's default message.max.bytes
     # (1 MiB) with room for the record batch's own overhead, so whatever is committed can be published (ADR 0009).
     max_event_bytes: int = 900_000
