@@ -19,7 +19,7 @@ the primary key.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -63,26 +63,32 @@ class Pruning:
     page_rows: int = PAGE_ROWS
     pages_per_pass: int = PAGES_PER_PASS
     # Where an unfinished pass goes on (the last id it read); None: the next pass starts at the oldest row.
-    _after: int | None = None
-    _due_at: float = float("-inf")
+    _after: int | None = field(default=None, init=False)
+    _due_at: float = field(default=float("-inf"), init=False)
 
     def due(self, now: float) -> bool:
         return self.retention is not None and now >= self._due_at
 
     async def run(self, conn: asyncpg.Connection, now: float) -> int:
         """One pass of at most `pages_per_pass` pages; returns how many rows it deleted. An unfinished pass is
-        due again at once (the relay runs it when it has nothing to publish), a finished one after `interval_s`."""
+        due again at once (the relay runs it when it has nothing to publish), a finished one after `interval_s`.
+        A failure is logged and the pass tried again after `interval_s`: old rows are never a reason not to
+        publish (raised, it would restart the relay)."""
         if self.retention is None:
             return 0
         after = self._after if self._after is not None else 0
         deleted, finished = 0, False
-        for _ in range(self.pages_per_pass):
-            page = await conn.fetchrow(_PAGE, after, self.retention, self.page_rows)
-            deleted += page["deleted"]
-            if page["last_id"] is None or not page["all_before"]:
-                finished = True
-                break
-            after = page["last_id"]
+        try:
+            for _ in range(self.pages_per_pass):
+                page = await conn.fetchrow(_PAGE, after, self.retention, self.page_rows)
+                deleted += page["deleted"]
+                if page["last_id"] is None or not page["all_before"]:
+                    finished = True
+                    break
+                after = page["last_id"]
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            log.warning("outbox_prune_failed", error=repr(exc), deleted=deleted)
+            finished = True
         self._after = None if finished else after
         self._due_at = now + self.interval_s if finished else now
         if deleted:
