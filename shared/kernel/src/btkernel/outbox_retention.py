@@ -3,8 +3,8 @@
 A row is the outbox's only until the broker has it. After that nothing reads it: the relay reads pending rows, the
 takeover pending rows (btkernel.outbox_takeover), an operator parked ones, and the event store keeps every event
 for good (btkernel.eventstore, hash-chained). Kept, published rows grew each service's outbox by every event it
-ever published — millions of rows a year at a national rate, each a copy of an envelope the event store and the
-topic both have — and the relay's rounds passed over the dead ones until vacuum came (docs/adr/0043).
+ever published: millions of rows a year at a national rate, each a copy of an envelope the event store and the
+topic both have (docs/adr/0043 left their retention to be decided).
 
 A pending or parked row is never deleted, however old: it is not published. The retention is counted from
 `published_at`, the database's clock, on which the relay marked it.
