@@ -346,10 +346,10 @@ class OutboxRelay:
                 if pause := pause_before_next_round(published, self.batch_size, now - began, interval_s):
                     await asyncio.sleep(pause)
                 if published < self.batch_size:
-                    # Nothing waiting: the time for old rows. A commit notified meanwhile wakes the next round
-                    # right after the pass's page (a few milliseconds).
+                    # Nothing waiting: the time for old rows. A commit notified meanwhile ends the pass after its
+                    # page (a few milliseconds) and wakes the next round.
                     if self.pruning.due(moment := time.monotonic()):
-                        await self.pruning.run(conn, moment)
+                        await self.pruning.run(conn, moment, wanted=self._wake.is_set)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
         finally:

@@ -19,6 +19,7 @@ the primary key.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -28,9 +29,10 @@ from btkernel import metrics
 
 log = btlog.get(__name__)
 
-# How many rows one statement reads: a page's delete holds the relay's next round back for a few milliseconds.
+# How many rows one statement reads: a page's delete holds a commit notified during it back for a few milliseconds.
 PAGE_ROWS = 500
-# How many pages one pass deletes before the relay publishes again; a long outbox is emptied over several passes.
+# How many pages one pass deletes at most; a long outbox is emptied over several passes. A pass also stops between
+# two pages when the relay has rows to publish.
 PAGES_PER_PASS = 20
 # How often the relay looks for rows past the retention, once a pass has found none left.
 INTERVAL_S = 600.0
@@ -69,9 +71,12 @@ class Pruning:
     def due(self, now: float) -> bool:
         return self.retention is not None and now >= self._due_at
 
-    async def run(self, conn: asyncpg.Connection, now: float) -> int:
-        """One pass of at most `pages_per_pass` pages; returns how many rows it deleted. An unfinished pass is
-        due again at once (the relay runs it when it has nothing to publish), a finished one after `interval_s`.
+    async def run(
+        self, conn: asyncpg.Connection, now: float, *, wanted: Callable[[], bool] = lambda: False
+    ) -> int:
+        """One pass of at most `pages_per_pass` pages, stopping between two pages once `wanted()` (the relay has
+        rows to publish); returns how many rows it deleted. An unfinished pass is due again at once (the relay runs
+        it when it has nothing to publish), a finished one after `interval_s`.
         A failure is logged and the pass tried again after `interval_s`: old rows are never a reason not to
         publish (raised, it would restart the relay)."""
         if self.retention is None:
@@ -86,6 +91,8 @@ class Pruning:
                     finished = True
                     break
                 after = page["last_id"]
+                if wanted():
+                    break
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
             log.warning("outbox_prune_failed", error=repr(exc), deleted=deleted)
             finished = True

@@ -190,3 +190,23 @@ async def test_the_relay_deletes_old_published_rows_when_it_has_nothing_to_publi
     )
     assert [r["published"] for r in left] == [True, True]
     assert left[1]["event_id"] == fresh.id
+
+
+async def test_a_pass_gives_way_between_pages_when_the_relay_has_rows_to_publish(
+    kernel_db: tuple[str, asyncpg.Pool],
+) -> None:
+    """A commit notified during a pass waits one page at most, not the pass's twenty; the pass goes on at the
+    relay's next idle moment."""
+    dsn, pool = kernel_db
+    ids = await _rows(pool, "t", [(f"old-{n}", 40, 35, False) for n in range(6)] + [("recent", 1, 1, False)])
+    pruning = outbox_retention.Pruning("test", RETENTION, page_rows=2)
+    conn = await db.connect(dsn)
+    try:
+        commits = iter([False, True])
+        assert await pruning.run(conn, now=0.0, wanted=lambda: next(commits)) == 4
+        assert pruning.due(0.0)
+        assert await pruning.run(conn, now=1.0) == 2
+        assert not pruning.due(1.0)
+    finally:
+        await conn.close()
+    assert await _left(pool, ids) == ["recent"]
