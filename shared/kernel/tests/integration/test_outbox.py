@@ -207,3 +207,46 @@ async def test_the_relays_rounds_skip_rows_published_before_them(kernel_db: tupl
     pages = [int(line.split("shared hit=")[1].split()[0]) for line in plans[1] if "shared hit=" in line]
     # The table is ~135 pages; the first read passes 2,000 entries, the second a handful of index and heap pages.
     assert pages[0] < 30, plans[1]
+
+
+async def test_a_rounds_records_leave_in_one_produce_request_without_a_linger(
+    kernel_db: tuple[str, asyncpg.Pool],
+    kafka_options: dict[str, Any],
+    topic: str,
+    read_all: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 13: the relay's producer does not linger, and still sends a round's records across partitions to the
+    broker together: one AddPartitionsToTxn and one produce request for the round, not one per record."""
+    from aiokafka import conn as kafka_conn
+
+    dsn, pool = kernel_db
+    sent: list[str] = []
+    plain_send = kafka_conn.AIOKafkaConnection.send
+
+    def counting_send(self: Any, request: Any, expect_response: bool = True) -> Any:
+        sent.append(type(request).__name__)
+        return plain_send(self, request, expect_response)
+
+    relay = outbox.OutboxRelay(dsn, kafka_options, "test")
+    producer = outbox.make_producer(kafka_options, outbox.relay_transactional_id("test", uuid.uuid4().hex))
+    await producer.start()
+    relay_conn = await db.connect(dsn)
+    envelopes = [_env(f"agg-{n}", 1) for n in range(8)]  # spread over the topic's three partitions
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            for envelope in envelopes:
+                await outbox.enqueue(conn, topic, envelope)
+        monkeypatch.setattr(kafka_conn.AIOKafkaConnection, "send", counting_send)
+        assert await relay.publish_pending(relay_conn, producer) == 8
+        monkeypatch.undo()
+    finally:
+        await producer.stop()
+        await relay_conn.close()
+    records = await read_all(kafka_options, topic, 8)
+    assert len({r.partition for r in records}) > 1
+    assert sorted(dict(r.headers)["ce_id"].decode() for r in records) == sorted(e.id for e in envelopes)
+    assert [name for name in sent if name.startswith(("AddPartitions", "Produce"))] == [
+        "AddPartitionsToTxnRequest",
+        "ProduceRequest",
+    ]
