@@ -18,7 +18,15 @@ import pytest
 from btdeploy.bench_bare import ROUTE
 from btdeploy.bench_rebuild import replay_skeleton
 from btdeploy.bench_replay_skeleton import shard_table
-from btdeploy.bench_skeleton import APPLICATIONS, ROLES, SkeletonProcesses, table_of, wait_consumed
+from btdeploy.bench_skeleton import (
+    APPLICATIONS,
+    GUARANTEED_APPLICATIONS,
+    OUTBOX,
+    ROLES,
+    SkeletonProcesses,
+    table_of,
+    wait_consumed,
+)
 from btdeploy.bench_skeleton_measure import Skeleton
 from btdeploy.kafka import KafkaServer
 from btdeploy.samples import birth_application
@@ -62,6 +70,51 @@ async def test_each_consumer_keeps_every_accepted_application_once(
             assert await conn.fetchval(f"SELECT count(*) FROM {table_of(role)}") == 5
     finally:
         await conn.close()
+
+
+async def test_the_guaranteed_skeleton_numbers_without_gaps_and_each_consumer_keeps_every_application_once(
+    make_database: DatabaseFactory,
+    make_topic: TopicFactory,
+    kafka_options: dict[str, Any],
+    bt_workdir: Path,
+) -> None:
+    dsn = await make_database("bench_guaranteed")
+    topic = make_topic("bench.guaranteed", partitions=3, dead_letters=False)
+    workdir = bt_workdir / "bench-guaranteed-test"
+    with SkeletonProcesses(workdir, dsn, kafka_options, topic, guarantees=True) as skeleton:
+        assert set(skeleton.pids()) == {
+            "guaranteed proxy",
+            "guaranteed endpoint",
+            *(f"guaranteed {role} consumer" for role in ROLES),
+        }
+        async with httpx.AsyncClient(base_url=skeleton.proxy.url, timeout=30.0) as http:
+            first = [await http.post(ROUTE, json=birth_application()) for _ in range(3)]
+            wrong = birth_application()
+            wrong["applicant"]["iin"] = "12345"
+            refused = await http.post(ROUTE, json=wrong)
+            # Concurrent ones take the centre's counter row in turn.
+            rest = await asyncio.gather(*(http.post(ROUTE, json=birth_application()) for _ in range(6)))
+        answers = [*first, *rest]
+        assert [a.status_code for a in answers] == [201] * 9, [a.text for a in answers]
+        assert refused.status_code == 422
+        ids = [a.json()["application_id"] for a in answers]
+        kept = await wait_consumed(dsn, ids, 60.0)
+    assert {role: sorted(found) for role, found in kept.items()} == {role: sorted(ids) for role in ROLES}
+    conn = await asyncpg.connect(dsn)
+    try:
+        numbers = await conn.fetch(
+            f"SELECT application_id::text AS id, receipt_number FROM {GUARANTEED_APPLICATIONS}"
+            " ORDER BY receipt_number"
+        )
+        assert [r["receipt_number"] for r in numbers] == list(range(1, 10))
+        assert sorted(r["id"] for r in numbers) == sorted(ids)
+        # Every event went through the outbox, and the relay marked each once it was committed on the topic.
+        assert await conn.fetchval(f"SELECT count(*) FROM {OUTBOX} WHERE published_at IS NOT NULL") == 9
+        assert await conn.fetchval(f"SELECT count(*) FROM {OUTBOX}") == 9
+    finally:
+        await conn.close()
+    # No relay round failed on the way (a failed one is printed to the log and tried again).
+    assert "Traceback" not in (workdir / "guaranteed-endpoint.log").read_text()
 
 
 async def test_the_replay_skeleton_reads_every_kept_event_of_its_group_and_leaves_no_table(

@@ -349,6 +349,74 @@ def test_a_goal_the_skeleton_misses_is_said_to_be_out_of_reach_on_this_machine_i
     assert "held to the goals: P1 missed, P2 met, P3 not measured." in readme
 
 
+def test_the_skeleton_with_the_guarantees_is_read_apart_from_the_bare_one(tmp_path: Path) -> None:
+    """The guaranteed skeleton's figures: the platform's goals held to it, the platform read over it, and its own
+    reach line, kept with the run; the bare skeleton's reach is not changed by it."""
+    results = {
+        "p1": P1,
+        "skeleton": {"load": {"per_second": 90.0}, "cpu_total_ms": 9.0},
+        # 150 ÷ 300 = 0.5 and 6 ÷ 1.5 = 4: P1 met by the shape with the guarantees; 18 ÷ 5 = 3.6 misses P2.
+        "guaranteed": {
+            "load": {
+                "per_second": 150.0,
+                "accepted": 400,
+                "errors": 0,
+                "latency": {"p50_ms": 1.0, "p99_ms": 2.0},
+            },
+            "not_kept": {"registry": 0, "fee": 0, "notification": 0},
+            "cpu_ms_per_submission": {"guaranteed endpoint": 2.0, "guaranteed proxy": 4.0},
+            "cpu_total_ms": 6.0,
+            "broker_rest_ms_per_s": 30.0,
+        },
+        "p2": {
+            "rate": 5.0,
+            "seconds": 20.0,
+            "platform_case": {"p99_ms": 36.0},
+            "platform_backlog": 0,
+            "raw_kafka": {"p99_ms": 5.0},
+            "raw_sent": 100,
+            "raw_lost": 0,
+            "skeleton_beside": {
+                "accepted": 100,
+                "kept": {"registry": {"p50_ms": 4.0, "p99_ms": 10.0}},
+                "not_kept": {"registry": 0},
+            },
+            "guaranteed_beside": {
+                "accepted": 100,
+                "kept": {"registry": {"p50_ms": 9.0, "p99_ms": 18.0}},
+                "not_kept": {"registry": 3},
+            },
+        },
+    }
+    figs = bench_report.figures(results)
+    by_key = {f.key: f for f in figs}
+    assert by_key["p1_guaranteed"].measured == pytest.approx(0.5)
+    assert by_key["p1_guaranteed_cpu"].measured == pytest.approx(4.0)
+    assert by_key["p1_cpu_over_guaranteed"].measured == pytest.approx(6.0)
+    assert by_key["p2_guaranteed_p99"].measured == pytest.approx(3.6)
+    assert by_key["p2_case_over_guaranteed"].measured == pytest.approx(2.0)
+    assert [by_key[k].verdict for k in ("p1_guaranteed", "p1_guaranteed_cpu", "p2_guaranteed_p99")] == [
+        "the shape meets it",
+        "the shape meets it",
+        "the shape misses it",
+    ]
+    assert by_key["p1_cpu_over_guaranteed"].goal is None
+    assert bench_report.shape_reach(figs, "guaranteed") == {"P1": True, "P2": False}
+    assert bench_report.shape_reach(figs) == {"P1": False, "P2": True, "P3": None}
+    report = bench_report.report(results | {"p1": None, "skeleton": None}, figs)
+    assert "the skeleton with the guarantees at the same moments" in report
+    assert "(3 of 100 not kept)" in report
+    assert "guaranteed proxy" in report
+    assert "held to the platform's guarantees (receipt numbers without gaps" in report
+    assert "held to the goals: P1 met, P2 missed. A goal it meets is within reach" in report
+    run = bench_results.record({"n": 1}, figs, {})
+    assert run["guaranteed_reach"] == {"P1": True, "P2": False}
+    bench_results.write(tmp_path, run, figs)
+    readme = (tmp_path / "README.md").read_text()
+    assert "held to the goals: P1 met, P2 missed. A goal it meets" in readme
+    assert "held to the goals: P1 missed, P2 met, P3 not measured." in readme
+
+
 async def test_waiting_until_quiet_ends_on_a_quiet_second_or_at_the_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -5,8 +5,9 @@ one breaks:
 
 * P1 (`bench_p1`): submissions/s through the gateway vs the bare insert endpoint and a bare proxy in front of it
   (`bench_bare`); CPU per submission per process (`bench_procs`); memory per process idle and under load.
-* The card's skeleton (`bench_skeleton`, `bench_skeleton_measure`): P1's and P2's loads through the least the
-  design card's shape allows (proxy → insert + one Kafka record → three consumers), no goal: what any
+* The card's skeletons (`bench_skeleton`, `bench_skeleton_measure`): P1's and P2's loads through the least the
+  design card's shape allows (proxy → insert + one Kafka record → three consumers), and through the same shape
+  held to the platform's guarantees (gapless receipts, an outbox and its relay's transactions), no goal: what any
   implementation of the card pays on this machine, beside what the platform pays.
 * P2 and P4 (`bench_open`): submission → case opened p99 at a fixed rate vs raw aiokafka (`bench_kafka`); the
   highest rate sustained in increasing open-loop steps.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import tempfile
 import time
 import traceback
@@ -46,6 +48,8 @@ from btdeploy.e2e import Gateway
 from btdeploy.stack import PortPlan, Stack
 
 T = TypeVar("T")
+
+SKELETON_NAMES = {"skeleton": "the card's skeleton", "guaranteed": "the card's skeleton with the guarantees"}
 
 # btkernel.settings' defaults, which Stack's test environment shortens to 2 s.
 PRODUCTION_INTERVALS = {"BT_SEAL_INTERVAL_S": "60", "BT_VERIFY_INTERVAL_S": "300"}
@@ -100,14 +104,21 @@ async def _acts(stack: Stack, opts: argparse.Namespace) -> dict[str, Any]:
 async def measure_all(stack: Stack, bare: BareProcesses, opts: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {}
     results["p1"] = await _section("P1", lambda: bench_p1.measure(stack, bare, opts))
-    skeleton = bench_skeleton_measure.Skeleton(stack, bare.dsn, bare.log_dir) if opts.skeleton else None
+    skeletons = (
+        {
+            "skeleton": bench_skeleton_measure.Skeleton(stack, bare.dsn, bare.log_dir),
+            "guaranteed": bench_skeleton_measure.Skeleton(stack, bare.dsn, bare.log_dir, guarantees=True),
+        }
+        if opts.skeleton
+        else {}
+    )
     try:
-        if skeleton is not None:
-            results["skeleton"] = await _section("the card's skeleton", lambda: skeleton.p1(opts))
-        running = skeleton if skeleton is not None and skeleton.processes is not None else None
+        for key, skeleton in skeletons.items():
+            results[key] = await _section(SKELETON_NAMES[key], functools.partial(skeleton.p1, opts))
+        running = {key: s for key, s in skeletons.items() if s.processes is not None}
         results["p2"] = await _section("P2", lambda: bench_open.p2(stack, opts, running))
     finally:
-        if skeleton is not None:
+        for skeleton in skeletons.values():
             await skeleton.close()
     results["p4"] = await _section("P4", lambda: bench_open.p4(stack, opts))
     results["acts"] = await _section("the whole act", lambda: _acts(stack, opts)) if opts.acts else None
@@ -156,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-skeleton",
         dest="skeleton",
         action="store_false",
-        help="leave out the card's skeleton (proxy → insert + Kafka → three consumers) beside P1 and P2",
+        help="leave out the card's skeletons (proxy → insert + Kafka → three consumers) beside P1 and P2",
     )
     parser.add_argument(
         "--idle-seconds", type=float, default=3.0, help="idle CPU window before P1 (default 3)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
 from btdeploy import bench_kafka, bench_load, bench_skeleton_measure
@@ -51,22 +52,21 @@ async def _platform_step(
 
 
 async def p2(
-    stack: Stack, opts: argparse.Namespace, skeleton: bench_skeleton_measure.Skeleton | None = None
+    stack: Stack,
+    opts: argparse.Namespace,
+    skeletons: Mapping[str, bench_skeleton_measure.Skeleton] | None = None,
 ) -> dict[str, Any]:
-    """The platform's open loop, and the card's skeleton's at the same moments when it runs (both meet the same
+    """The platform's open loop, and the card's skeletons' at the same moments when they run (all meet the same
     fsync stalls of the disk); then the raw baselines, one after the other."""
+    beside_them = dict(skeletons or {})
     _say(
         f"P2 platform: open loop {opts.p2_rate}/s for {opts.p2_seconds} s through the gateway"
-        + (", the card's skeleton beside it at the same rate" if skeleton else "")
+        + (f", {' and '.join(beside_them)} beside it at the same rate" if beside_them else "")
     )
-    platform = _platform_step(stack, opts.p2_rate, opts.p2_seconds, 30.0)
-    beside: dict[str, Any] | None = None
-    if skeleton is None:
-        step, delays = await platform
-    else:
-        (step, delays), beside = await asyncio.gather(
-            platform, skeleton.open_loop(opts.p2_rate, opts.p2_seconds)
-        )
+    (step, delays), *beside = await asyncio.gather(
+        _platform_step(stack, opts.p2_rate, opts.p2_seconds, 30.0),
+        *(s.open_loop(opts.p2_rate, opts.p2_seconds) for s in beside_them.values()),
+    )
     _say(f"P2 raw: aiokafka produce → consume {opts.p2_rate}/s for {opts.p2_seconds} s, acks=all")
     raw, sent = await bench_kafka.produce_consume(stack.kafka, opts.p2_rate, opts.p2_seconds)
     _say("P2 raw in transactions: the same, each record in a transaction, read_committed (the relay's floor)")
@@ -83,7 +83,7 @@ async def p2(
         "raw_lost": sent - len(raw),
         "raw_kafka_transactions": latency_summary(raw_tx),
         "raw_transactions_lost": sent_tx - len(raw_tx),
-        "skeleton_beside": beside,
+        **{f"{key}_beside": kept for key, kept in zip(beside_them, beside, strict=True)},
     }
 
 

@@ -63,6 +63,8 @@ def record(args: dict[str, Any], figures: Sequence[Figure], details: dict[str, A
             "figures": {f.key: f.as_dict() for f in figures},
             # Per goal, whether the card's skeleton met it in this run: whether the machine allowed it at all.
             "shape_reach": shape_reach(figures),
+            # The same for the skeleton held to the platform's guarantees: whether keeping them allowed it.
+            "guaranteed_reach": shape_reach(figures, "guaranteed"),
             "details": details,
         }
     )
@@ -90,6 +92,7 @@ def write(directory: Path, run: dict[str, Any], figures: Sequence[Figure]) -> tu
             f"\n### {run['date']} · {run['commit'][:12]}{'+dirty' if run['commit'].endswith('+dirty') else ''} · {run['cores']} cores\n\n`{' '.join(args.split())}`\n\n"
             f"{markdown_table(figures)}\n"
         )
-        if line := reach_line(run.get("shape_reach", {})):
-            f.write(f"\n{line}\n")
+        for key, skeleton in (("shape_reach", "skeleton"), ("guaranteed_reach", "guaranteed")):
+            if line := reach_line(run.get(key, {}), skeleton):
+                f.write(f"\n{line}\n")
     return jsonl, readme

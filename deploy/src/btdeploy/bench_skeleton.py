@@ -11,13 +11,19 @@ consume that event independently and keep what they need in PostgreSQL. The skel
   transaction, no outbox: an application whose record is lost in a crash stays unpublished, which no real intake
   may allow);
 * `consumer_app`, three processes (as registry, fee, notification), a consumer group each: every batch of records
-  decoded and inserted in one transaction, then its offsets committed.
+  decoded and inserted in one transaction (keyed, so a record read twice is kept once), then its offsets committed.
 
-No sign-in, idempotency, receipt number, outbox, event store, history chain, case, deadline or fee logic: the
-platform's figures over the skeleton's are what those cost. Every part runs as its own process on a free port
-(the consumers answer /health once their group has its partitions) so that its CPU is measured by pid, like the
-platform's. Settings from the environment: `BT_BENCH_BARE_DSN`, `BT_BENCH_SKELETON_TOPIC`, `BT_BENCH_KAFKA_*`,
-`BT_BENCH_SKELETON_ROLE` (a consumer's).
+The guaranteed skeleton is the same shape held to the guarantees the issue says nothing may be bought with, and to
+ADR 0029's: `guaranteed_endpoint_app` takes a receipt number without gaps per centre and year and keeps the
+application and its event (an outbox row) in one statement, and answers once that has committed; an outbox relay in
+the same process sends the pending rows (acks=all), a round a Kafka transaction, and marks them; its consumers read
+read_committed. It is the least an implementation of the card that keeps the platform's promises can cost.
+
+No sign-in, idempotency, event store, history chain, case, deadline or fee logic in either: the platform's figures
+over the skeletons' are what those cost. Every part runs as its own process on a free port (the consumers answer
+/health once their group has its partitions) so that its CPU is measured by pid, like the platform's. Settings from
+the environment: `BT_BENCH_BARE_DSN`, `BT_BENCH_SKELETON_TOPIC`, `BT_BENCH_KAFKA_*`, `BT_BENCH_SKELETON_ROLE` (a
+consumer's), `BT_BENCH_SKELETON_TRANSACTIONS` (the guaranteed skeleton's; "0" leaves the transactions out).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import contextlib
 import json
 import os
 import time
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -105,6 +112,127 @@ def endpoint_app() -> FastAPI:
     return app
 
 
+# The guaranteed skeleton's relay commits each round as a Kafka transaction and its consumers read read_committed,
+# as the platform's relays do (ADR 0029: no record twice on a topic after a takeover). "0": without, for a one-off.
+TRANSACTIONS = os.environ.get("BT_BENCH_SKELETON_TRANSACTIONS", "1") == "1"
+GUARANTEED_APPLICATIONS = "skeleton_guaranteed_applications"
+COUNTERS = "skeleton_receipt_counters"
+OUTBOX = "skeleton_outbox"
+CENTRE = "skeleton-centre"  # one centre, as P1's submissions all come from one (`bench_load.CENTRE`)
+RELAY_BATCH = 500  # rows a relay round takes at most, as the platform's relay (`BT_RELAY_BATCH_SIZE`)
+
+# One statement, so one round trip and its own transaction: the centre's counter row taken (held until the commit,
+# so numbers have no gaps: a failed submission rolls its number back), the application kept, its event written
+# to the outbox with the number and the moment it was kept.
+_SUBMIT_GUARANTEED = f"""
+WITH n AS (
+    INSERT INTO {COUNTERS} (centre_id, year, last) VALUES ($1, extract(year FROM now())::int, 1)
+    ON CONFLICT (centre_id, year) DO UPDATE SET last = {COUNTERS}.last + 1 RETURNING last
+), a AS (
+    INSERT INTO {GUARANTEED_APPLICATIONS} (application_id, service_id, applicant_iin, receipt_number, body)
+    SELECT $2, $3, $4, n.last, $5::jsonb FROM n RETURNING received_at, receipt_number
+)
+INSERT INTO {OUTBOX} (application_id, event)
+SELECT $2, jsonb_build_object('application_id', $2::text, 'receipt_number', a.receipt_number,
+                              'submitted_at', a.received_at, 'application', $5::jsonb)::text
+FROM a
+"""
+
+
+async def _guaranteed_tables(pool: asyncpg.Pool) -> None:
+    await pool.execute(
+        f"CREATE TABLE IF NOT EXISTS {COUNTERS} (centre_id text, year int, last bigint NOT NULL,"
+        " PRIMARY KEY (centre_id, year));"
+        f" CREATE TABLE IF NOT EXISTS {GUARANTEED_APPLICATIONS} (application_id uuid PRIMARY KEY,"
+        " service_id text NOT NULL, applicant_iin text NOT NULL, receipt_number bigint NOT NULL,"
+        " body jsonb NOT NULL, received_at timestamptz NOT NULL DEFAULT now());"
+        f" CREATE TABLE IF NOT EXISTS {OUTBOX} (id bigserial PRIMARY KEY, application_id uuid NOT NULL,"
+        " event text NOT NULL, published_at timestamptz);"
+        f" CREATE INDEX IF NOT EXISTS {OUTBOX}_pending ON {OUTBOX} (id) WHERE published_at IS NULL"
+    )
+
+
+async def _relay(pool: asyncpg.Pool, producer: Any, topic: str, wake: asyncio.Event) -> None:
+    """The least outbox relay: pending rows in id order, sent (idempotent, acks=all) in one Kafka transaction,
+    marked once it is committed. One process, so no leader lock or read-back. The consumers' keyed insert keeps an
+    event once in every projection even without the transaction."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), 0.5)
+        wake.clear()
+        try:
+            await _relay_round(pool, producer, topic, wake)
+        except Exception:
+            # In the process's log; the rows stay pending and the next round sends them (a bench's skeleton).
+            traceback.print_exc()
+            await asyncio.sleep(1.0)
+
+
+async def _relay_round(pool: asyncpg.Pool, producer: Any, topic: str, wake: asyncio.Event) -> None:
+    rows = await pool.fetch(
+        f"SELECT id, application_id, event FROM {OUTBOX} WHERE published_at IS NULL ORDER BY id LIMIT $1",
+        RELAY_BATCH,
+    )
+    if not rows:
+        return
+    async with producer.transaction() if TRANSACTIONS else contextlib.nullcontext():
+        acks = [
+            await producer.send(topic, row["event"].encode(), key=row["application_id"].bytes) for row in rows
+        ]
+        await asyncio.gather(*acks)
+    await pool.execute(
+        f"UPDATE {OUTBOX} SET published_at = now() WHERE id = ANY($1::bigint[])", [row["id"] for row in rows]
+    )
+    if len(rows) == RELAY_BATCH:
+        wake.set()
+
+
+def guaranteed_endpoint_app() -> FastAPI:
+    """The skeleton held to the issue's guarantees ("nothing may be bought with a guarantee"): a receipt number
+    without gaps per centre and year, the event kept with the application in one transaction (an outbox), so no
+    crash loses it, published by a relay after the commit (acks=all); the consumers' keyed insert keeps each
+    event once. 201 once committed, as intake answers with its receipt before the event is sent."""
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        topic = os.environ["BT_BENCH_SKELETON_TOPIC"]
+        state["db"] = db = await applications_pool(APPLICATIONS)
+        await _guaranteed_tables(db)
+        producer = raw_producer(_kafka_options(), topic, transactional=TRANSACTIONS)
+        await producer.start()
+        state["wake"] = wake = asyncio.Event()
+        relay = asyncio.create_task(_relay(db, producer, topic, wake))
+        yield
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+        await producer.stop()
+        await db.close()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(ROUTE, status_code=201)
+    async def submit(body: BirthApplication) -> Accepted:
+        application_id = uuid.uuid4()
+        await state["db"].execute(
+            _SUBMIT_GUARANTEED,
+            CENTRE,
+            application_id,
+            body.service_id,
+            body.applicant.iin,
+            body.model_dump_json(),
+        )
+        state["wake"].set()
+        return Accepted(application_id=str(application_id))
+
+    return app
+
+
 def consumer_app() -> FastAPI:
     """One of the card's consumers: each batch of events kept in one transaction, offsets committed after it. The
     row's `consumed_at` is its transaction's start, as a case's `opened_at` in the registry."""
@@ -151,6 +279,7 @@ def consumer_app() -> FastAPI:
             group_id=f"{topic}.{role}",
             auto_offset_reset="earliest",
             enable_auto_commit=False,
+            isolation_level="read_committed" if TRANSACTIONS else "read_uncommitted",
         )
         await consumer.start()
         state["consumer"] = consumer
@@ -176,15 +305,29 @@ def consumer_app() -> FastAPI:
 
 # What `btkernel.serve` runs ("<module>:<attribute>"); their settings are read at start (lifespan), not here.
 endpoint = endpoint_app()
+guaranteed_endpoint = guaranteed_endpoint_app()
 consumer = consumer_app()
 
 
 class SkeletonProcesses:
-    """The skeleton's five processes on free ports, stopped by pid: the bare proxy, the endpoint, three consumers."""
+    """The skeleton's five processes on free ports, stopped by pid: the bare proxy, the endpoint, three consumers;
+    with `guarantees`, the endpoint held to the issue's guarantees (`guaranteed_endpoint_app`)."""
 
-    def __init__(self, log_dir: Path, dsn: str, kafka_options: Mapping[str, Any], topic: str) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        dsn: str,
+        kafka_options: Mapping[str, Any],
+        topic: str,
+        *,
+        guarantees: bool = False,
+    ) -> None:
         endpoint_port, proxy_port, *consumer_ports = free_ports(2 + len(ROLES))
+        self.name = "guaranteed" if guarantees else "skeleton"
         common = {
+            "BT_BENCH_SKELETON_TRANSACTIONS": os.environ.get("BT_BENCH_SKELETON_TRANSACTIONS", "1")
+            if guarantees
+            else "0",
             "BT_BENCH_BARE_DSN": dsn,
             "BT_BENCH_SKELETON_TOPIC": topic,
             "BT_BENCH_KAFKA_BOOTSTRAP": str(kafka_options["bootstrap_servers"]),
@@ -192,26 +335,26 @@ class SkeletonProcesses:
             "BT_BENCH_KAFKA_PASSWORD": str(kafka_options["sasl_plain_password"]),
         }
         self.endpoint = ServiceProcess(
-            "skeleton-endpoint",
-            "btdeploy.bench_skeleton:endpoint",
+            f"{self.name}-endpoint",
+            "btdeploy.bench_skeleton:" + ("guaranteed_endpoint" if guarantees else "endpoint"),
             endpoint_port,
-            {"BT_SERVICE_NAME": "skeleton-endpoint", **common},
-            log_dir / "skeleton-endpoint.log",
+            {"BT_SERVICE_NAME": f"{self.name}-endpoint", **common},
+            log_dir / f"{self.name}-endpoint.log",
         )
         self.proxy = ServiceProcess(
-            "skeleton-proxy",
+            f"{self.name}-proxy",
             "btdeploy.bench_bare:proxy",
             proxy_port,
-            {"BT_SERVICE_NAME": "skeleton-proxy", "BT_BENCH_UPSTREAM": self.endpoint.url},
-            log_dir / "skeleton-proxy.log",
+            {"BT_SERVICE_NAME": f"{self.name}-proxy", "BT_BENCH_UPSTREAM": self.endpoint.url},
+            log_dir / f"{self.name}-proxy.log",
         )
         self.consumers = {
             role: ServiceProcess(
-                f"skeleton-{role}",
+                f"{self.name}-{role}",
                 "btdeploy.bench_skeleton:consumer",
                 port,
-                {"BT_SERVICE_NAME": f"skeleton-{role}", "BT_BENCH_SKELETON_ROLE": role, **common},
-                log_dir / f"skeleton-{role}.log",
+                {"BT_SERVICE_NAME": f"{self.name}-{role}", "BT_BENCH_SKELETON_ROLE": role, **common},
+                log_dir / f"{self.name}-{role}.log",
             )
             for role, port in zip(ROLES, consumer_ports, strict=True)
         }
@@ -221,8 +364,8 @@ class SkeletonProcesses:
 
     def pids(self) -> dict[str, list[int]]:
         """By part, named as `make bench` prints them."""
-        found = {"skeleton proxy": self.proxy.pid, "skeleton endpoint": self.endpoint.pid}
-        found |= {f"skeleton {role} consumer": p.pid for role, p in self.consumers.items()}
+        found = {f"{self.name} proxy": self.proxy.pid, f"{self.name} endpoint": self.endpoint.pid}
+        found |= {f"{self.name} {role} consumer": p.pid for role, p in self.consumers.items()}
         return {name: [pid] for name, pid in found.items() if pid is not None}
 
     def __enter__(self) -> SkeletonProcesses:

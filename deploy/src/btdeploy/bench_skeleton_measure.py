@@ -41,17 +41,23 @@ class Skeleton:
     """The skeleton's processes on a scratch topic of their own, started by the first measurement that needs them
     and kept until `close`, so that P2 can run its open loop at the same moments as the platform's."""
 
-    def __init__(self, stack: Stack, dsn: str, log_dir: Path) -> None:
-        self.stack, self.dsn, self.log_dir = stack, dsn, log_dir
+    def __init__(self, stack: Stack, dsn: str, log_dir: Path, *, guarantees: bool = False) -> None:
+        self.stack, self.dsn, self.log_dir, self.guarantees = stack, dsn, log_dir, guarantees
+        # Application numbers of its loads apart from the other skeleton's, so e-mails never repeat either's.
+        self.first = FIRST + (5_000_000 if guarantees else 0)
         self._topics = contextlib.AsyncExitStack()
         self.processes: SkeletonProcesses | None = None
 
     async def start(self) -> SkeletonProcesses:
         if self.processes is None:
             topic = await self._topics.enter_async_context(
-                bench_kafka.scratch_topic(self.stack.kafka, "bench.skeleton")
+                bench_kafka.scratch_topic(
+                    self.stack.kafka, "bench.guaranteed" if self.guarantees else "bench.skeleton"
+                )
             )
-            processes = SkeletonProcesses(self.log_dir, self.dsn, self.stack.kafka.admin_options(), topic)
+            processes = SkeletonProcesses(
+                self.log_dir, self.dsn, self.stack.kafka.admin_options(), topic, guarantees=self.guarantees
+            )
             await asyncio.to_thread(processes.__enter__)
             self.processes = processes
         return self.processes
@@ -63,14 +69,14 @@ class Skeleton:
         await self._topics.aclose()
 
     async def p1(self, opts: argparse.Namespace) -> dict[str, Any]:
-        return await _p1(self.stack, await self.start(), self.dsn, opts)
+        return await _p1(self.stack, await self.start(), self.dsn, opts, self.first)
 
     async def open_loop(self, rate: float, seconds: float) -> dict[str, Any]:
         """P2's open loop through the skeleton: submission → kept, per consumer."""
         processes = await self.start()
         async with bench_load.client(processes.proxy.url, 256) as http:
             load = await bench_load.open_loop(
-                bench_load.bare_sender(http), rate, seconds, first=FIRST + 2_000_000
+                bench_load.bare_sender(http), rate, seconds, first=self.first + 2_000_000
             )
         kept = await wait_consumed(self.dsn, list(load.accepted_at), CATCH_UP_S)
         return {
@@ -81,13 +87,13 @@ class Skeleton:
 
 
 async def _p1(
-    stack: Stack, skeleton: SkeletonProcesses, dsn: str, opts: argparse.Namespace
+    stack: Stack, skeleton: SkeletonProcesses, dsn: str, opts: argparse.Namespace, first: int
 ) -> dict[str, Any]:
     broker = {"kafka": stack.pids().get("kafka", [])}
     async with bench_load.client(skeleton.proxy.url, opts.concurrency) as http:
         send = bench_load.bare_sender(http)
         # Warm-up: the pools, the producer, the groups' first fetches.
-        warm = await bench_load.closed_loop(send, 20, 4, first=FIRST)
+        warm = await bench_load.closed_loop(send, 20, 4, first=first)
         await wait_consumed(dsn, list(warm.accepted_at), CATCH_UP_S)
         groups = {**skeleton.pids(), "postgres (skeleton backends)": await bare_backends(stack), **broker}
 
@@ -96,10 +102,12 @@ async def _p1(
         rest = bench_procs.cpu_delta(rest0, bench_procs.cpu_seconds(broker, bench_procs.all_stats()))
         broker_rest_per_s = rest["kafka"] / opts.idle_seconds
 
-        _say(f"skeleton P1: {opts.n} submissions through the bare proxy, concurrency {opts.concurrency}")
+        _say(
+            f"{skeleton.name} P1: {opts.n} submissions through the bare proxy, concurrency {opts.concurrency}"
+        )
         before = bench_procs.cpu_seconds(groups, bench_procs.all_stats())
         window_start = time.perf_counter()
-        load = await bench_load.closed_loop(send, opts.n, opts.concurrency, first=FIRST + 1_000_000)
+        load = await bench_load.closed_loop(send, opts.n, opts.concurrency, first=first + 1_000_000)
         kept = await wait_consumed(dsn, list(load.accepted_at), CATCH_UP_S)
         window_s = time.perf_counter() - window_start
         used = bench_procs.cpu_delta(before, bench_procs.cpu_seconds(groups, bench_procs.all_stats()))
