@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from btdeploy.bench_stats import Figure, Goal, figure_line, latency_summary
 
@@ -132,6 +132,98 @@ def act_lines(acts: dict[str, Any]) -> list[str]:
     return lines
 
 
+class _Shape(NamedTuple):
+    """How a skeleton's figures are named: `key` in their keys, `who` and `what` in their names, `short` where the
+    platform is read over it, `label` as that reading's baseline."""
+
+    key: str
+    who: str
+    what: str
+    short: str
+    label: str
+
+
+_SHAPES = {
+    "skeleton": _Shape(
+        "skeleton",
+        "the card's skeleton",
+        " (proxy → insert + Kafka → 3 consumers)",
+        "the skeleton",
+        "skeleton",
+    ),
+    "guaranteed": _Shape(
+        "guaranteed",
+        "the card's skeleton with the guarantees",
+        " (receipt numbers, outbox, relay transactions)",
+        "the skeleton with the guarantees",
+        "with the guarantees",
+    ),
+}
+
+
+def _p1_shape(skeleton: str, sk: dict[str, Any], p1: dict[str, Any]) -> list[Figure]:
+    """A skeleton's P1 figures: its throughput and CPU held to P1's goals, and the platform's CPU read over its."""
+    key, who, what, short, label = _SHAPES[skeleton]
+    nan = math.nan
+    return [
+        Figure(
+            f"p1_{key}",
+            f"P1 {who}{what}",
+            "/s",
+            sk.get("load", {}).get("per_second", nan),
+            p1.get("bare", {}).get("per_second", nan),
+            P1_THROUGHPUT,
+            shape=True,
+        ),
+        Figure(
+            f"p1_{key}_cpu",
+            f"P1 CPU per submission, {who}",
+            "ms",
+            sk.get("cpu_total_ms", nan),
+            p1.get("bare_cpu_total_ms", nan),
+            P1_CPU,
+            shape=True,
+        ),
+        Figure(
+            f"p1_cpu_over_{key}",
+            f"P1 CPU per submission, the platform over {short}",
+            "ms",
+            p1.get("cpu_total_ms", nan),
+            sk.get("cpu_total_ms", nan),
+            None,
+            bare_name=label,
+        ),
+    ]
+
+
+def _p2_shape(skeleton: str, p99: float, p2: dict[str, Any]) -> list[Figure]:
+    """A skeleton's P2 figures, from its open loop beside the platform's: its p99 held to P2's goal, and the
+    platform's p99 read over it."""
+    key, who, _what, short, label = _SHAPES[skeleton]
+    nan = math.nan
+    return [
+        Figure(
+            f"p2_{key}_p99",
+            f"P2 {who}, same moments: submission → kept p99",
+            "ms",
+            p99,
+            p2.get("raw_kafka", {}).get("p99_ms", nan),
+            P2_P99,
+            bare_name="raw aiokafka",
+            shape=True,
+        ),
+        Figure(
+            f"p2_case_over_{key}",
+            f"P2 submission → case opened p99, over {short} beside it",
+            "ms",
+            p2.get("platform_case", {}).get("p99_ms", nan),
+            p99,
+            None,
+            bare_name=label,
+        ),
+    ]
+
+
 def figures(results: dict[str, Any]) -> list[Figure]:
     nan = math.nan
     p1, p2, p4 = (results.get(k) or {} for k in ("p1", "p2", "p4"))
@@ -163,60 +255,8 @@ def figures(results: dict[str, Any]) -> list[Figure]:
             p1.get("bare_cpu_total_ms", nan),
             P1_CPU,
         ),
-        Figure(
-            "p1_skeleton",
-            "P1 the card's skeleton (proxy → insert + Kafka → 3 consumers)",
-            "/s",
-            sk.get("load", {}).get("per_second", nan),
-            bare_thr,
-            P1_THROUGHPUT,
-            shape=True,
-        ),
-        Figure(
-            "p1_skeleton_cpu",
-            "P1 CPU per submission, the card's skeleton",
-            "ms",
-            sk.get("cpu_total_ms", nan),
-            p1.get("bare_cpu_total_ms", nan),
-            P1_CPU,
-            shape=True,
-        ),
-        Figure(
-            "p1_cpu_over_skeleton",
-            "P1 CPU per submission, the platform over the skeleton",
-            "ms",
-            p1.get("cpu_total_ms", nan),
-            sk.get("cpu_total_ms", nan),
-            None,
-            bare_name="skeleton",
-        ),
-        Figure(
-            "p1_guaranteed",
-            "P1 the card's skeleton with the guarantees (receipt numbers, outbox, relay transactions)",
-            "/s",
-            gs.get("load", {}).get("per_second", nan),
-            bare_thr,
-            P1_THROUGHPUT,
-            shape=True,
-        ),
-        Figure(
-            "p1_guaranteed_cpu",
-            "P1 CPU per submission, the card's skeleton with the guarantees",
-            "ms",
-            gs.get("cpu_total_ms", nan),
-            p1.get("bare_cpu_total_ms", nan),
-            P1_CPU,
-            shape=True,
-        ),
-        Figure(
-            "p1_cpu_over_guaranteed",
-            "P1 CPU per submission, the platform over the skeleton with the guarantees",
-            "ms",
-            p1.get("cpu_total_ms", nan),
-            gs.get("cpu_total_ms", nan),
-            None,
-            bare_name="with the guarantees",
-        ),
+        *_p1_shape("skeleton", sk, p1),
+        *_p1_shape("guaranteed", gs, p1),
         Figure(
             "p2_case_p99",
             f"P2 submission → case opened p99 at {p2.get('rate', nan)}/s",
@@ -244,44 +284,8 @@ def figures(results: dict[str, Any]) -> list[Figure]:
             None,
             bare_name="a transaction per record",
         ),
-        Figure(
-            "p2_skeleton_p99",
-            "P2 the card's skeleton, same moments: submission → kept p99",
-            "ms",
-            sk_p99,
-            p2.get("raw_kafka", {}).get("p99_ms", nan),
-            P2_P99,
-            bare_name="raw aiokafka",
-            shape=True,
-        ),
-        Figure(
-            "p2_case_over_skeleton",
-            "P2 submission → case opened p99, over the skeleton beside it",
-            "ms",
-            p2.get("platform_case", {}).get("p99_ms", nan),
-            sk_p99,
-            None,
-            bare_name="skeleton",
-        ),
-        Figure(
-            "p2_guaranteed_p99",
-            "P2 the card's skeleton with the guarantees, same moments: submission → kept p99",
-            "ms",
-            gs_p99,
-            p2.get("raw_kafka", {}).get("p99_ms", nan),
-            P2_P99,
-            bare_name="raw aiokafka",
-            shape=True,
-        ),
-        Figure(
-            "p2_case_over_guaranteed",
-            "P2 submission → case opened p99, over the skeleton with the guarantees beside it",
-            "ms",
-            p2.get("platform_case", {}).get("p99_ms", nan),
-            gs_p99,
-            None,
-            bare_name="with the guarantees",
-        ),
+        *_p2_shape("skeleton", sk_p99, p2),
+        *_p2_shape("guaranteed", gs_p99, p2),
         Figure(
             "p3_rebuild",
             f"P3 rebuild known_records ({p3.get('record_events', 0)} events)",

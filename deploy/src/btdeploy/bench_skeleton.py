@@ -59,6 +59,12 @@ def table_of(role: str) -> str:
     return f"skeleton_{role}"
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def _kafka_options() -> dict[str, Any]:
     return sasl_options(
         os.environ["BT_BENCH_KAFKA_BOOTSTRAP"],
@@ -204,9 +210,7 @@ def guaranteed_endpoint_app() -> FastAPI:
         state["wake"] = wake = asyncio.Event()
         relay = asyncio.create_task(_relay(db, producer, topic, wake))
         yield
-        relay.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await relay
+        await _cancel(relay)
         await producer.stop()
         await db.close()
 
@@ -285,9 +289,7 @@ def consumer_app() -> FastAPI:
         state["consumer"] = consumer
         task = asyncio.create_task(consume(consumer, conn))
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _cancel(task)
         await consumer.stop()
         await conn.close()
 
