@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -89,6 +89,18 @@ async def applications_pool(table: str) -> asyncpg.Pool:
     return pool
 
 
+def app_with_health(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]) -> FastAPI:
+    """A bench process's app: `lifespan` around it, and GET /health answering 200 once it has started (what
+    `ServiceProcess.wait_ready` waits for)."""
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
 def endpoint_app() -> FastAPI:
     """The bare insert endpoint; the table is made at start if missing."""
     pool: dict[str, asyncpg.Pool] = {}
@@ -99,11 +111,7 @@ def endpoint_app() -> FastAPI:
         yield
         await pool["db"].close()
 
-    app = FastAPI(lifespan=lifespan)
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    app = app_with_health(lifespan)
 
     @app.post(ROUTE, status_code=201)
     async def submit(body: BirthApplication) -> Accepted:
@@ -138,11 +146,7 @@ def proxy_app() -> FastAPI:
         yield
         await client["http"].aclose()
 
-    app = FastAPI(lifespan=lifespan)
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    app = app_with_health(lifespan)
 
     @app.api_route("/api/{path:path}", methods=["GET", "POST"])
     async def forward(path: str, request: Request) -> Response:

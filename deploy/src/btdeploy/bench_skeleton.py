@@ -44,7 +44,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI, Response
 
-from btdeploy.bench_bare import ROUTE, Accepted, BirthApplication, applications_pool
+from btdeploy.bench_bare import ROUTE, Accepted, BirthApplication, app_with_health, applications_pool
 from btdeploy.bench_kafka import raw_producer
 from btdeploy.ports import free_ports
 from btdeploy.processes import ServiceProcess
@@ -87,11 +87,7 @@ def endpoint_app() -> FastAPI:
         await state["kafka"].stop()
         await state["db"].close()
 
-    app = FastAPI(lifespan=lifespan)
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    app = app_with_health(lifespan)
 
     @app.post(ROUTE, status_code=201)
     async def submit(body: BirthApplication) -> Accepted:
@@ -214,11 +210,7 @@ def guaranteed_endpoint_app() -> FastAPI:
         await producer.stop()
         await db.close()
 
-    app = FastAPI(lifespan=lifespan)
-
-    @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    app = app_with_health(lifespan)
 
     @app.post(ROUTE, status_code=201)
     async def submit(body: BirthApplication) -> Accepted:
